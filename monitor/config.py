@@ -1,0 +1,282 @@
+"""Settings: one YAML file, overridable value by value from the environment, validated on load.
+
+Precedence, lowest first: built-in defaults → the YAML file → ``MONITOR_<SECTION>__<KEY>``
+environment variables (values are parsed as YAML, so ``MONITOR_FETCH__ALLOW_ADDRESSES='[127.0.0.1]'``
+works). The file is ``--config``, else ``$MONITOR_CONFIG``, else ``monitor.yaml`` if it exists.
+Secrets never live in the YAML: they come from ``NAME`` or from a file named by ``NAME_FILE``
+(:func:`read_secret`). Every error names the file (or variable), the key, the line and the reason.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote_plus
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from monitor import __version__
+from monitor.errors import ConfigError
+from monitor.yamlfile import YamlSyntaxError, line_of, load_yaml, parse_yaml
+
+ENV_PREFIX = "MONITOR_"
+DEFAULT_CONFIG = "monitor.yaml"
+DEFAULT_FEEDS = Path(__file__).parent / "source" / "default_feeds.yaml"
+SECRET_KEYS = {"token", "bot_token", "password", "secret", "api_key"}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FetchSettings(_Model):
+    """HTTP fetching of feeds and article pages."""
+
+    user_agent: str = f"ArabicPressMonitor/{__version__} (+https://github.com/arabic-press-monitor)"
+    connect_timeout: float = Field(10.0, gt=0)
+    read_timeout: float = Field(20.0, gt=0)
+    total_timeout: float = Field(45.0, gt=0, description="deadline for a whole request, body included")
+    max_body_bytes: int = Field(5_000_000, ge=1024, description="cap on raw and on decompressed size")
+    max_redirects: int = Field(5, ge=0, le=30)
+    per_host_concurrency: int = Field(2, ge=1)
+    max_connections: int = Field(50, ge=1)
+    allow_addresses: list[str] = Field(
+        default_factory=list,
+        description="non-public addresses allowed anyway: IP or CIDR, optionally :port")
+    backoff_base_seconds: float = Field(60.0, gt=0)
+    backoff_max_seconds: float = Field(6 * 3600.0, gt=0)
+
+    @field_validator("allow_addresses")
+    @classmethod
+    def _check_allow(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            parse_allow_entry(entry)
+        return value
+
+
+class ExtractSettings(_Model):
+    """Article text extraction (trafilatura in a process pool)."""
+
+    workers: int = Field(2, ge=0, description="processes; 0 extracts in a thread (tests, tiny boxes)")
+    timeout_seconds: float = Field(20.0, gt=0, description="per page; the worker is recycled after")
+    max_pages_per_cycle: int = Field(500, ge=1, description="new articles fetched per feed per poll")
+
+
+class PollSettings(_Model):
+    """How often feeds are polled."""
+
+    interval_seconds: float = Field(600.0, gt=0)
+    concurrency: int = Field(8, ge=1, description="feeds polled at the same time")
+
+
+class FeedSource(_Model):
+    """One source: an RSS/Atom feed, or a Google News search turned into its RSS URL."""
+
+    name: str = Field(min_length=1)
+    type: Literal["rss", "google_news"] = "rss"
+    url: str | None = None
+    query: str | None = None
+    edition: str = Field("EG", pattern=r"^[A-Z]{2}$")
+    language: str = "ar"
+    interval_seconds: float | None = Field(None, gt=0)
+    tags: list[str] = Field(default_factory=list)
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _check_source(self) -> FeedSource:
+        if self.type == "google_news":
+            if not self.query:
+                raise ValueError("a google_news source needs a 'query'")
+            if self.url is None:
+                object.__setattr__(self, "url", google_news_url(self.query, self.edition))
+        if not self.url:
+            raise ValueError("an rss source needs a 'url'")
+        if not self.url.lower().startswith(("http://", "https://")):
+            raise ValueError(f"url must be http(s), got {self.url!r}")
+        return self
+
+    @property
+    def feed_url(self) -> str:
+        """The URL polled (always set once validated)."""
+        assert self.url is not None
+        return self.url
+
+
+class Settings(_Model):
+    """Everything the daemon needs, validated."""
+
+    database: Path = Path("state/monitor.db")
+    rules_path: Path = Path("rules")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = False
+    fetch: FetchSettings = FetchSettings()
+    extract: ExtractSettings = ExtractSettings()
+    poll: PollSettings = PollSettings()
+    feeds: list[FeedSource] = Field(default_factory=list)
+
+    @field_validator("feeds")
+    @classmethod
+    def _unique_names(cls, feeds: list[FeedSource]) -> list[FeedSource]:
+        seen: set[str] = set()
+        for feed in feeds:
+            if feed.name in seen:
+                raise ValueError(f"duplicate feed name {feed.name!r}")
+            seen.add(feed.name)
+        return feeds
+
+
+def google_news_url(query: str, edition: str = "EG") -> str:
+    """Google News RSS search URL for an Arabic query (covers outlets that have no feed)."""
+    return (f"https://news.google.com/rss/search?q={quote_plus(query)}"
+            f"&hl=ar&gl={edition}&ceid={edition}:ar")
+
+
+def parse_allow_entry(entry: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, int | None]:
+    """Parse ``127.0.0.1``, ``127.0.0.0/8``, ``127.0.0.1:8080`` or ``[::1]:80`` into (network, port)."""
+    text, port = entry.strip(), None
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        text, port = host, int(rest[1:]) if rest.startswith(":") else None
+    elif text.count(":") == 1:
+        text, port_text = text.split(":")
+        port = int(port_text)
+    try:
+        return ipaddress.ip_network(text, strict=False), port
+    except ValueError as exc:
+        raise ValueError(f"not an IP address or network: {entry!r}") from exc
+
+
+def read_secret(name: str) -> str | None:
+    """A secret from ``$NAME`` or from the file named by ``$NAME_FILE`` (Docker secrets)."""
+    value = os.environ.get(name)
+    if value:
+        return value.strip()
+    path = os.environ.get(f"{name}_FILE")
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip() or None
+    except OSError as exc:
+        raise ConfigError(f"cannot read secret file: {exc.strerror}", file=path, key=f"{name}_FILE") from exc
+
+
+def resolve_config_path(cli_path: str | None) -> Path | None:
+    """The config file to read: ``--config``, ``$MONITOR_CONFIG``, ``./monitor.yaml``, or none."""
+    explicit = cli_path or os.environ.get("MONITOR_CONFIG")
+    if explicit:
+        return Path(explicit)
+    return Path(DEFAULT_CONFIG) if Path(DEFAULT_CONFIG).exists() else None
+
+
+def load_settings(path: Path | None = None, env: dict[str, str] | None = None,
+                  overrides: dict[str, Any] | None = None) -> Settings:
+    """Load, merge and validate settings. Raises :class:`ConfigError` naming file, key and line."""
+    env = dict(os.environ) if env is None else env
+    raw, file_label = _read_file(path)
+    _reject_secrets(raw, file_label)
+    env_keys = _apply_env(raw, env)
+    for key, value in (overrides or {}).items():
+        raw[key] = value
+    if "feeds" not in raw:
+        raw["feeds"] = _default_feeds()
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise _config_error(exc, raw, file_label, env_keys) from None
+
+
+def _read_file(path: Path | None) -> tuple[dict[str, Any], str]:
+    if path is None:
+        return {}, "<defaults>"
+    try:
+        data = load_yaml(path)
+    except FileNotFoundError:
+        raise ConfigError("config file not found", file=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    except YamlSyntaxError as exc:
+        raise ConfigError(f"invalid YAML: {exc.reason}", file=str(path), line=exc.line) from None
+    if data is None:
+        return {}, str(path)
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping of keys to values", file=str(path), line=1)
+    return data, str(path)
+
+
+def _reject_secrets(raw: Any, file_label: str, prefix: str = "") -> None:
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            dotted = f"{prefix}{key}"
+            if str(key).lower() in SECRET_KEYS:
+                raise ConfigError(
+                    "secrets must not be written in the config file; set the environment variable "
+                    "(e.g. TELEGRAM_BOT_TOKEN) or NAME_FILE pointing at a secret file",
+                    file=file_label, key=dotted, line=line_of(raw, (key,)))
+            _reject_secrets(value, file_label, dotted + ".")
+
+
+def _apply_env(raw: dict[str, Any], env: dict[str, str]) -> dict[str, str]:
+    """Overlay ``MONITOR_A__B=value`` onto raw; returns dotted key → variable name."""
+    applied: dict[str, str] = {}
+    for var, text in sorted(env.items()):
+        if not var.startswith(ENV_PREFIX) or var == "MONITOR_CONFIG":
+            continue
+        parts = [p.lower() for p in var[len(ENV_PREFIX):].split("__") if p]
+        if not parts:
+            continue
+        try:
+            value = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError:
+            value = text
+        if isinstance(value, (int, float)) and parts[-1] in {"url", "name", "query", "user_agent"}:
+            value = text
+        node = raw
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        node[parts[-1]] = value
+        applied[".".join(parts)] = var
+    return applied
+
+
+def _default_feeds() -> list[Any]:
+    data = load_yaml(DEFAULT_FEEDS)
+    return list(data["feeds"])
+
+
+def _config_error(exc: ValidationError, raw: dict[str, Any], file_label: str,
+                  env_keys: dict[str, str]) -> ConfigError:
+    problems = []
+    first: ConfigError | None = None
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        dotted = ".".join(str(p) for p in loc)
+        source = next((var for key, var in env_keys.items() if dotted.startswith(key)), None)
+        reason = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            reason = "unknown key (check the spelling; see the configuration reference in README.md)"
+        if source:
+            problem = ConfigError(reason, file=f"environment variable {source}", key=dotted)
+        else:
+            problem = ConfigError(reason, file=file_label, key=dotted, line=line_of(raw, loc))
+        problems.append(str(problem))
+        first = first or problem
+    assert first is not None
+    if len(problems) > 1:
+        first = ConfigError(first.reason + "\n  also: " + "\n  also: ".join(problems[1:]),
+                            file=first.file, key=first.key, line=first.line)
+    return first
+
+
+def parse_settings_text(text: str, label: str = "<string>") -> dict[str, Any]:
+    """Parse YAML settings text (used by the demo to build its configuration)."""
+    data = parse_yaml(text)
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping", file=label, line=1)
+    return data
