@@ -1,0 +1,133 @@
+"""Records passed between stages. Frozen: a stage never mutates what an earlier one produced.
+
+FeedSource (config) → FetchResult (fetch) → RawItem (parse) → Extracted (extract) → article row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class PollOutcome(StrEnum):
+    """What happened to one feed in one poll; stored as ``feeds.last_status``."""
+
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    FAILED = "failed"
+
+
+class ExtractionStatus(StrEnum):
+    """How an article's text was obtained; stored as ``articles.extraction_status``."""
+
+    PENDING = "pending"                  # recorded, page not processed yet (resumed after a crash)
+    EXTRACTED = "extracted"              # trafilatura gave the main text
+    FALLBACK_FETCH = "fallback_fetch"    # page could not be fetched: feed title + summary used
+    FALLBACK_EMPTY = "fallback_empty"    # page fetched but no text found: title + summary used
+    FALLBACK_TIMEOUT = "fallback_timeout"  # extraction exceeded its time limit
+    FALLBACK_BLOCKED = "fallback_blocked"  # link refused (scheme or non-public address)
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.value.startswith("fallback")
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """An HTTP answer whose body was read within the caps."""
+
+    url: str
+    final_url: str
+    status: int
+    body: bytes
+    headers: dict[str, str]
+    elapsed: float
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True)
+class RawItem:
+    """One feed entry, cleaned: plain-text title and summary, canonical link, stable identity."""
+
+    identity: str
+    url: str | None
+    guid: str | None
+    title: str
+    summary: str
+    published: datetime | None
+    author: str | None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """The items of one feed body, plus a note when the feed was malformed but partly usable."""
+
+    items: list[RawItem]
+    title: str | None
+    bozo_error: str | None
+    ttl_minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What trafilatura found on an article page (text may be empty)."""
+
+    title: str | None
+    text: str
+    published: str | None
+    author: str | None
+    language: str | None
+    sitename: str | None = None
+
+
+@dataclass
+class CycleStats:
+    """Counters for one poll cycle, printed as the summary table."""
+
+    feeds_ok: int = 0
+    feeds_not_modified: int = 0
+    feeds_failed: int = 0
+    new_items: int = 0
+    duplicates: int = 0
+    extracted: int = 0
+    fallback: int = 0
+    failed: int = 0
+    alerts: int = 0
+    per_feed: list[FeedReport] = field(default_factory=list)
+
+    def add(self, report: FeedReport) -> None:
+        self.per_feed.append(report)
+        if report.outcome is PollOutcome.OK:
+            self.feeds_ok += 1
+        elif report.outcome is PollOutcome.NOT_MODIFIED:
+            self.feeds_not_modified += 1
+        else:
+            self.feeds_failed += 1
+        self.new_items += report.new_items
+        self.duplicates += report.duplicates
+        self.extracted += report.extracted
+        self.fallback += report.fallback
+        self.failed += report.failed
+        self.alerts += report.alerts
+
+
+@dataclass
+class FeedReport:
+    """What one poll of one feed did."""
+
+    feed: str
+    outcome: PollOutcome
+    new_items: int = 0
+    duplicates: int = 0
+    extracted: int = 0
+    fallback: int = 0
+    failed: int = 0
+    alerts: int = 0
+    error: str | None = None
+    error_kind: str | None = None
+    note: str | None = None

@@ -1,0 +1,114 @@
+"""Article rows and sightings: recording new items exactly once, extraction and score results."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from monitor.models import Extracted, ExtractionStatus, RawItem
+from monitor.store.db import Database
+
+
+class Sighting(StrEnum):
+    """What recording an item found."""
+
+    NEW = "new"              # first time anywhere: an article row was created (status pending)
+    DUPLICATE = "duplicate"  # same article already known from another feed or another guid
+    SEEN = "seen"            # this feed already delivered this item
+
+
+@dataclass(frozen=True)
+class PendingArticle:
+    """An article whose page still has to be fetched and extracted."""
+
+    id: int
+    url: str | None
+    feed_title: str
+    feed_summary: str
+    feed_name: str
+
+
+def record_item(db: Database, feed_id: int, item: RawItem, now: float) -> tuple[Sighting, int | None]:
+    """Record one feed item in a single transaction. Returns what it was and the article id."""
+    with db.transaction() as conn:
+        seen = conn.execute("SELECT article_id FROM sightings WHERE feed_id = ? AND identity = ?",
+                            (feed_id, item.identity)).fetchone()
+        if seen is not None:
+            return Sighting.SEEN, int(seen["article_id"])
+        existing = _find_existing(conn, item)
+        if existing is not None:
+            _add_sighting(conn, feed_id, item.identity, existing, now)
+            return Sighting.DUPLICATE, existing
+        cur = conn.execute(
+            "INSERT INTO articles(identity, canonical_url, feed_id, guid, feed_title, feed_summary, "
+            "title, author, published_at, first_seen_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (item.identity, item.url, feed_id, item.guid, item.title, item.summary, item.title,
+             item.author, item.published.timestamp() if item.published else None, now))
+        article_id = int(cur.lastrowid or 0)
+        _add_sighting(conn, feed_id, item.identity, article_id, now)
+        return Sighting.NEW, article_id
+
+
+def _find_existing(conn: sqlite3.Connection, item: RawItem) -> int | None:
+    row = conn.execute("SELECT id FROM articles WHERE identity = ?", (item.identity,)).fetchone()
+    if row is None and item.url:
+        row = conn.execute("SELECT id FROM articles WHERE canonical_url = ?", (item.url,)).fetchone()
+    return int(row["id"]) if row else None
+
+
+def _add_sighting(conn: sqlite3.Connection, feed_id: int, identity: str, article_id: int,
+                  now: float) -> None:
+    conn.execute("INSERT INTO sightings(feed_id, identity, article_id, seen_at) VALUES (?,?,?,?)",
+                 (feed_id, identity, article_id, now))
+
+
+def pending_articles(db: Database, feed_id: int | None = None, limit: int = 1000) -> list[PendingArticle]:
+    """Articles recorded but not yet extracted (new ones, or left over by a crash)."""
+    sql = ("SELECT a.id, a.canonical_url, a.feed_title, a.feed_summary, f.name FROM articles a "
+           "JOIN feeds f ON f.id = a.feed_id WHERE a.extraction_status = 'pending'")
+    args: tuple[Any, ...] = ()
+    if feed_id is not None:
+        sql += " AND a.feed_id = ?"
+        args = (feed_id,)
+    rows = db.conn.execute(sql + " ORDER BY a.id LIMIT ?", (*args, limit)).fetchall()
+    return [PendingArticle(r["id"], r["canonical_url"], r["feed_title"], r["feed_summary"],
+                           r["name"]) for r in rows]
+
+
+def save_extraction(db: Database, article_id: int, *, status: ExtractionStatus,
+                    extracted: Extracted | None, fallback_text: str, error: str | None,
+                    now: float, score: Any = None) -> None:
+    """Store the article text (extracted or fallback) and, when given, its score, atomically."""
+    title = extracted.title if extracted and extracted.title else None
+    text = extracted.text if extracted and not status.is_fallback else fallback_text
+    with db.transaction() as conn:
+        conn.execute(
+            "UPDATE articles SET title = COALESCE(?, title), text = ?, author = COALESCE(?, author), "
+            "language = ?, fetched_at = ?, extraction_status = ?, extraction_error = ? WHERE id = ?",
+            (title, text, extracted.author if extracted else None,
+             extracted.language if extracted else None, now, status.value, error, article_id))
+        if score is not None:
+            _store_score(conn, article_id, score, now)
+
+
+def _store_score(conn: sqlite3.Connection, article_id: int, score: Any, now: float) -> None:
+    """Score and hits in the same transaction as the text (alerts join here in a later stage)."""
+    payload = score.to_json(article_id)
+    conn.execute("UPDATE articles SET score = ?, alert = ?, hits_json = ?, scored_at = ? WHERE id = ?",
+                 (payload["score"], int(bool(payload["alert"])),
+                  json.dumps(payload, ensure_ascii=False), now, article_id))
+
+
+def get_article(db: Database, article_id: int) -> sqlite3.Row:
+    """One article row (for display and tests)."""
+    return db.conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
+
+
+def count_articles(db: Database) -> dict[str, int]:
+    """Articles per extraction status."""
+    rows = db.conn.execute(
+        "SELECT extraction_status, COUNT(*) AS n FROM articles GROUP BY extraction_status")
+    return {r["extraction_status"]: r["n"] for r in rows}

@@ -1,0 +1,95 @@
+"""Feed rows: configured sources, conditional-GET validators, health and back-off."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from dataclasses import dataclass
+
+from monitor.config import FeedSource
+from monitor.store.db import Database
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """A feed's stored state, as the poller needs it."""
+
+    id: int
+    name: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    error_count: int
+    next_poll_at: float | None
+
+
+def sync_feeds(db: Database, sources: list[FeedSource], now: float) -> dict[str, FeedState]:
+    """Make sure each configured source has a row (URL changes reset the cache validators)."""
+    with db.transaction() as conn:
+        for src in sources:
+            row = conn.execute("SELECT url FROM feeds WHERE name = ?", (src.name,)).fetchone()
+            if row is None:
+                conn.execute("INSERT INTO feeds(name, url, created_at) VALUES (?, ?, ?)",
+                             (src.name, src.feed_url, now))
+            elif row["url"] != src.feed_url:
+                conn.execute("UPDATE feeds SET url = ?, etag = NULL, last_modified = NULL, "
+                             "error_count = 0, next_poll_at = NULL WHERE name = ?",
+                             (src.feed_url, src.name))
+    return {s.name: get_feed(db, s.name) for s in sources}
+
+
+def get_feed(db: Database, name: str) -> FeedState:
+    """The stored state of one feed (it must exist)."""
+    row = db.conn.execute("SELECT * FROM feeds WHERE name = ?", (name,)).fetchone()
+    return _state(row)
+
+
+def _state(row: sqlite3.Row) -> FeedState:
+    return FeedState(row["id"], row["name"], row["url"], row["etag"], row["last_modified"],
+                     row["error_count"], row["next_poll_at"])
+
+
+def record_success(db: Database, feed_id: int, *, now: float, status: str, etag: str | None,
+                   last_modified: str | None, next_poll_at: float, bozo_note: str | None,
+                   new_items: int) -> None:
+    """A poll that got 200 or 304: store validators, clear the error state."""
+    with db.transaction() as conn:
+        conn.execute(
+            "UPDATE feeds SET etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
+            "last_polled_at = ?, last_success_at = ?, last_status = ?, error_count = 0, "
+            "error_kind = NULL, next_poll_at = ?, bozo_note = ?, items_seen = items_seen + ? "
+            "WHERE id = ?",
+            (etag, last_modified, now, now, status, next_poll_at, bozo_note, new_items, feed_id))
+
+
+def record_failure(db: Database, feed_id: int, *, now: float, error: str, kind: str,
+                   base: float, cap: float, interval: float,
+                   retry_after: float | None = None) -> float:
+    """A failed poll: count it and push the next attempt back exponentially. Returns next poll time."""
+    row = db.conn.execute("SELECT error_count FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+    count = int(row["error_count"]) + 1
+    # Never retry a failing feed sooner than its normal interval; double from there.
+    delay = backoff_delay(count, base=max(base, interval), cap=cap)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, cap))
+    next_poll = now + delay
+    with db.transaction() as conn:
+        conn.execute(
+            "UPDATE feeds SET last_polled_at = ?, last_status = 'failed', last_error = ?, "
+            "error_kind = ?, error_count = ?, next_poll_at = ? WHERE id = ?",
+            (now, error[:500], kind, count, next_poll, feed_id))
+    return next_poll
+
+
+def backoff_delay(failures: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Exponential back-off with ±10 % jitter: base·2^(n-1), capped (pure; tests pass an rng)."""
+    rng = rng or random.Random()
+    raw = min(cap, base * (2 ** max(0, failures - 1)))
+    return min(cap, raw * rng.uniform(0.9, 1.1))
+
+
+def feed_health(db: Database) -> list[sqlite3.Row]:
+    """Every feed with its health columns, for ``monitor feeds``."""
+    return db.conn.execute(
+        "SELECT f.*, (SELECT COUNT(*) FROM sightings s WHERE s.feed_id = f.id) AS sightings "
+        "FROM feeds f ORDER BY f.name").fetchall()
