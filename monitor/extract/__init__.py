@@ -1,0 +1,1 @@
+"""Extracting an article's main text, title, date, author and language from its page."""

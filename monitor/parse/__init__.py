@@ -1,0 +1,1 @@
+"""Parsing feed bodies into clean items with stable identities and canonical links."""

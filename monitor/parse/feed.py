@@ -1,0 +1,97 @@
+"""feedparser on fetched bytes: malformed (bozo) feeds keep what parsed; a non-feed is an error.
+
+Bytes go through :func:`monitor.fetch.decode.prepare_feed_bytes` first (encoding repair, DOCTYPE
+removal). feedparser is never given a ``str`` (it may read it as a URL or a file path).
+"""
+
+from __future__ import annotations
+
+import calendar
+import html
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from monitor.errors import ParseError
+from monitor.fetch.decode import prepare_feed_bytes
+from monitor.models import ParsedFeed, RawItem
+from monitor.parse.identity import item_identity
+from monitor.parse.urls import canonical_url
+
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
+MAX_TITLE = 1000
+MAX_SUMMARY = 20_000
+
+
+def parse_feed(body: bytes, *, feed_name: str, final_url: str,
+               content_type: str | None) -> ParsedFeed:
+    """Parse a feed body into items. Raises :class:`ParseError` when it is not a feed at all."""
+    data = prepare_feed_bytes(body, content_type)
+    parsed = feedparser.parse(data, response_headers={
+        "content-type": "application/xml; charset=utf-8", "content-location": final_url})
+    if not parsed.get("version") and not parsed.entries:
+        reason = _bozo_text(parsed) or "no RSS/Atom structure found"
+        raise ParseError(f"not a feed: {reason}")
+    items = [item for entry in parsed.entries
+             if (item := _item(entry, feed_name, final_url)) is not None]
+    return ParsedFeed(items=items, title=_plain(parsed.feed.get("title", ""), 300) or None,
+                      bozo_error=_bozo_text(parsed) if parsed.get("bozo") else None,
+                      ttl_minutes=_ttl(parsed.feed.get("ttl")))
+
+
+def _item(entry: Any, feed_name: str, base: str) -> RawItem | None:
+    link = entry.get("link") or ""
+    url = canonical_url(link, base) if link else None
+    guid = entry.get("id") or None
+    title = _plain(entry.get("title", ""), MAX_TITLE)
+    summary = _plain(_summary_html(entry), MAX_SUMMARY)
+    if not (title or summary or url):
+        return None
+    published = _when(entry)
+    identity = item_identity(feed_name, guid, url, title, summary,
+                             published.isoformat() if published else None)
+    tags = tuple(t.get("term", "") for t in entry.get("tags", []) if t.get("term"))
+    return RawItem(identity=identity, url=url, guid=guid, title=title, summary=summary,
+                   published=published, author=_plain(entry.get("author", ""), 200) or None,
+                   tags=tags)
+
+
+def _summary_html(entry: Any) -> str:
+    summary = entry.get("summary") or ""
+    if not summary and entry.get("content"):
+        summary = entry["content"][0].get("value", "")
+    return str(summary)
+
+
+def _plain(value: str, limit: int) -> str:
+    """Markup stripped, entities decoded, whitespace folded, length bounded."""
+    text = html.unescape(_TAG.sub(" ", str(value)))
+    lines = [_SPACE.sub(" ", line).strip() for line in text.splitlines()]
+    return "\n".join(line for line in lines if line)[:limit]
+
+
+def _when(entry: Any) -> datetime | None:
+    # feedparser's *_parsed are UTC struct_times: timegm, not mktime.
+    for key in ("published_parsed", "updated_parsed"):
+        value = entry.get(key)
+        if value:
+            try:
+                return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+            except (OverflowError, ValueError):
+                continue
+    return None
+
+
+def _ttl(value: Any) -> int | None:
+    try:
+        return int(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _bozo_text(parsed: Any) -> str | None:
+    exc = parsed.get("bozo_exception")
+    return f"{type(exc).__name__}: {exc}"[:300] if exc else None
