@@ -1,0 +1,56 @@
+"""Wiring and lifecycle: settings → store, HTTP client, extractor pool, matcher, pipeline."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from monitor.config import Settings
+from monitor.extract.pool import ExtractorPool
+from monitor.fetch.client import Fetcher
+from monitor.pipeline import Pipeline
+from monitor.store.db import Database, open_database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    """Everything a command needs, opened together and closed together."""
+
+    settings: Settings
+    db: Database
+    fetcher: Fetcher
+    extractor: ExtractorPool
+    pipeline: Pipeline
+
+
+def load_scorer(settings: Settings) -> Any | None:
+    """The rule matcher for the configured rules path (RulesError on a bad rule file)."""
+    try:
+        from monitor.match.rules import load_rules
+        from monitor.match.score import Matcher
+    except ImportError:   # matching stage not installed in this build
+        log.warning("rule matching unavailable: articles are stored unscored")
+        return None
+    if not settings.rules_path.exists():
+        log.warning("no rules at %s: articles are stored unscored", settings.rules_path)
+        return None
+    return Matcher(load_rules(settings.rules_path))
+
+
+@asynccontextmanager
+async def open_app(settings: Settings, scorer: Any | None = None) -> AsyncIterator[App]:
+    """Open the store, the shared HTTP client and the extractor pool; close them on exit."""
+    db = open_database(settings.database)
+    extractor = ExtractorPool(settings.extract.workers, settings.extract.timeout_seconds)
+    try:
+        async with Fetcher(settings.fetch) as fetcher:
+            pipeline = Pipeline(settings, db, fetcher, extractor, scorer)
+            yield App(settings, db, fetcher, extractor, pipeline)
+    finally:
+        extractor.close()
+        db.close()

@@ -1,0 +1,201 @@
+"""One poll of one feed, top to bottom: fetch → parse → record → fetch pages → extract → score → store.
+
+No stage logic lives here; it only calls the stages in order and turns their errors into stored
+outcomes. One item failing never stops its feed; one feed failing never stops the cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from monitor.config import FeedSource, Settings
+from monitor.errors import BlockedAddress, FetchError, MonitorError, ParseError
+from monitor.extract.pool import ExtractionCrashed, ExtractionTimeout, ExtractorPool
+from monitor.fetch.client import FEED_ACCEPT, Fetcher
+from monitor.fetch.decode import decode_html
+from monitor.models import CycleStats, Extracted, ExtractionStatus, FeedReport, PollOutcome
+from monitor.store import articles as article_store
+from monitor.store import feeds as feed_store
+from monitor.store.articles import PendingArticle, Sighting
+from monitor.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class Scorer(Protocol):
+    """What the pipeline needs from the matcher (monitor.match.score.Matcher)."""
+
+    def score(self, title: str, text: str) -> Any: ...
+
+
+class Pipeline:
+    """Polls feeds and processes their new items into the store."""
+
+    def __init__(self, settings: Settings, db: Database, fetcher: Fetcher,
+                 extractor: ExtractorPool, scorer: Scorer | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings, self.db, self.fetcher, self.extractor = settings, db, fetcher, extractor
+        self.scorer = scorer
+        self.clock = clock
+        self._page_slots = asyncio.Semaphore(8)
+
+    async def run_cycle(self, sources: Iterable[FeedSource], *, only_due: bool = False) -> CycleStats:
+        """Poll the given feeds concurrently (bounded) and return the cycle's counters."""
+        sources = [s for s in sources if s.enabled]
+        states = feed_store.sync_feeds(self.db, sources, self.clock())
+        if only_due:
+            now = self.clock()
+            sources = [s for s in sources
+                       if (states[s.name].next_poll_at or 0) <= now]
+        slots = asyncio.Semaphore(self.settings.poll.concurrency)
+        stats = CycleStats()
+
+        async def one(src: FeedSource) -> None:
+            async with slots:
+                stats.add(await self.poll_feed(src))
+
+        await asyncio.gather(*(one(s) for s in sources))
+        stats.per_feed.sort(key=lambda r: r.feed)
+        return stats
+
+    async def poll_feed(self, source: FeedSource) -> FeedReport:
+        """Poll one feed; every failure becomes a stored, reported outcome."""
+        try:
+            return await self._poll_feed(source)
+        except Exception as exc:  # job boundary: a bug must not stop the other feeds
+            log.exception("feed poll crashed feed=%s url=%s", source.name, source.feed_url)
+            state = feed_store.get_feed(self.db, source.name)
+            self._record_failure(state.id, source, f"internal error: {exc!r}", "internal")
+            return FeedReport(source.name, PollOutcome.FAILED, error=repr(exc), error_kind="internal")
+
+    async def _poll_feed(self, source: FeedSource) -> FeedReport:
+        state = feed_store.get_feed(self.db, source.name)
+        try:
+            result = await self.fetcher.get(source.feed_url, etag=state.etag,
+                                            last_modified=state.last_modified, accept=FEED_ACCEPT)
+        except FetchError as exc:
+            return self._failed(state.id, source, exc, exc.kind, getattr(exc, "retry_after", None))
+        report = FeedReport(source.name, PollOutcome.NOT_MODIFIED if result.not_modified
+                            else PollOutcome.OK)
+        bozo = None
+        if not result.not_modified:
+            try:
+                parsed = await asyncio.to_thread(
+                    _parse, result.body, source.name, result.final_url,
+                    result.headers.get("content-type"))
+            except ParseError as exc:
+                return self._failed(state.id, source, exc, exc.kind)
+            bozo = parsed.bozo_error
+            if bozo:
+                report.note = f"malformed feed, {len(parsed.items)} items kept: {bozo}"
+                log.warning("malformed feed feed=%s url=%s items=%d error=%s",
+                            source.name, source.feed_url, len(parsed.items), bozo)
+            self._record_items(state.id, parsed.items, report)
+        await self.process_pending(state.id, report)
+        feed_store.record_success(
+            self.db, state.id, now=self.clock(), status=report.outcome.value,
+            etag=result.headers.get("etag"), last_modified=result.headers.get("last-modified"),
+            next_poll_at=self.clock() + self._interval(source), bozo_note=bozo,
+            new_items=report.new_items)
+        log.info("polled feed=%s status=%s new=%d duplicates=%d", source.name,
+                 report.outcome.value, report.new_items, report.duplicates)
+        return report
+
+    def _record_items(self, feed_id: int, items: list[Any], report: FeedReport) -> None:
+        limit = self.settings.extract.max_pages_per_cycle
+        for item in items:
+            sighting, _ = article_store.record_item(self.db, feed_id, item, self.clock())
+            if sighting is Sighting.NEW:
+                report.new_items += 1
+                if report.new_items >= limit:
+                    break
+            elif sighting is Sighting.DUPLICATE:
+                report.duplicates += 1
+
+    async def process_pending(self, feed_id: int, report: FeedReport) -> None:
+        """Fetch, extract, score and store every pending article of a feed (crash leftovers too)."""
+        pending = article_store.pending_articles(self.db, feed_id,
+                                                 self.settings.extract.max_pages_per_cycle)
+        await asyncio.gather(*(self._process_guarded(p, report) for p in pending))
+
+    async def _process_guarded(self, article: PendingArticle, report: FeedReport) -> None:
+        async with self._page_slots:
+            try:
+                status = await self._process(article)
+            except Exception as exc:  # one article's bug must not stop its feed
+                log.exception("article failed article_id=%d url=%s", article.id, article.url)
+                self._store(article, ExtractionStatus.FALLBACK_EMPTY, None,
+                            f"internal error: {exc!r}")
+                report.failed += 1
+                return
+        if status is ExtractionStatus.EXTRACTED:
+            report.extracted += 1
+        else:
+            report.fallback += 1
+
+    async def _process(self, article: PendingArticle) -> ExtractionStatus:
+        status, extracted, error = await self._extract(article)
+        self._store(article, status, extracted, error)
+        return status
+
+    async def _extract(self, article: PendingArticle
+                       ) -> tuple[ExtractionStatus, Extracted | None, str | None]:
+        if not article.url:
+            return ExtractionStatus.FALLBACK_FETCH, None, "item has no link"
+        try:
+            page = await self.fetcher.get(article.url)
+            html = decode_html(page.body, page.headers.get("content-type"))
+            extracted = await self.extractor.extract(html, page.final_url)
+        except BlockedAddress as exc:
+            log.warning("article link refused article_id=%d url=%s: %s", article.id, article.url, exc)
+            return ExtractionStatus.FALLBACK_BLOCKED, None, str(exc)
+        except FetchError as exc:
+            log.info("article fetch failed article_id=%d url=%s kind=%s", article.id,
+                     article.url, exc.kind)
+            return ExtractionStatus.FALLBACK_FETCH, None, f"{exc.kind}: {exc}"
+        except ExtractionTimeout as exc:
+            return ExtractionStatus.FALLBACK_TIMEOUT, None, str(exc)
+        except ExtractionCrashed as exc:
+            return ExtractionStatus.FALLBACK_EMPTY, None, str(exc)
+        if not extracted.text:
+            return ExtractionStatus.FALLBACK_EMPTY, extracted, "no main text found on the page"
+        return ExtractionStatus.EXTRACTED, extracted, None
+
+    def _store(self, article: PendingArticle, status: ExtractionStatus,
+               extracted: Extracted | None, error: str | None) -> None:
+        fallback = "\n".join(p for p in (article.feed_summary,) if p)
+        title = (extracted.title if extracted and extracted.title else article.feed_title)
+        text = extracted.text if extracted and not status.is_fallback else fallback
+        score = self.scorer.score(title, text) if self.scorer is not None else None
+        article_store.save_extraction(self.db, article.id, status=status, extracted=extracted,
+                                      fallback_text=fallback, error=error, now=self.clock(),
+                                      score=score)
+
+    def _interval(self, source: FeedSource) -> float:
+        return source.interval_seconds or self.settings.poll.interval_seconds
+
+    def _failed(self, feed_id: int, source: FeedSource, exc: MonitorError, kind: str,
+                retry_after: float | None = None) -> FeedReport:
+        log.warning("feed failed feed=%s url=%s kind=%s error=%s", source.name,
+                    source.feed_url, kind, exc)
+        self._record_failure(feed_id, source, str(exc), kind, retry_after)
+        return FeedReport(source.name, PollOutcome.FAILED, error=str(exc), error_kind=kind)
+
+    def _record_failure(self, feed_id: int, source: FeedSource, error: str, kind: str,
+                        retry_after: float | None = None) -> None:
+        fs = self.settings.fetch
+        feed_store.record_failure(
+            self.db, feed_id, now=self.clock(), error=error, kind=kind,
+            base=fs.backoff_base_seconds, cap=fs.backoff_max_seconds,
+            interval=source.interval_seconds or self.settings.poll.interval_seconds,
+            retry_after=retry_after)
+
+
+def _parse(body: bytes, name: str, final_url: str, content_type: str | None) -> Any:
+    from monitor.parse.feed import parse_feed
+
+    return parse_feed(body, feed_name=name, final_url=final_url, content_type=content_type)

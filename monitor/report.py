@@ -1,0 +1,71 @@
+"""Plain-text tables for the terminal: the cycle summary and feed health."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+
+from monitor.models import CycleStats
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A left-aligned text table (cells are str()-ed; None shows as '-')."""
+    cells = [[("-" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+              for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(out)
+
+
+def cycle_summary(stats: CycleStats) -> str:
+    """Per-feed rows then a totals line, as printed by ``monitor once``."""
+    rows = [(r.feed, r.outcome.value, r.new_items, r.duplicates, r.extracted, r.fallback,
+             r.failed, _clip(r.error or r.note or "", 70)) for r in stats.per_feed]
+    body = table(["feed", "status", "new", "dup", "extracted", "fallback", "failed", "note"], rows)
+    return body + "\n\n" + totals_line(stats)
+
+
+def totals_line(stats: CycleStats) -> str:
+    """One line of totals (also logged by the daemon after each cycle)."""
+    return (f"feeds: {stats.feeds_ok} ok, {stats.feeds_not_modified} not modified, "
+            f"{stats.feeds_failed} failed | new items: {stats.new_items} "
+            f"(duplicates {stats.duplicates}) | extracted: {stats.extracted} | "
+            f"fallback to summary: {stats.fallback} | failed: {stats.failed}")
+
+
+def feeds_table(rows: Sequence[sqlite3.Row], now: float | None = None) -> str:
+    """Feed health for ``monitor feeds``."""
+    now = now or time.time()
+    out = [(r["name"], r["last_status"] or "never polled", ago(r["last_success_at"], now),
+            r["error_count"], r["error_kind"], r["sightings"], until(r["next_poll_at"], now),
+            _clip(r["last_error"] or r["bozo_note"] or "", 60) if r["error_count"] or r["bozo_note"]
+            else "") for r in rows]
+    return table(["feed", "status", "last success", "errors", "error kind", "items seen",
+                  "next poll", "last error"], out)
+
+
+def ago(ts: float | None, now: float) -> str:
+    """'3m ago' style age, or 'never'."""
+    return "never" if ts is None else f"{duration(now - ts)} ago"
+
+
+def until(ts: float | None, now: float) -> str:
+    """'in 5m' style delay, or 'now'."""
+    return "now" if ts is None or ts <= now else f"in {duration(ts - now)}"
+
+
+def duration(seconds: float) -> str:
+    """Compact human duration: 45s, 12m, 3h, 2d."""
+    s = int(max(0, seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s >= size:
+            return f"{s // size}{unit}"
+    return f"{s}s"
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
