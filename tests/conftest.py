@@ -1,0 +1,90 @@
+"""Shared fixtures: a local HTTP server, settings pointing at it, and a guard against real network."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.app import open_app
+from monitor.config import Settings, load_settings
+from monitor.models import CycleStats
+from tests.servers.http import TestServer
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def _is_local(host: Any) -> bool:
+    if host in ("localhost", "", None):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_numeric(host: str) -> bool:
+    """IP literals in any spelling (2130706433, 0x7f.1) resolve without DNS."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        socket.inet_aton(host)
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any connection or DNS lookup that would leave this machine (tests are offline)."""
+    real_connect = socket.socket.connect
+    real_gai = socket.getaddrinfo
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        if isinstance(address, tuple) and not _is_local(address[0]):
+            raise AssertionError(f"test tried to connect to {address!r}")
+        return real_connect(self, address)
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(host, bytes):
+            host = host.decode()
+        if not _is_local(host) and not _is_numeric(str(host)):
+            raise AssertionError(f"test tried to resolve {host!r}")
+        return real_gai(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.fixture
+def server() -> Any:
+    with TestServer() as srv:
+        yield srv
+
+
+def make_settings(tmp_path: Path, server: TestServer | None, feeds: list[dict[str, Any]],
+                  **sections: Any) -> Settings:
+    """Settings for a test: database under tmp_path, the test server allowed, short timeouts."""
+    fetch = {"allow_addresses": [f"127.0.0.1:{server.port}"] if server else [],
+             "connect_timeout": 2, "read_timeout": 2, "total_timeout": 5,
+             "max_body_bytes": 300_000, **sections.pop("fetch", {})}
+    extract = {"workers": 0, "timeout_seconds": 20, **sections.pop("extract", {})}
+    raw = {"database": str(tmp_path / "state" / "monitor.db"), "rules_path": str(tmp_path / "none"),
+           "fetch": fetch, "extract": extract, "feeds": feeds, **sections}
+    return load_settings(None, env={}, overrides=raw)
+
+
+def run_cycle(settings: Settings, scorer: Any = None) -> CycleStats:
+    """One poll of every configured feed, as ``monitor once`` does it."""
+    async def go() -> CycleStats:
+        async with open_app(settings, scorer) as app:
+            return await app.pipeline.run_cycle(settings.feeds)
+    return asyncio.run(go())
