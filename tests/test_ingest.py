@@ -381,3 +381,18 @@ def test_every_shared_real_feed_parses(server, tmp_path):
     assert all(r.error_kind in (None, "not_a_feed") for r in stats.per_feed)
     urdu = next(r for r in stats.per_feed if "urdu" in r.feed)
     assert urdu.outcome is PollOutcome.OK and urdu.new_items >= 1
+
+
+def test_google_news_style_items(server, tmp_path):
+    body = ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>أخبار</title>'
+            '<item><title>يفكوروف في بنغازي مجددا - بوابة الوسط</title>'
+            '<link>' + server.url("/rss/articles/CBMiX?oc=5") + '</link>'
+            '<guid isPermaLink="false">CBMiXyz</guid><pubDate>Fri, 20 Nov 2026 08:00:00 GMT</pubDate>'
+            '<description>&lt;a href="x"&gt;يفكوروف في بنغازي&lt;/a&gt;</description>'
+            '<source url="https://alwasat.ly">بوابة الوسط</source></item></channel></rss>').encode()
+    server.static("/gn.xml", body)
+    settings = make_settings(tmp_path, server, [{"name": "gn", "url": server.url("/gn.xml")}])
+    run_cycle(settings)
+    art = rows(settings, "SELECT * FROM articles")[0]
+    assert art["feed_title"] == "يفكوروف في بنغازي مجددا"
+    assert art["identity"] == "guid:gn:CBMiXyz" and art["text"] == "يفكوروف في بنغازي"

@@ -46,7 +46,7 @@ def _item(entry: Any, feed_name: str, base: str) -> RawItem | None:
     link = entry.get("link") or ""
     url = canonical_url(link, base) if link else None
     guid = entry.get("id") or None
-    title = _plain(entry.get("title", ""), MAX_TITLE)
+    title = _strip_source_suffix(_plain(entry.get("title", ""), MAX_TITLE), entry)
     summary = _plain(_summary_html(entry), MAX_SUMMARY)
     if not (title or summary or url):
         return None
@@ -57,6 +57,15 @@ def _item(entry: Any, feed_name: str, base: str) -> RawItem | None:
     return RawItem(identity=identity, url=url, guid=guid, title=title, summary=summary,
                    published=published, author=_plain(entry.get("author", ""), 200) or None,
                    tags=tags)
+
+
+def _strip_source_suffix(title: str, entry: Any) -> str:
+    """Aggregators (Google News) append ' - Outlet' to titles; the outlet is in <source>."""
+    source = (entry.get("source") or {}).get("title") or ""
+    suffix = f" - {source.strip()}"
+    if source.strip() and title.endswith(suffix):
+        return title[: -len(suffix)].rstrip()
+    return title
 
 
 def _summary_html(entry: Any) -> str:
