@@ -396,3 +396,13 @@ def test_google_news_style_items(server, tmp_path):
     art = rows(settings, "SELECT * FROM articles")[0]
     assert art["feed_title"] == "يفكوروف في بنغازي مجددا"
     assert art["identity"] == "guid:gn:CBMiXyz" and art["text"] == "يفكوروف في بنغازي"
+
+
+def test_page_date_and_author_fill_in_when_feed_has_none(server, tmp_path):
+    server.static("/feed.xml", rss([{"title": "بلا تاريخ", "link": serve_article(server, "/a.html"),
+                                     "guid": "1"}]))
+    settings = make_settings(tmp_path, server, [{"name": "f", "url": server.url("/feed.xml")}])
+    run_cycle(settings)
+    art = rows(settings, "SELECT * FROM articles")[0]
+    assert art["published_at"] == 1795162500.0   # 2026-11-20T10:15:00+02:00 from the page
+    assert art["author"] == "مراسل الاختبار"

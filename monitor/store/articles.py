@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from monitor.alert.payload import AlertPayload
 from monitor.models import Extracted, ExtractionStatus, RawItem
+from monitor.store import outbox
 from monitor.store.db import Database
 
 
@@ -29,6 +32,7 @@ class PendingArticle:
     feed_title: str
     feed_summary: str
     feed_name: str
+    published_at: float | None = None
 
 
 def record_item(db: Database, feed_id: int, item: RawItem, now: float) -> tuple[Sighting, int | None]:
@@ -67,7 +71,8 @@ def _add_sighting(conn: sqlite3.Connection, feed_id: int, identity: str, article
 
 def pending_articles(db: Database, feed_id: int | None = None, limit: int = 1000) -> list[PendingArticle]:
     """Articles recorded but not yet extracted (new ones, or left over by a crash)."""
-    sql = ("SELECT a.id, a.canonical_url, a.feed_title, a.feed_summary, f.name FROM articles a "
+    sql = ("SELECT a.id, a.canonical_url, a.feed_title, a.feed_summary, f.name, a.published_at "
+           "FROM articles a "
            "JOIN feeds f ON f.id = a.feed_id WHERE a.extraction_status = 'pending'")
     args: tuple[Any, ...] = ()
     if feed_id is not None:
@@ -75,23 +80,44 @@ def pending_articles(db: Database, feed_id: int | None = None, limit: int = 1000
         args = (feed_id,)
     rows = db.conn.execute(sql + " ORDER BY a.id LIMIT ?", (*args, limit)).fetchall()
     return [PendingArticle(r["id"], r["canonical_url"], r["feed_title"], r["feed_summary"],
-                           r["name"]) for r in rows]
+                           r["name"], r["published_at"]) for r in rows]
 
 
 def save_extraction(db: Database, article_id: int, *, status: ExtractionStatus,
                     extracted: Extracted | None, fallback_text: str, error: str | None,
-                    now: float, score: Any = None) -> None:
-    """Store the article text (extracted or fallback) and, when given, its score, atomically."""
+                    now: float, score: Any = None,
+                    alerts: list[tuple[str, AlertPayload]] = ()) -> int:
+    """Store the article text and, when given, its score and alerts, in ONE transaction, so a
+    match is never recorded without its alerts. Returns how many alerts were newly queued."""
     title = extracted.title if extracted and extracted.title else None
     text = extracted.text if extracted and not status.is_fallback else fallback_text
     with db.transaction() as conn:
         conn.execute(
             "UPDATE articles SET title = COALESCE(?, title), text = ?, author = COALESCE(?, author), "
-            "language = ?, fetched_at = ?, extraction_status = ?, extraction_error = ? WHERE id = ?",
+            "language = ?, fetched_at = ?, extraction_status = ?, extraction_error = ?, "
+            "published_at = COALESCE(published_at, ?) WHERE id = ?",
             (title, text, extracted.author if extracted else None,
-             extracted.language if extracted else None, now, status.value, error, article_id))
+             extracted.language if extracted else None, now, status.value, error,
+             _timestamp(extracted.published if extracted else None), article_id))
         if score is not None:
             _store_score(conn, article_id, score, now)
+        queued = 0
+        for destination, payload in alerts:
+            # One alert per article and destination, whatever happens later (idempotency key).
+            queued += outbox.enqueue(conn, key=f"article:{article_id}:{destination}",
+                                     destination=destination, payload=payload, now=now)
+    return queued
+
+
+def _timestamp(iso: str | None) -> float | None:
+    """A page's ISO date (trafilatura) as unix time; None when absent or unreadable."""
+    if not iso:
+        return None
+    try:
+        when = datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 def _store_score(conn: sqlite3.Connection, article_id: int, score: Any, now: float) -> None:
