@@ -1,0 +1,160 @@
+"""Scoring speed: the Matcher against a naive per-alias regex loop and a bare automaton scan.
+
+    python benchmarks/bench_score.py [--docs 600] [--naive-docs 150] [--json]
+
+For two rule sets (the shipped pack, and the pack plus 5,000 synthetic aliases) it measures, on
+the same documents in the same run:
+
+* ``matcher``  — ``Matcher.score(title, text)``: normalise, tokenise, one automaton pass,
+  resolve hits, score every rule (what the daemon does);
+* ``naive``    — normalise, then one compiled regular expression per alias (with the same
+  proclitic prefixes), searched one after the other (what a loop of regexes would do);
+* ``bare``     — only ``automaton.iter`` over the already-normalised token line (the floor).
+
+Documents come from ../shared/data/corpus (real Arabic news) when present, else from
+tests/data/labelled.jsonl. Not a test: nothing here asserts on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from monitor.match import Entity, Matcher, RuleSet, load_rules  # noqa: E402
+from monitor.match.tokens import clitic_forms, tokenize  # noqa: E402
+from monitor.normalize import normalize_text  # noqa: E402
+
+CORPUS = REPO.parent / "shared" / "data" / "corpus" / "ant-multisource-v2.1-sample.jsonl"
+LABELLED = REPO / "tests" / "data" / "labelled.jsonl"
+LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
+
+
+def load_docs(limit: int) -> list[tuple[str, str]]:
+    """(title, text) pairs: real articles when available, else the labelled snippets."""
+    path = CORPUS if CORPUS.exists() else LABELLED
+    docs = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            docs.append((row.get("title", ""), row.get("text", "")))
+    while len(docs) < limit:
+        docs = docs + docs
+    return docs[:limit]
+
+
+def synthetic(pack: RuleSet, n_aliases: int, seed: int = 20240601) -> RuleSet:
+    """The pack plus ``n_aliases`` random Arabic aliases (1-3 words) in entities of 10 aliases."""
+    rng = random.Random(seed)
+
+    def word() -> str:
+        return "".join(rng.choice(LETTERS) for _ in range(rng.randint(4, 8)))
+
+    extra = []
+    for i in range(n_aliases // 10):
+        aliases = tuple(" ".join(word() for _ in range(rng.randint(1, 3))) for _ in range(10))
+        extra.append(Entity(f"synthetic_{i}", f"synthetic {i}", "term", 1.0, aliases))
+    return replace(pack, entities=pack.entities + tuple(extra), fingerprint="synthetic")
+
+
+def naive_patterns(ruleset: RuleSet) -> list[tuple[str, re.Pattern[str]]]:
+    """One regex per alias, with the same clitic prefixes and token boundaries as the automaton."""
+    out = []
+    for ent in ruleset.entities:
+        for alias in ent.aliases:
+            words = [t.text for t in tokenize(normalize_text(alias))]
+            firsts = "|".join(re.escape(f) for f in clitic_forms(words[0]))
+            rest = "".join(r"[\W_]*" + re.escape(w) for w in words[1:])
+            out.append((ent.id, re.compile(rf"(?<![^\W\d_])(?:{firsts}){rest}(?![^\W\d_])")))
+    return out
+
+
+def naive_score(patterns: list[tuple[str, re.Pattern[str]]], title: str, text: str) -> int:
+    hits = 0
+    for field in (title, text):
+        norm = normalize_text(field)
+        for _, pattern in patterns:
+            hits += sum(1 for _ in pattern.finditer(norm))
+    return hits
+
+
+def rate(fn: Callable[[], object], n_docs: int) -> float:
+    """Documents per second of one call of ``fn`` that processes ``n_docs`` documents."""
+    start = time.perf_counter()
+    fn()
+    return n_docs / (time.perf_counter() - start)
+
+
+def measure(name: str, ruleset: RuleSet, docs: Sequence[tuple[str, str]],
+            naive_docs: int) -> dict[str, float | int | str]:
+    matcher = Matcher(ruleset)
+    automaton = matcher.compiled.automaton
+    lines = [" " + " ".join(t.text for t in tokenize(normalize_text(f))) + " "
+             for d in docs for f in d]
+    patterns = naive_patterns(ruleset)
+    subset = docs[:naive_docs]
+    matcher.score(*docs[0])  # warm caches (normalisation of common characters)
+    return {
+        "pack": name,
+        "aliases": sum(len(e.aliases) for e in ruleset.entities),
+        "automaton_keys": matcher.compiled.keys,
+        "matcher_docs_s": rate(lambda: [matcher.score(t, x) for t, x in docs], len(docs)),
+        "naive_docs_s": rate(lambda: [naive_score(patterns, t, x) for t, x in subset], len(subset)),
+        "bare_docs_s": rate(lambda: [sum(1 for _ in automaton.iter(ln)) for ln in lines],
+                            len(docs)),
+    }
+
+
+def table(rows: list[dict[str, float | int | str]]) -> str:
+    head = f"{'pack':<18}{'aliases':>8}{'keys':>8}{'matcher/s':>11}{'naive/s':>10}{'bare/s':>10}" \
+           f"{'matcher/naive':>15}{'bare/matcher':>14}"
+    out = [head, "-" * len(head)]
+    for r in rows:
+        out.append(f"{r['pack']:<18}{r['aliases']:>8}{r['automaton_keys']:>8}"
+                   f"{r['matcher_docs_s']:>11.0f}{r['naive_docs_s']:>10.1f}{r['bare_docs_s']:>10.0f}"
+                   f"{r['matcher_vs_naive']:>14.1f}x{r['bare_vs_matcher']:>13.1f}x")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=600, help="documents for matcher and bare")
+    parser.add_argument("--naive-docs", type=int, default=60, help="documents for the naive loop")
+    parser.add_argument("--synthetic", type=int, default=5000, help="synthetic aliases to add")
+    parser.add_argument("--rules", default=str(REPO / "rules"))
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    pack = load_rules(args.rules)
+    docs = load_docs(args.docs)
+    rows = [measure("shipped", pack, docs, args.naive_docs),
+            measure(f"+{args.synthetic} synthetic", synthetic(pack, args.synthetic), docs,
+                    args.naive_docs)]
+    for r in rows:
+        r["matcher_vs_naive"] = float(r["matcher_docs_s"]) / float(r["naive_docs_s"])
+        r["bare_vs_matcher"] = float(r["bare_docs_s"]) / float(r["matcher_docs_s"])
+    growth = {"matcher_slowdown": float(rows[0]["matcher_docs_s"]) / float(rows[1]["matcher_docs_s"]),
+              "naive_slowdown": float(rows[0]["naive_docs_s"]) / float(rows[1]["naive_docs_s"])}
+    if args.json:
+        print(json.dumps({"docs": len(docs), "naive_docs": args.naive_docs, "source": str(
+            CORPUS if CORPUS.exists() else LABELLED), "results": rows, **growth}, indent=2))
+    else:
+        print(f"{len(docs)} documents ({'real corpus' if CORPUS.exists() else 'labelled set'}); "
+              f"naive loop on the first {args.naive_docs}")
+        print(table(rows))
+        print(f"going from the shipped pack to +{args.synthetic} aliases: matcher "
+              f"{growth['matcher_slowdown']:.2f}x slower, naive loop "
+              f"{growth['naive_slowdown']:.1f}x slower")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,170 @@
+"""Scoring a document against a rule set (the formula is documented in docs/matching.md).
+
+For each rule, every entity in the rule's scope (the entities named by its ``all``, ``any`` and
+``near`` lists, groups expanded) that was found contributes::
+
+    weight × (saturation(n) + title_boost × [found in the title])
+    saturation(n) = 2 − 2^(1 − n)        # 1, 1.5, 1.75, ... never above 2
+
+so a name repeated fifty times is worth at most twice its weight, while distinct signals add up.
+The rule's score is the sum, or 0 when a condition (all / any / none / near) fails. It alerts
+when the score reaches its threshold. The document's score is the best rule score.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from monitor.match.automaton import Candidate, compile_ruleset
+from monitor.match.model import Hit, Rule, RuleResult, RuleSet, ScoreResult
+from monitor.match.tokens import tokenize
+from monitor.normalize import normalize
+
+__all__ = ["Matcher", "saturation"]
+
+FIELDS = ("title", "text")
+
+
+def saturation(n: int) -> float:
+    """Worth of ``n`` occurrences of one entity, in units of its weight: 1, 1.5, 1.75 … < 2."""
+    return 0.0 if n <= 0 else 2.0 - 2.0 ** (1 - n)
+
+
+@dataclass(frozen=True, slots=True)
+class _RulePlan:
+    """A rule with its group references expanded once at build time."""
+
+    rule: Rule
+    all: tuple[frozenset[str], ...]
+    any: tuple[frozenset[str], ...]
+    none: tuple[frozenset[str], ...]
+    near: tuple[tuple[frozenset[str], frozenset[str], int], ...]
+    scope: frozenset[str]
+
+
+class Matcher:
+    """Scores documents against a :class:`RuleSet`. Build once; :meth:`score` is thread-safe."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        self.compiled = compile_ruleset(ruleset)
+        self._weights = {e.id: e.weight for e in ruleset.entities}
+        self._plans = tuple(_plan(ruleset, r) for r in ruleset.rules)
+
+    def __reduce__(self) -> tuple[type[Matcher], tuple[RuleSet]]:
+        # Rebuilding from the rule set is cheap and avoids pickling automaton internals.
+        return (Matcher, (self.ruleset,))
+
+    def find(self, text: str, field: str = "text") -> list[Hit]:
+        """Every entity hit in one field, in original-text offsets, in text order."""
+        norm = normalize(text)
+        tokens = tokenize(norm.text)
+        hits = []
+        # Highlight whole tokens (clitics included) so the quote reads naturally.
+        for cand in _resolve(self.compiled.scan(tokens)):
+            start, end = norm.to_original(tokens[cand.first].start, tokens[cand.last].end)
+            hits.append(Hit(cand.pattern.entity, cand.pattern.alias, text[start:end], field,
+                            start, end, cand.first, cand.pattern.variant))
+        hits.sort(key=lambda h: (h.start, h.end, h.entity))
+        return hits
+
+    def score(self, title: str, text: str) -> ScoreResult:
+        """Score one document (title and body text)."""
+        hits = self.find(title or "", "title") + self.find(text or "", "text")
+        results = [self._score_rule(p, hits) for p in self._plans]
+        best = max((r.score for r in results), default=0.0)
+        return ScoreResult(best, any(r.alert for r in results), results, hits)
+
+    def _score_rule(self, plan: _RulePlan, hits: list[Hit]) -> RuleResult:
+        counts: dict[str, int] = defaultdict(int)
+        in_title: set[str] = set()
+        for h in hits:
+            counts[h.entity] += 1
+            if h.field == "title":
+                in_title.add(h.entity)
+        found = set(counts)
+        missing = _missing(plan, found, hits)
+        scope = sorted(e for e in plan.scope if e in found)
+        raw = sum(self._weights[e] * (saturation(counts[e])
+                                      + plan.rule.title_boost * (e in in_title)) for e in scope)
+        score = 0.0 if missing else raw
+        rule = plan.rule
+        return RuleResult(rule.id, rule.title, score, rule.threshold,
+                          score >= rule.threshold and not missing, rule.severity,
+                          rule.destination, tuple(scope), tuple(missing), raw)
+
+
+def _plan(ruleset: RuleSet, rule: Rule) -> _RulePlan:
+    def ex(refs: tuple[str, ...]) -> tuple[frozenset[str], ...]:
+        return tuple(ruleset.expand(r) for r in refs)
+    near = tuple((ruleset.expand(n.a), ruleset.expand(n.b), n.within) for n in rule.near)
+    scope: set[str] = set()
+    for group in (*ex(rule.all), *ex(rule.any), *(x for a, b, _ in near for x in (a, b))):
+        scope |= group
+    return _RulePlan(rule, ex(rule.all), ex(rule.any), ex(rule.none), near, frozenset(scope))
+
+
+def _missing(plan: _RulePlan, found: set[str], hits: list[Hit]) -> list[str]:
+    """Human-readable reasons the rule's conditions fail (empty when they hold)."""
+    rule = plan.rule
+    out = [f"all: {ref}" for ref, ents in zip(rule.all, plan.all, strict=True)
+           if not ents & found]
+    if plan.any and not any(ents & found for ents in plan.any):
+        out.append("any: " + " | ".join(rule.any))
+    out += [f"none: {ref} present" for ref, ents in zip(rule.none, plan.none, strict=True)
+            if ents & found]
+    for cond, (a, b, within) in zip(rule.near, plan.near, strict=True):
+        if not _near(hits, a, b, within):
+            out.append(f"near: {cond.a} within {within} tokens of {cond.b}")
+    return out
+
+
+def _near(hits: list[Hit], a: frozenset[str], b: frozenset[str], within: int) -> bool:
+    """Some hit of ``a`` and some hit of ``b`` in the same field at most ``within`` tokens apart."""
+    for field in FIELDS:
+        pa = sorted(h.token for h in hits if h.field == field and h.entity in a)
+        pb = sorted(h.token for h in hits if h.field == field and h.entity in b)
+        if pa and pb and _closest(pa, pb) <= within:
+            return True
+    return False
+
+
+def _closest(xs: list[int], ys: list[int]) -> int:
+    """Smallest |x − y| between two sorted lists (merge walk)."""
+    i = j = 0
+    best = abs(xs[0] - ys[0])
+    while i < len(xs) and j < len(ys):
+        best = min(best, abs(xs[i] - ys[j]))
+        if xs[i] < ys[j]:
+            i += 1
+        else:
+            j += 1
+    return best
+
+
+def _resolve(cands: list[Candidate]) -> list[Candidate]:
+    """Apply not_in phrases, drop duplicates, and let longer matches hide the ones inside them.
+
+    ``روسيا البيضاء`` (Belarus) hides ``روسيا``; ``صدام حفتر`` hides ``حفتر``; an exact match
+    hides a variant match of the same span.
+    """
+    negatives: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for c in cands:
+        if c.pattern.negative:
+            negatives[c.pattern.entity].append((c.first, c.last))
+    best: dict[tuple[str, int, int], Candidate] = {}
+    for c in cands:
+        p = c.pattern
+        if p.negative or any(a <= c.first and c.last <= b for a, b in negatives[p.entity]):
+            continue
+        key = (p.entity, c.first, c.last)
+        if key not in best or (best[key].pattern.variant and not p.variant):
+            best[key] = c
+    kept = list(best.values())
+    return [c for c in kept if not any(_inside(c, o) for o in kept)]
+
+
+def _inside(c: Candidate, o: Candidate) -> bool:
+    """``c`` lies inside ``o`` and ``o`` is longer."""
+    return o.first <= c.first and c.last <= o.last and (o.last - o.first) > (c.last - c.first)

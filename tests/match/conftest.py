@@ -1,0 +1,33 @@
+"""Fixtures for the matching tests: the shipped rule pack and paths to shared data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.match import Matcher, RuleSet, load_rules
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared"
+RULES = REPO / "rules"
+
+
+@pytest.fixture(scope="session")
+def pack() -> RuleSet:
+    """The shipped rule pack."""
+    return load_rules(RULES)
+
+
+@pytest.fixture(scope="session")
+def matcher(pack: RuleSet) -> Matcher:
+    """A matcher over the shipped rule pack (built once per session)."""
+    return Matcher(pack)
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, or skip the test when it is not there."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    return path

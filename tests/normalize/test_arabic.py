@@ -1,0 +1,98 @@
+"""Arabic normalisation: examples of each rule, and properties over arbitrary Unicode."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.normalize import normalize, normalize_text
+from monitor.normalize.arabic import PLAIN, _fold
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("ﺑﻴﺮﻭﺕ", "بيروت"),                      # presentation forms (NFKC)
+    ("الجُفْرَةِ", "الجفره"),                    # harakat, sukun; ة → ه
+    ("مُحَمَّد", "محمد"),                        # shadda
+    ("رحمٰن", "رحمن"),                          # superscript alef
+    ("حفـــتر", "حفتر"),                        # tatweel
+    ("أإآٱ", "اااا"),                           # alef forms
+    ("مصطفى", "مصطفي"),                         # alef maqsura
+    ("یک ڤاگنر", "يك فاكنر"),                   # Persian/Urdu look-alikes
+    ("٢٠٢٥ ۱۲", "2025 12"),                     # Arabic-Indic and Eastern digits
+    ("ميغ\u200f-\u200d29", "ميغ-29"),            # bidi and zero-width controls
+    ("تور–إم2 — «X» “y” ‘z’", 'تور-ام2 - "x" "y" \'z\''),  # dashes and quotes
+    ("Tor-M2 AFRICA Corps", "tor-m2 africa corps"),  # case folding
+    ("ا\u0653", "ا"),                            # decomposed madda composes, then unifies
+    ("ﻻ", "لا"),                                # lam-alef ligature
+])
+def test_examples(raw: str, expected: str) -> None:
+    assert normalize_text(raw) == expected
+
+
+def test_offsets_quote_the_original_spelling() -> None:
+    raw = "وصل يَفْكِيـرُوف إلى بـنغازي"
+    norm = normalize(raw)
+    start = norm.text.index("يفكيروف")
+    s, e = norm.to_original(start, start + len("يفكيروف"))
+    assert raw[s:e] == "يَفْكِيـرُوف"
+
+
+def test_offsets_of_an_expanded_character_cover_it_whole() -> None:
+    raw = "xﷲy"  # one code point becomes four letters
+    norm = normalize(raw)
+    assert norm.text == "xاللهy"
+    assert norm.to_original(1, 3) == (1, 2)
+
+
+def test_empty_and_out_of_range_spans() -> None:
+    norm = normalize("ابc")
+    assert norm.to_original(1, 1) == (1, 1)
+    assert norm.to_original(5, 9) == (3, 3)
+    assert normalize("").to_original(0, 0) == (0, 0)
+
+
+def test_plain_fast_path_characters_are_really_inert() -> None:
+    plain = [chr(c) for c in range(0x10000) if PLAIN.fullmatch(chr(c))]
+    assert len(plain) > 90
+    changed = [c for c in plain if _fold(c) != c or unicodedata.combining(c)]
+    assert changed == []
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text())
+def test_idempotent(text: str) -> None:
+    once = normalize_text(text)
+    assert normalize_text(once) == once
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x0600, max_codepoint=0x06FF)
+               | st.sampled_from(" -ـ\u200c\u200fABCﻻﷲ٣")))
+def test_idempotent_on_arabic_heavy_text(text: str) -> None:
+    once = normalize_text(text)
+    assert normalize_text(once) == once
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(), st.data())
+def test_offsets_map_inside_the_original(text: str, data: st.DataObject) -> None:
+    norm = normalize(text)
+    n = len(norm.text)
+    start = data.draw(st.integers(0, n))
+    end = data.draw(st.integers(start, n))
+    s, e = norm.to_original(start, end)
+    assert 0 <= s <= e <= len(text)
+    if start < end:
+        # the original span normalises to something containing the normalised span
+        assert norm.text[start:end] in normalize_text(text[s:e])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))))
+def test_never_raises_and_output_has_no_marks(text: str) -> None:
+    out = normalize_text(text)
+    assert not any(unicodedata.combining(c) for c in out)
+    assert "\u0640" not in out
