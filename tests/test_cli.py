@@ -134,3 +134,18 @@ def test_kill_during_processing_leaves_consistent_state(server, tmp_path):
     assert conn.execute("SELECT COUNT(*) FROM sightings").fetchone()[0] == 20
     conn.close()
     assert "new items: 0" in result.stdout and "extracted: " in result.stdout
+
+
+def test_score_urls_fetched_and_extracted_like_the_pipeline(server, tmp_path):
+    from tests.conftest import REPO
+    server.static("/pos.html", page("يفكوروف في بنغازي", PARAS).encode(), "text/html")
+    server.static("/neg.html", page("موسم التمور", ["انطلق موسم جني التمور في الجفرة بإنتاج وفير "
+                                                    "هذا العام وسط ارتياح المزارعين."] * 3).encode(),
+                  "text/html")
+    env = {"MONITOR_FETCH__ALLOW_ADDRESSES": f"[127.0.0.1:{server.port}]",
+           "MONITOR_RULES_PATH": str(REPO / "rules")}
+    res = monitor("score", server.url("/pos.html"), server.url("/neg.html"), cwd=tmp_path, env=env)
+    assert res.returncode == 0, res.stderr
+    blocks = res.stdout.split("== ")
+    assert "ALERT" in blocks[1].splitlines()[1] and "no alert" in blocks[2].splitlines()[1]
+    assert "«يفكوروف»" in res.stdout or "«يونس بك يفكوروف»" in res.stdout

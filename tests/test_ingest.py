@@ -406,3 +406,21 @@ def test_page_date_and_author_fill_in_when_feed_has_none(server, tmp_path):
     art = rows(settings, "SELECT * FROM articles")[0]
     assert art["published_at"] == 1795162500.0   # 2026-11-20T10:15:00+02:00 from the page
     assert art["author"] == "مراسل الاختبار"
+
+
+def test_pipeline_stores_score_and_hits(server, tmp_path):
+    from monitor.app import load_scorer
+    from tests.conftest import REPO
+    server.static("/feed.xml", rss([
+        {"title": "يفكوروف في بنغازي", "link": serve_article(server, "/p.html"), "guid": "p"},
+        {"title": "أمطار في درنة", "link": server.url("/none"), "guid": "n",
+         "description": "توقعات بهطول أمطار غزيرة على مدينة درنة هذا الأسبوع"}]))
+    settings = make_settings(tmp_path, server, [{"name": "f", "url": server.url("/feed.xml")}],
+                             rules_path=str(REPO / "rules"))
+    run_cycle(settings, load_scorer(settings))
+    pos, neg = rows(settings, "SELECT * FROM articles ORDER BY id")
+    assert pos["alert"] == 1 and pos["score"] > 5 and neg["alert"] == 0
+    import json
+    hits = json.loads(pos["hits_json"])["hits"]
+    assert any(h["entity"] == "yevkurov" for h in hits)
+    assert all(pos["text"][h["start"]:h["end"]] == h["match"] for h in hits if h["field"] == "text")

@@ -26,7 +26,11 @@ DEFAULT_RULES = "rules"
 
 
 def _rules_path(args: argparse.Namespace) -> str:
-    return getattr(args, "path", None) or getattr(args, "rules", None) or DEFAULT_RULES
+    """PATH argument, else --rules, else the configured rules_path, else ./rules."""
+    settings = getattr(args, "settings", None)
+    configured = str(settings.rules_path) if settings is not None else None
+    return (getattr(args, "path", None) or getattr(args, "rules", None) or configured
+            or DEFAULT_RULES)
 
 
 def add_rules_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -89,7 +93,7 @@ def add_score_parser(subparsers: Any) -> argparse.ArgumentParser:
 def cmd_score(args: argparse.Namespace) -> int:
     """Score every input. Exit 0, or 1 when the rules or some input could not be read."""
     try:
-        matcher = Matcher(load_rules(getattr(args, "rules", None) or DEFAULT_RULES))
+        matcher = Matcher(load_rules(_rules_path(args)))
     except RulesError as exc:
         for p in exc.problems or [exc]:
             print(str(p), file=sys.stderr)
