@@ -1,0 +1,27 @@
+"""What every sink (Telegram, console, JSON lines) offers the outbox drainer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """A confirmed delivery."""
+
+    message_id: int
+    chat_id: str
+    formatting_fallback: bool = False
+
+
+class Sink(Protocol):
+    """Delivers one rendered message. Raises monitor.deliver.errors.* on failure."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def send(self, chat_id: str | int, html: str, *, topic_id: int | None = None,
+                   plain_fallback: str | None = None,
+                   preview_url: str | None = None) -> SendResult: ...
