@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.config import Settings
+from monitor.deliver.drain import Drainer
+from monitor.deliver.sinks import make_sink
 from monitor.extract.pool import ExtractorPool
 from monitor.fetch.client import Fetcher
 from monitor.pipeline import Pipeline
+from monitor.store import outbox
 from monitor.store.db import Database, open_database
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,7 @@ class App:
     fetcher: Fetcher
     extractor: ExtractorPool
     pipeline: Pipeline
+    drainer: Drainer
 
 
 def load_scorer(settings: Settings) -> Any | None:
@@ -45,12 +49,18 @@ def load_scorer(settings: Settings) -> Any | None:
 @asynccontextmanager
 async def open_app(settings: Settings, scorer: Any | None = None) -> AsyncIterator[App]:
     """Open the store, the shared HTTP client and the extractor pool; close them on exit."""
+    sink, chat_ids = make_sink(settings)
     db = open_database(settings.database)
     extractor = ExtractorPool(settings.extract.workers, settings.extract.timeout_seconds)
     try:
+        await sink.start()
         async with Fetcher(settings.fetch) as fetcher:
             pipeline = Pipeline(settings, db, fetcher, extractor, scorer)
-            yield App(settings, db, fetcher, extractor, pipeline)
+            drainer = Drainer(db, sink, settings.alerts, chat_ids=chat_ids)
+            pipeline.on_alert = drainer.wake.set
+            outbox.recover_interrupted(db)
+            yield App(settings, db, fetcher, extractor, pipeline, drainer)
     finally:
+        await sink.close()
         extractor.close()
         db.close()

@@ -26,6 +26,7 @@ ENV_PREFIX = "MONITOR_"
 DEFAULT_CONFIG = "monitor.yaml"
 DEFAULT_FEEDS = Path(__file__).parent / "source" / "default_feeds.yaml"
 SECRET_KEYS = {"token", "bot_token", "password", "secret", "api_key"}
+TOKEN_VAR = "TELEGRAM_BOT_TOKEN"
 
 
 class _Model(BaseModel):
@@ -72,6 +73,55 @@ class PollSettings(_Model):
     concurrency: int = Field(8, ge=1, description="feeds polled at the same time")
 
 
+class Destination(_Model):
+    """A Telegram chat: ``@channelname`` or a numeric chat id, optionally a forum topic."""
+
+    chat_id: str = Field(min_length=1)
+    topic_id: int | None = None
+
+    @field_validator("chat_id", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+class AlertSettings(_Model):
+    """Where alerts go and how fast. The bot token is TELEGRAM_BOT_TOKEN(_FILE), never here."""
+
+    sink: Literal["auto", "telegram", "console", "jsonl"] = Field(
+        "auto", description="auto: telegram when a token is set, else console")
+    jsonl_path: Path = Path("state/alerts.jsonl")
+    default_destination: str = "default"
+    destinations: dict[str, Destination] = Field(default_factory=dict)
+    api_base_url: str = Field("https://api.telegram.org/bot",
+                              description="Bot API base; self-hosted servers and tests change it")
+    timezone: str = "Africa/Tripoli"
+    link_preview: bool = True
+    per_chat_per_minute: int = Field(20, ge=1, description="messages per chat per window")
+    per_chat_window_seconds: float = Field(60.0, gt=0, description="Telegram's window is a minute")
+    global_per_second: int = Field(30, ge=1)
+    digest_threshold: int = Field(10, ge=2, description="pending alerts of one destination above "
+                                  "which the backlog is folded into digests")
+    digest_individual: int = Field(3, ge=0, description="newest high-severity alerts still sent "
+                                   "one by one when folding")
+    digest_max_items: int = Field(25, ge=1)
+    retry_base_seconds: float = Field(2.0, gt=0)
+    retry_max_seconds: float = Field(600.0, gt=0)
+    pause_retry_seconds: float = Field(900.0, gt=0, description="probe a paused destination again")
+    send_timeout: float = Field(20.0, gt=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
 class FeedSource(_Model):
     """One source: an RSS/Atom feed, or a Google News search turned into its RSS URL."""
 
@@ -115,6 +165,7 @@ class Settings(_Model):
     fetch: FetchSettings = FetchSettings()
     extract: ExtractSettings = ExtractSettings()
     poll: PollSettings = PollSettings()
+    alerts: AlertSettings = AlertSettings()
     feeds: list[FeedSource] = Field(default_factory=list)
 
     @field_validator("feeds")

@@ -98,6 +98,7 @@ class CycleStats:
     fallback: int = 0
     failed: int = 0
     alerts: int = 0
+    sent: int = 0
     per_feed: list[FeedReport] = field(default_factory=list)
 
     def add(self, report: FeedReport) -> None:

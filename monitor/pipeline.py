@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from monitor.alert.build import ArticleView, build_alerts
 from monitor.config import FeedSource, Settings
 from monitor.errors import BlockedAddress, FetchError, MonitorError, ParseError
 from monitor.extract.pool import ExtractionCrashed, ExtractionTimeout, ExtractorPool
@@ -41,6 +42,7 @@ class Pipeline:
         self.settings, self.db, self.fetcher, self.extractor = settings, db, fetcher, extractor
         self.scorer = scorer
         self.clock = clock
+        self.on_alert: Callable[[], None] | None = None   # wakes the sender
         self._page_slots = asyncio.Semaphore(8)
 
     async def run_cycle(self, sources: Iterable[FeedSource], *, only_due: bool = False) -> CycleStats:
@@ -125,7 +127,7 @@ class Pipeline:
     async def _process_guarded(self, article: PendingArticle, report: FeedReport) -> None:
         async with self._page_slots:
             try:
-                status = await self._process(article)
+                status = await self._process(article, report)
             except Exception as exc:  # one article's bug must not stop its feed
                 log.exception("article failed article_id=%d url=%s", article.id, article.url)
                 self._store(article, ExtractionStatus.FALLBACK_EMPTY, None,
@@ -137,9 +139,9 @@ class Pipeline:
         else:
             report.fallback += 1
 
-    async def _process(self, article: PendingArticle) -> ExtractionStatus:
+    async def _process(self, article: PendingArticle, report: FeedReport) -> ExtractionStatus:
         status, extracted, error = await self._extract(article)
-        self._store(article, status, extracted, error)
+        report.alerts += self._store(article, status, extracted, error)
         return status
 
     async def _extract(self, article: PendingArticle
@@ -166,14 +168,37 @@ class Pipeline:
         return ExtractionStatus.EXTRACTED, extracted, None
 
     def _store(self, article: PendingArticle, status: ExtractionStatus,
-               extracted: Extracted | None, error: str | None) -> None:
-        fallback = "\n".join(p for p in (article.feed_summary,) if p)
+               extracted: Extracted | None, error: str | None) -> int:
+        fallback = article.feed_summary
         title = (extracted.title if extracted and extracted.title else article.feed_title)
         text = extracted.text if extracted and not status.is_fallback else fallback
         score = self.scorer.score(title, text) if self.scorer is not None else None
-        article_store.save_extraction(self.db, article.id, status=status, extracted=extracted,
-                                      fallback_text=fallback, error=error, now=self.clock(),
-                                      score=score)
+        alerts = self._alerts(article, title, text, extracted, score) if score is not None else []
+        queued = article_store.save_extraction(
+            self.db, article.id, status=status, extracted=extracted, fallback_text=fallback,
+            error=error, now=self.clock(), score=score, alerts=alerts)
+        if queued:
+            log.info("match queued alerts=%d article_id=%d url=%s score=%.2f", queued, article.id,
+                     article.url, score.score)
+            if self.on_alert:
+                self.on_alert()
+        return queued
+
+    def _alerts(self, article: PendingArticle, title: str, text: str,
+                extracted: Extracted | None, score: Any) -> list[Any]:
+        if not score.alert:
+            return []
+        published = article.published_at or article_store.timestamp_from_iso(
+            extracted.published if extracted else None)
+        view = ArticleView(article.id, article.url, title, text,
+                           (extracted.sitename if extracted and extracted.sitename else None)
+                           or article.feed_name, published)
+        return build_alerts(view, score, self._entity_names(),
+                            self.settings.alerts.default_destination)
+
+    def _entity_names(self) -> dict[str, str]:
+        ruleset = getattr(self.scorer, "ruleset", None)
+        return {e.id: e.name for e in ruleset.entities} if ruleset is not None else {}
 
     def _interval(self, source: FeedSource) -> float:
         return source.interval_seconds or self.settings.poll.interval_seconds

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -98,7 +98,7 @@ def save_extraction(db: Database, article_id: int, *, status: ExtractionStatus,
             "published_at = COALESCE(published_at, ?) WHERE id = ?",
             (title, text, extracted.author if extracted else None,
              extracted.language if extracted else None, now, status.value, error,
-             _timestamp(extracted.published if extracted else None), article_id))
+             timestamp_from_iso(extracted.published if extracted else None), article_id))
         if score is not None:
             _store_score(conn, article_id, score, now)
         queued = 0
@@ -109,7 +109,7 @@ def save_extraction(db: Database, article_id: int, *, status: ExtractionStatus,
     return queued
 
 
-def _timestamp(iso: str | None) -> float | None:
+def timestamp_from_iso(iso: str | None) -> float | None:
     """A page's ISO date (trafilatura) as unix time; None when absent or unreadable."""
     if not iso:
         return None

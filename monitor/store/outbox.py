@@ -3,7 +3,8 @@
 Row life: ``pending`` → ``sending`` (committed before the API call) → ``sent`` (after Telegram
 confirms, with its message id). A row found in ``sending`` at start-up was interrupted between
 send and confirm: it goes back to ``pending`` and is sent again. That is the only way an alert
-can be duplicated (the at-least-once window). ``folded`` rows went out inside a digest row.
+can be duplicated (the at-least-once window). ``folded`` rows went out inside a digest row; ``rejected`` rows were refused by Telegram for
+their content (kept and counted by ``monitor status``).
 """
 
 from __future__ import annotations
@@ -100,6 +101,13 @@ def mark_retry(db: Database, row_id: int, *, error: str, next_attempt_at: float)
                      "WHERE id = ?", (error[:500], next_attempt_at, row_id))
 
 
+def mark_rejected(db: Database, row_id: int, *, error: str) -> None:
+    """Telegram refused this one message for good (never deleted: ``monitor status`` counts it)."""
+    with db.transaction() as conn:
+        conn.execute("UPDATE outbox SET status = 'rejected', last_error = ? WHERE id = ?",
+                     (error[:500], row_id))
+
+
 def fold_into_digest(db: Database, row_ids: list[int], *, key: str, destination: str,
                      payload: AlertPayload, now: float) -> int:
     """Replace pending rows by one digest row, atomically. Returns the digest row id."""
@@ -143,6 +151,7 @@ def status_rows(db: Database) -> list[sqlite3.Row]:
         "SUM(o.status IN ('pending', 'sending')) AS pending, "
         "MIN(CASE WHEN o.status IN ('pending', 'sending') THEN o.created_at END) AS oldest, "
         "SUM(o.status = 'sent') AS sent, SUM(o.status = 'folded') AS folded, "
+        "SUM(o.status = 'rejected') AS rejected, "
         "MAX(o.sent_at) AS last_sent, d.paused_at, d.paused_reason, "
         "(SELECT last_error FROM outbox e WHERE e.destination = o.destination "
         " AND e.status = 'pending' AND e.last_error IS NOT NULL ORDER BY e.id LIMIT 1) AS last_error "
