@@ -19,7 +19,8 @@ from monitor.app import load_scorer, open_app
 from monitor.config import Settings, load_settings, resolve_config_path
 from monitor.errors import MonitorError
 from monitor.logs import setup_logging
-from monitor.report import cycle_summary, feeds_table, totals_line
+from monitor.report import cycle_summary, feeds_table, outbox_table, totals_line
+from monitor.store import outbox
 from monitor.store.db import open_database
 from monitor.store.feeds import feed_health
 
@@ -48,6 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
     feeds = sub.add_parser("feeds", help="show each feed's health")
     feeds.add_argument("--demo", action="store_true", help="show the demo database")
     feeds.set_defaults(func=cmd_feeds)
+
+    status = sub.add_parser("status", help="alert delivery: queue depth, last sent, paused "
+                                           "destinations")
+    status.add_argument("--demo", action="store_true", help="show the demo database")
+    status.add_argument("--resume", metavar="DESTINATION", nargs="?", const="*",
+                        help="clear the pause of a destination (or all) after fixing access")
+    status.set_defaults(func=cmd_status)
+
+    test = sub.add_parser("send-test", help="send a test alert to check the token and channel")
+    test.add_argument("destination", nargs="?", help="destination name (default: the default one)")
+    test.set_defaults(func=cmd_send_test)
 
     _add_match_commands(sub)
     return parser
@@ -119,13 +131,17 @@ def cmd_once(args: argparse.Namespace) -> int:
     with _demo(args, args.settings) as settings:
         stats = asyncio.run(_once(settings))
     print(cycle_summary(stats))
+    print(f"alerts sent now: {stats.sent} (see 'monitor status' for the queue)")
     all_failed = stats.per_feed and stats.feeds_failed == len(stats.per_feed)
     return 1 if all_failed else 0
 
 
 async def _once(settings: Settings) -> Any:
     async with open_app(settings, load_scorer(settings)) as app:
-        return await app.pipeline.run_cycle(settings.feeds)
+        stats = await app.pipeline.run_cycle(settings.feeds)
+        sent = await app.drainer.drain(wait=False)
+        stats.sent = sent.sent
+        return stats
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -142,21 +158,33 @@ async def _run(settings: Settings, cycles: int) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with open_app(settings, load_scorer(settings)) as app:
         log.info("daemon started: %d feeds, database %s", len(settings.feeds), settings.database)
-        done = 0
-        while not stop.is_set():
-            stats = await app.pipeline.run_cycle(settings.feeds, only_due=True)
-            if stats.per_feed:
-                done += 1
-                log.info("cycle %d: %s", done, totals_line(stats))
-                if stats.new_items or stats.feeds_failed:
-                    print(cycle_summary(stats), flush=True)
-            if cycles and done >= cycles:
-                break
-            try:
-                await asyncio.wait_for(stop.wait(), _sleep_for(app, settings))
-            except TimeoutError:
-                pass
+        sender = asyncio.create_task(app.drainer.run(stop), name="sender")
+        try:
+            await _poll_loop(app, settings, cycles, stop)
+        finally:
+            stop.set()
+            await sender
     log.info("daemon stopped")
+
+
+async def _poll_loop(app: Any, settings: Settings, cycles: int, stop: asyncio.Event) -> None:
+    done = 0
+    while not stop.is_set():
+        stats = await app.pipeline.run_cycle(settings.feeds, only_due=True)
+        if stats.per_feed:
+            done += 1
+            log.info("cycle %d: %s", done, totals_line(stats))
+            if stats.new_items or stats.feeds_failed:
+                print(cycle_summary(stats), flush=True)
+        if cycles and done >= cycles:
+            break
+        try:
+            await asyncio.wait_for(stop.wait(), _sleep_for(app, settings))
+        except TimeoutError:
+            pass
+    if cycles:
+        # A bounded run (tests, demos) delivers what it queued before it returns.
+        await app.drainer.drain(wait=False)
 
 
 def _sleep_for(app: Any, settings: Settings) -> float:
@@ -177,6 +205,56 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         print(feeds_table(feed_health(db)))
     finally:
         db.close()
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print the outbox state per destination (never the token)."""
+    settings: Settings = args.settings
+    path = DEMO_DATABASE if args.demo else settings.database
+    if not Path(path).exists():
+        print(f"no state database at {path} yet", file=sys.stderr)
+        return 1
+    db = open_database(path)
+    try:
+        if args.resume:
+            n = outbox.resume(db, None if args.resume == "*" else args.resume)
+            print(f"resumed {n} paused destination(s)")
+        rows = outbox.status_rows(db)
+        print(outbox_table(rows) if rows else "outbox empty: no alert queued yet")
+    finally:
+        db.close()
+    return 0
+
+
+def cmd_send_test(args: argparse.Namespace) -> int:
+    """Send one test message directly (not through the queue) and report the outcome."""
+    return asyncio.run(_send_test(args.settings, args.destination))
+
+
+async def _send_test(settings: Settings, destination: str | None) -> int:
+    from monitor.alert.compose import render_html, render_plain
+    from monitor.alert.payload import AlertPayload
+    from monitor.deliver.drain import resolve_destination
+    from monitor.deliver.errors import DeliveryError
+    from monitor.deliver.sinks import make_sink
+
+    name = destination or settings.alerts.default_destination
+    sink, chat_ids = make_sink(settings)
+    payload = AlertPayload(kind="test", title="رسالة اختبار — test alert",
+                           body=f"Arabic press monitor {__version__}: destination '{name}' works.")
+    try:
+        await sink.start()
+        chat, topic = resolve_destination(settings.alerts, name, chat_ids=chat_ids)
+        result = await sink.send(chat, render_html(payload, tz=settings.alerts.timezone),
+                                 topic_id=topic, plain_fallback=render_plain(
+                                     payload, tz=settings.alerts.timezone))
+    except DeliveryError as exc:
+        print(f"send-test to {name!r} failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await sink.close()
+    print(f"test alert sent to {name!r} (chat {result.chat_id}, message {result.message_id})")
     return 0
 
 

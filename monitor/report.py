@@ -23,8 +23,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 def cycle_summary(stats: CycleStats) -> str:
     """Per-feed rows then a totals line, as printed by ``monitor once``."""
     rows = [(r.feed, r.outcome.value, r.new_items, r.duplicates, r.extracted, r.fallback,
-             r.failed, _clip(r.error or r.note or "", 70)) for r in stats.per_feed]
-    body = table(["feed", "status", "new", "dup", "extracted", "fallback", "failed", "note"], rows)
+             r.failed, r.alerts, _clip(r.error or r.note or "", 70)) for r in stats.per_feed]
+    body = table(["feed", "status", "new", "dup", "extracted", "fallback", "failed", "alerts",
+                  "note"], rows)
     return body + "\n\n" + totals_line(stats)
 
 
@@ -33,7 +34,8 @@ def totals_line(stats: CycleStats) -> str:
     return (f"feeds: {stats.feeds_ok} ok, {stats.feeds_not_modified} not modified, "
             f"{stats.feeds_failed} failed | new items: {stats.new_items} "
             f"(duplicates {stats.duplicates}) | extracted: {stats.extracted} | "
-            f"fallback to summary: {stats.fallback} | failed: {stats.failed}")
+            f"fallback to summary: {stats.fallback} | failed: {stats.failed} | "
+            f"alerts queued: {stats.alerts}")
 
 
 def feeds_table(rows: Sequence[sqlite3.Row], now: float | None = None) -> str:
@@ -69,3 +71,14 @@ def duration(seconds: float) -> str:
 def _clip(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def outbox_table(rows: Sequence[sqlite3.Row], now: float | None = None) -> str:
+    """Delivery state for ``monitor status``."""
+    now = now or time.time()
+    out = [(r["name"], r["pending"], ago(r["oldest"], now) if r["oldest"] else "-", r["sent"],
+            r["folded"], r["rejected"], ago(r["last_sent"], now),
+            f"PAUSED {ago(r['paused_at'], now)}: {_clip(r['paused_reason'], 60)}"
+            if r["paused_at"] else (_clip(r["last_error"] or "", 60) or "ok")) for r in rows]
+    return table(["destination", "pending", "oldest pending", "sent", "in digests", "rejected",
+                  "last sent", "state"], out)

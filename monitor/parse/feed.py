@@ -46,8 +46,9 @@ def _item(entry: Any, feed_name: str, base: str) -> RawItem | None:
     link = entry.get("link") or ""
     url = canonical_url(link, base) if link else None
     guid = entry.get("id") or None
-    title = _strip_source_suffix(_plain(entry.get("title", ""), MAX_TITLE), entry)
-    summary = _plain(_summary_html(entry), MAX_SUMMARY)
+    title = _strip_source_suffix(
+        _text(entry.get("title", ""), entry.get("title_detail"), MAX_TITLE), entry)
+    summary = _text(_summary_html(entry), entry.get("summary_detail"), MAX_SUMMARY)
     if not (title or summary or url):
         return None
     published = _when(entry)
@@ -73,6 +74,15 @@ def _summary_html(entry: Any) -> str:
     if not summary and entry.get("content"):
         summary = entry["content"][0].get("value", "")
     return str(summary)
+
+
+def _text(value: str, detail: Any, limit: int) -> str:
+    """Plain text of a feed field: HTML fields lose their markup, text fields are kept as is."""
+    kind = (detail or {}).get("type", "text/html")
+    if "html" in kind:
+        return _plain(value, limit)
+    return "\n".join(" ".join(line.split()) for line in str(value).splitlines()
+                     if line.strip())[:limit]
 
 
 def _plain(value: str, limit: int) -> str:
