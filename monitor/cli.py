@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from monitor.app import load_scorer, open_app
 from monitor.config import Settings, load_settings, resolve_config_path
 from monitor.errors import MonitorError
 from monitor.logs import setup_logging
-from monitor.report import cycle_summary, feeds_table, outbox_table, totals_line
+from monitor.report import cycle_summary, feeds_table, outbox_table
 from monitor.store import outbox
 from monitor.store.db import open_database
 from monitor.store.feeds import feed_health
@@ -43,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the daemon (polls feeds on their intervals)")
     _demo_flags(run)
-    run.add_argument("--cycles", type=int, default=0, help="stop after N cycles (0: run forever)")
+    run.add_argument("--cycles", type=int, default=0,
+                     help="stop once every feed was polled N times (0: run until SIGTERM)")
+    run.add_argument("--summary-seconds", type=float, default=0,
+                     help="print a summary this often (default 300 s, 10 s with --demo)")
     run.set_defaults(func=cmd_run)
 
     feeds = sub.add_parser("feeds", help="show each feed's health")
@@ -91,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         args.url_loader = _url_loader(settings)
         return int(args.func(args) or 0)
     except MonitorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for problem in getattr(exc, "problems", None) or [exc]:
+            print(f"error: {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -117,7 +120,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> Iterator[Settings]:
                 "allow_addresses": [*settings.fetch.allow_addresses, f"127.0.0.1:{server.port}"]}),
             "database": DEMO_DATABASE if settings.database == Settings().database
             else settings.database,
-            "poll": settings.poll.model_copy(update={"interval_seconds": 30.0}),
+            "poll": settings.poll.model_copy(update={
+                "interval_seconds": 30.0, "min_interval_seconds": 15.0,
+                "max_interval_seconds": 60.0, "jitter_seconds": 2.0}),
         })
         print(f"demo: serving {len(server.feeds())} bundled feeds on {server.base}; "
               f"state in {demo.database}", file=sys.stderr)
@@ -145,52 +150,21 @@ async def _once(settings: Settings) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """The daemon: poll feeds when due until SIGTERM/SIGINT (or ``--cycles``)."""
+    """The daemon: APScheduler jobs until SIGTERM/SIGINT (or ``--cycles``)."""
     with _demo(args, args.settings) as settings:
-        asyncio.run(_run(settings, args.cycles))
+        asyncio.run(_run(settings, args))
     return 0
 
 
-async def _run(settings: Settings, cycles: int) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+async def _run(settings: Settings, args: argparse.Namespace) -> None:
+    from monitor.schedule.service import Service
+
     async with open_app(settings, load_scorer(settings)) as app:
-        log.info("daemon started: %d feeds, database %s", len(settings.feeds), settings.database)
-        sender = asyncio.create_task(app.drainer.run(stop), name="sender")
-        try:
-            await _poll_loop(app, settings, cycles, stop)
-        finally:
-            stop.set()
-            await sender
-    log.info("daemon stopped")
-
-
-async def _poll_loop(app: Any, settings: Settings, cycles: int, stop: asyncio.Event) -> None:
-    done = 0
-    while not stop.is_set():
-        stats = await app.pipeline.run_cycle(settings.feeds, only_due=True)
-        if stats.per_feed:
-            done += 1
-            log.info("cycle %d: %s", done, totals_line(stats))
-            if stats.new_items or stats.feeds_failed:
-                print(cycle_summary(stats), flush=True)
-        if cycles and done >= cycles:
-            break
-        try:
-            await asyncio.wait_for(stop.wait(), _sleep_for(app, settings))
-        except TimeoutError:
-            pass
-    if cycles:
-        # A bounded run (tests, demos) delivers what it queued before it returns.
-        await app.drainer.drain(wait=False)
-
-
-def _sleep_for(app: Any, settings: Settings) -> float:
-    row = app.db.conn.execute("SELECT MIN(next_poll_at) FROM feeds").fetchone()
-    nxt = row[0] if row and row[0] is not None else time.time() + settings.poll.interval_seconds
-    return min(settings.poll.interval_seconds, max(1.0, nxt - time.time()))
+        app.drainer.settings = settings.alerts
+        service = Service(app, settings, resolve_config_path(args.config), demo=args.demo,
+                          cycles=args.cycles,
+                          summary_seconds=args.summary_seconds or (10.0 if args.demo else 300.0))
+        await service.run()
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
@@ -222,9 +196,25 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"resumed {n} paused destination(s)")
         rows = outbox.status_rows(db)
         print(outbox_table(rows) if rows else "outbox empty: no alert queued yet")
+        print(rules_line(db))
     finally:
         db.close()
     return 0
+
+
+def rules_line(db: Any) -> str:
+    """The daemon's rule state, as it last recorded it."""
+    from monitor.store.service import get_state
+
+    state = get_state(db, "rules")
+    if state is None:
+        return "rules: no daemon has loaded rules into this database yet"
+    value, when = state
+    fp = (value.get("fingerprint") or "?")[:12]
+    at = time.strftime("%Y-%m-%d %H:%M", time.localtime(when))
+    if value.get("error"):
+        return f"rules: running {fp}; LAST EDIT REJECTED ({at}): {value['error']}"
+    return f"rules: running {fp} from {value.get('path')}, last checked {at}"
 
 
 def cmd_send_test(args: argparse.Namespace) -> int:

@@ -67,10 +67,43 @@ class ExtractSettings(_Model):
 
 
 class PollSettings(_Model):
-    """How often feeds are polled."""
+    """How often feeds are polled. Without a per-feed ``interval_seconds`` a feed's interval
+    adapts between ``min_interval_seconds`` and ``max_interval_seconds`` to how often it publishes."""
 
-    interval_seconds: float = Field(600.0, gt=0)
+    interval_seconds: float = Field(600.0, gt=0, description="starting interval")
+    min_interval_seconds: float = Field(120.0, gt=0)
+    max_interval_seconds: float = Field(3600.0, gt=0)
+    jitter_seconds: float = Field(30.0, ge=0, description="random delay added to each poll")
     concurrency: int = Field(8, ge=1, description="feeds polled at the same time")
+
+    @model_validator(mode="after")
+    def _check_range(self) -> PollSettings:
+        if self.min_interval_seconds > self.max_interval_seconds:
+            raise ValueError("min_interval_seconds is larger than max_interval_seconds")
+        return self
+
+
+class OpsSettings(_Model):
+    """Health and metrics endpoints, operator notices, housekeeping, shutdown."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535, description="0 picks a free port")
+    enabled: bool = True
+    feed_success_window_seconds: float = Field(
+        21600.0, gt=0, description="/healthz needs a successful feed poll within this window")
+    shutdown_deadline_seconds: float = Field(20.0, gt=0)
+    watch_interval_seconds: float = Field(2.0, gt=0, description="rules/config change checks")
+    admin_destination: str = Field("admin", description="where operator notices go (an unknown "
+                                   "name falls back to the default destination)")
+    notices: bool = True
+    notice_repeat_seconds: float = Field(21600.0, gt=0, description="same notice at most this often")
+    notice_check_seconds: float = Field(300.0, gt=0)
+    feed_failing_seconds: float = Field(21600.0, gt=0)
+    feed_silence_factor: float = Field(8.0, gt=1, description="silent for this many usual gaps")
+    feed_silence_min_seconds: float = Field(2 * 86400.0, gt=0)
+    rule_silence_days: float = Field(14.0, gt=0)
+    retention_days: float = Field(90.0, gt=0, description="article text kept this long")
+    housekeeping_interval_seconds: float = Field(6 * 3600.0, gt=0)
 
 
 class Destination(_Model):
@@ -166,6 +199,7 @@ class Settings(_Model):
     extract: ExtractSettings = ExtractSettings()
     poll: PollSettings = PollSettings()
     alerts: AlertSettings = AlertSettings()
+    ops: OpsSettings = OpsSettings()
     feeds: list[FeedSource] = Field(default_factory=list)
 
     @field_validator("feeds")

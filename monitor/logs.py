@@ -56,6 +56,6 @@ def setup_logging(level: str = "INFO", json_lines: bool = False,
     root.handlers[:] = [handler]
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "courlan", "charset_normalizer",
-                  "apscheduler.executors", "telegram"):
+                  "apscheduler", "telegram"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return redact

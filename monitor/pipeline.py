@@ -19,8 +19,11 @@ from monitor.extract.pool import ExtractionCrashed, ExtractionTimeout, Extractor
 from monitor.fetch.client import FEED_ACCEPT, Fetcher
 from monitor.fetch.decode import decode_html
 from monitor.models import CycleStats, Extracted, ExtractionStatus, FeedReport, PollOutcome
+from monitor.ops.metrics import METRICS
+from monitor.schedule import adaptive
 from monitor.store import articles as article_store
 from monitor.store import feeds as feed_store
+from monitor.store import service as service_store
 from monitor.store.articles import PendingArticle, Sighting
 from monitor.store.db import Database
 
@@ -81,9 +84,11 @@ class Pipeline:
                                             last_modified=state.last_modified, accept=FEED_ACCEPT)
         except FetchError as exc:
             return self._failed(state.id, source, exc, exc.kind, getattr(exc, "retry_after", None))
+        METRICS.http_bytes.inc(len(result.body))
         report = FeedReport(source.name, PollOutcome.NOT_MODIFIED if result.not_modified
                             else PollOutcome.OK)
         bozo = None
+        ttl = None
         if not result.not_modified:
             try:
                 parsed = await asyncio.to_thread(
@@ -91,18 +96,23 @@ class Pipeline:
                     result.headers.get("content-type"))
             except ParseError as exc:
                 return self._failed(state.id, source, exc, exc.kind)
-            bozo = parsed.bozo_error
+            bozo, ttl = parsed.bozo_error, parsed.ttl_minutes
             if bozo:
                 report.note = f"malformed feed, {len(parsed.items)} items kept: {bozo}"
                 log.warning("malformed feed feed=%s url=%s items=%d error=%s",
                             source.name, source.feed_url, len(parsed.items), bozo)
             self._record_items(state.id, parsed.items, report)
         await self.process_pending(state.id, report)
+        now = self.clock()
+        interval = self._next_interval(source, state.poll_interval, report.new_items)
+        wait = adaptive.delay_until_next_poll(interval, adaptive.server_hint(result.headers, ttl))
         feed_store.record_success(
-            self.db, state.id, now=self.clock(), status=report.outcome.value,
+            self.db, state.id, now=now, status=report.outcome.value,
             etag=result.headers.get("etag"), last_modified=result.headers.get("last-modified"),
-            next_poll_at=self.clock() + self._interval(source), bozo_note=bozo,
-            new_items=report.new_items)
+            next_poll_at=now + wait, bozo_note=bozo, new_items=report.new_items)
+        service_store.record_rhythm(self.db, state.id, new_items=report.new_items, now=now,
+                                    interval=interval)
+        METRICS.polls.labels(report.outcome.value).inc()
         log.info("polled feed=%s status=%s new=%d duplicates=%d", source.name,
                  report.outcome.value, report.new_items, report.duplicates)
         return report
@@ -140,7 +150,10 @@ class Pipeline:
             report.fallback += 1
 
     async def _process(self, article: PendingArticle, report: FeedReport) -> ExtractionStatus:
+        started = time.monotonic()
         status, extracted, error = await self._extract(article)
+        METRICS.extraction_seconds.observe(time.monotonic() - started)
+        METRICS.articles.labels(status.value).inc()
         report.alerts += self._store(article, status, extracted, error)
         return status
 
@@ -177,6 +190,13 @@ class Pipeline:
         queued = article_store.save_extraction(
             self.db, article.id, status=status, extracted=extracted, fallback_text=fallback,
             error=error, now=self.clock(), score=score, alerts=alerts)
+        if score is not None and score.alert:
+            fired = [r.id for r in score.alerting_rules]
+            service_store.record_matches(self.db, fired, self.clock())
+            for rule_id in fired:
+                METRICS.matches.labels(rule_id).inc()
+            for destination, _payload in alerts:
+                METRICS.alerts_queued.labels(destination).inc()
         if queued:
             log.info("match queued alerts=%d article_id=%d url=%s score=%.2f", queued, article.id,
                      article.url, score.score)
@@ -203,10 +223,21 @@ class Pipeline:
     def _interval(self, source: FeedSource) -> float:
         return source.interval_seconds or self.settings.poll.interval_seconds
 
+    def _next_interval(self, source: FeedSource, current: float | None, new_items: int) -> float:
+        """A per-feed interval is fixed; otherwise it adapts to the feed's publishing rate."""
+        if source.interval_seconds:
+            return source.interval_seconds
+        poll = self.settings.poll
+        return adaptive.next_interval(current or poll.interval_seconds, new_items,
+                                      minimum=poll.min_interval_seconds,
+                                      maximum=poll.max_interval_seconds)
+
     def _failed(self, feed_id: int, source: FeedSource, exc: MonitorError, kind: str,
                 retry_after: float | None = None) -> FeedReport:
         log.warning("feed failed feed=%s url=%s kind=%s error=%s", source.name,
                     source.feed_url, kind, exc)
+        METRICS.polls.labels("failed").inc()
+        METRICS.fetch_errors.labels(kind).inc()
         self._record_failure(feed_id, source, str(exc), kind, retry_after)
         return FeedReport(source.name, PollOutcome.FAILED, error=str(exc), error_kind=kind)
 

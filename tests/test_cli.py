@@ -44,24 +44,30 @@ def test_demo_once_polls_bundled_feeds_offline(tmp_path):
 
 
 def test_run_daemon_for_one_cycle(tmp_path):
-    result = monitor("run", "--demo", "--demo-port", "0", "--cycles", "1", cwd=tmp_path)
+    from tests.conftest import REPO
+    result = monitor("run", "--demo", "--demo-port", "0", "--cycles", "1", cwd=tmp_path,
+                     env={"MONITOR_OPS__PORT": "0", "MONITOR_RULES_PATH": str(REPO / "rules")})
     assert result.returncode == 0, result.stderr
-    assert "cycle 1: feeds: 3 ok" in result.stderr and "daemon stopped" in result.stderr
+    assert "summary: feeds: 3 ok" in result.stderr and "daemon stopped" in result.stderr
+    assert "new items: 13" in result.stdout and "alert → default" in result.stdout
 
 
 def test_run_stops_cleanly_on_sigterm(tmp_path):
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
     proc = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--demo", "--demo-port", "0"],
-                            cwd=tmp_path, env=clean, stderr=subprocess.PIPE, text=True)
+                            cwd=tmp_path, env={**clean, "MONITOR_OPS__PORT": "0"},
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     deadline = time.time() + 60
     lines = []
     while time.time() < deadline:
         line = proc.stderr.readline()
         lines.append(line)
-        if "cycle 1:" in line:
+        if "polled feed=" in line:
             break
     proc.send_signal(signal.SIGTERM)
+    started = time.time()
     assert proc.wait(timeout=30) == 0
+    assert time.time() - started < 20
     assert "daemon stopped" in proc.stderr.read()
 
 

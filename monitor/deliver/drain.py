@@ -20,6 +20,7 @@ from monitor.config import AlertSettings
 from monitor.deliver.base import Sink
 from monitor.deliver.errors import MaybeDelivered, PermanentFailure, RetryLater
 from monitor.deliver.ratelimit import SlidingWindow
+from monitor.ops.metrics import METRICS
 from monitor.store import outbox
 from monitor.store.db import Database
 from monitor.store.outbox import SEVERITY_ORDER, OutboxRow
@@ -49,6 +50,7 @@ class Drainer:
         self._per_chat: dict[str, SlidingWindow] = {}
         self._tz = ZoneInfo(settings.timezone)
         self.wake = asyncio.Event()
+        self.on_pause: Callable[[str, str], None] | None = None   # operator notice hook
 
     async def drain(self, *, wait: bool, stop: asyncio.Event | None = None) -> DrainStats:
         """Deliver what is pending. ``wait=False`` tries each destination until its first
@@ -128,6 +130,7 @@ class Drainer:
         outbox.mark_sent(self.db, row.id, now=self.clock(), message_id=result.message_id,
                          chat_id=result.chat_id, plain_fallback=result.formatting_fallback)
         outbox.resume(self.db, row.destination)
+        METRICS.alerts_sent.labels(row.destination).inc()
         stats.sent += 1
         log.info("alert sent destination=%s outbox_id=%d article_id=%s message_id=%d",
                  row.destination, row.id, row.payload.article_id, result.message_id)
@@ -143,6 +146,7 @@ class Drainer:
         log.warning("alert not sent, %s in %.1f s destination=%s outbox_id=%d: %s", kind, delay,
                     row.destination, row.id, exc)
         outbox.mark_retry(self.db, row.id, error=str(exc), next_attempt_at=self.clock() + delay)
+        METRICS.alerts_failed.labels(row.destination, exc.kind).inc()
         stats.retried += 1
         return "retry"
 
@@ -162,7 +166,10 @@ class Drainer:
                   self.settings.pause_retry_seconds)
         outbox.mark_retry(self.db, row.id, error=str(exc), next_attempt_at=0)
         outbox.pause(self.db, row.destination, str(exc), self.clock())
+        METRICS.alerts_failed.labels(row.destination, exc.kind).inc()
         stats.paused.append(row.destination)
+        if self.on_pause is not None:
+            self.on_pause(row.destination, str(exc))
         return "paused"
 
     def resolve(self, destination: str) -> tuple[str, int | None]:

@@ -244,7 +244,9 @@ def _parse_rule(item: LineDict, line: int, probs: _Problems) -> Rule | None:
 
 
 def _parse_near(item: LineDict, line: int, probs: _Problems) -> tuple[Near, ...]:
-    value = item.get("near", [])
+    value = item.get("near")
+    if value is None:
+        return ()   # optional
     if not isinstance(value, LineList):
         probs.add("'near' must be a list of {a, b, within}", _line(item, "near", line))
         return ()

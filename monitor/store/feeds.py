@@ -21,6 +21,7 @@ class FeedState:
     last_modified: str | None
     error_count: int
     next_poll_at: float | None
+    poll_interval: float | None = None
 
 
 def sync_feeds(db: Database, sources: list[FeedSource], now: float) -> dict[str, FeedState]:
@@ -46,7 +47,7 @@ def get_feed(db: Database, name: str) -> FeedState:
 
 def _state(row: sqlite3.Row) -> FeedState:
     return FeedState(row["id"], row["name"], row["url"], row["etag"], row["last_modified"],
-                     row["error_count"], row["next_poll_at"])
+                     row["error_count"], row["next_poll_at"], row["poll_interval"])
 
 
 def record_success(db: Database, feed_id: int, *, now: float, status: str, etag: str | None,

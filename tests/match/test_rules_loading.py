@@ -121,3 +121,12 @@ def test_group_cycle_is_rejected(tmp_path: Path) -> None:
 def test_missing_path(tmp_path: Path) -> None:
     with pytest.raises(RulesError, match="no such file"):
         load_rules(tmp_path / "absent")
+
+
+def test_optional_keys_may_be_left_out(tmp_path: Path) -> None:
+    """A rule with only ``all`` and a threshold (no any/none/near) is valid."""
+    (tmp_path / "r.yaml").write_text(
+        "entities:\n  - id: a\n    aliases: [قاعدة الزرقاء]\n"
+        "rules:\n  - id: r\n    all: [a]\n    threshold: 1\n", encoding="utf-8")
+    ruleset = load_rules(tmp_path)
+    assert ruleset.rules[0].near == () and ruleset.rules[0].any == ()

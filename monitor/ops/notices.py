@@ -1,0 +1,80 @@
+"""Operator notices: problems an operator should hear about, through the same outbox.
+
+Each notice has a subject; the same subject is announced at most once per
+``ops.notice_repeat_seconds`` (the idempotency key carries the time bucket).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from monitor.alert.payload import AlertPayload
+from monitor.config import Settings
+from monitor.report import duration
+from monitor.store import outbox
+from monitor.store import service as service_store
+from monitor.store.db import Database
+
+log = logging.getLogger(__name__)
+MAX_PER_CHECK = 10
+
+
+class Notifier:
+    """Queues notices for the admin destination."""
+
+    def __init__(self, db: Database, settings: Settings, wake: Callable[[], None] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.db, self.settings, self.wake, self.clock = db, settings, wake, clock
+
+    def notify(self, subject: str, title: str, body: str) -> bool:
+        """Queue one notice unless the same subject was announced recently."""
+        ops = self.settings.ops
+        if not ops.notices:
+            return False
+        bucket = int(self.clock() // ops.notice_repeat_seconds)
+        queued = outbox.enqueue_now(
+            self.db, key=f"notice:{subject}:{bucket}", destination=ops.admin_destination,
+            payload=AlertPayload(kind="notice", title=title, body=body, severity="high"),
+            now=self.clock())
+        if queued:
+            log.warning("operator notice: %s: %s", title, body)
+            if self.wake:
+                self.wake()
+        return queued
+
+    def check(self, rule_ids: list[str]) -> int:
+        """Look for failing or silent feeds and silent rules; returns notices queued."""
+        found = self._failing_feeds() + self._silent_feeds() + self._silent_rules(rule_ids)
+        return sum(self.notify(*n) for n in found[:MAX_PER_CHECK])
+
+    def _failing_feeds(self) -> list[tuple[str, str, str]]:
+        now, limit = self.clock(), self.settings.ops.feed_failing_seconds
+        rows = self.db.conn.execute(
+            "SELECT name, url, error_kind, last_error, COALESCE(last_success_at, created_at) AS ok "
+            "FROM feeds WHERE error_count > 0 AND COALESCE(last_success_at, created_at) < ?",
+            (now - limit,)).fetchall()
+        return [(f"feed-failing:{r['name']}", f"Feed failing: {r['name']}",
+                 f"{r['url']} has failed for {duration(now - r['ok'])} "
+                 f"({r['error_kind']}: {r['last_error']})") for r in rows]
+
+    def _silent_feeds(self) -> list[tuple[str, str, str]]:
+        ops, now = self.settings.ops, self.clock()
+        rows = self.db.conn.execute(
+            "SELECT name, url, last_new_item_at, avg_gap FROM feeds "
+            "WHERE last_new_item_at IS NOT NULL AND avg_gap IS NOT NULL AND error_count = 0")
+        out = []
+        for r in rows:
+            quiet = now - r["last_new_item_at"]
+            if quiet > max(ops.feed_silence_factor * r["avg_gap"], ops.feed_silence_min_seconds):
+                out.append((f"feed-silent:{r['name']}", f"Feed silent: {r['name']}",
+                            f"{r['url']} has published nothing for {duration(quiet)}, usually "
+                            f"every {duration(r['avg_gap'])}"))
+        return out
+
+    def _silent_rules(self, rule_ids: list[str]) -> list[tuple[str, str, str]]:
+        days = self.settings.ops.rule_silence_days
+        silent = service_store.silent_rules(self.db, rule_ids, self.clock() - days * 86400)
+        return [(f"rule-silent:{r}", f"Rule silent: {r}",
+                 f"rule {r} has not matched any article for {days:g} days") for r in silent]

@@ -1,0 +1,1 @@
+"""Scheduling: APScheduler jobs per feed and for delivery and housekeeping; live reloads."""

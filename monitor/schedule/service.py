@@ -1,0 +1,318 @@
+"""The long-running service: APScheduler jobs, live reloads, health, graceful shutdown.
+
+Jobs (AsyncIOScheduler, in-memory store rebuilt from the config at start):
+  feed:<name>   one per feed, interval = the feed's current (adaptive) interval plus jitter,
+                never two at once (max_instances=1), missed runs coalesced, no misfire limit
+  watch         rules folder and config file changes (also on SIGHUP)
+  notices       operator notices (failing or silent feeds, silent rules)
+  housekeeping  prune old article text, checkpoint and vacuum the database
+  summary       a summary of what the polls did since the last one
+The outbox sender is a task of its own rather than a job: it waits out each destination's
+``retry_after`` exactly, which a periodic job cannot do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sqlite3
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from monitor.app import App
+from monitor.config import FeedSource, Settings, load_settings
+from monitor.errors import ConfigError, RulesError
+from monitor.models import CycleStats, FeedReport
+from monitor.ops.metrics import METRICS
+from monitor.ops.notices import Notifier
+from monitor.ops.server import OpsServer
+from monitor.report import cycle_summary, totals_line
+from monitor.schedule.reload import ChangeWatcher, rules_diff
+from monitor.store import feeds as feed_store
+from monitor.store import service as service_store
+from monitor.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    """Runs the daemon until SIGTERM/SIGINT (or ``cycles`` polls of every feed)."""
+
+    def __init__(self, app: App, settings: Settings, config_path: Path | None, *,
+                 demo: bool = False, cycles: int = 0, summary_seconds: float = 300.0) -> None:
+        self.app, self.settings, self.config_path = app, settings, config_path
+        self.demo, self.cycles, self.summary_seconds = demo, cycles, summary_seconds
+        self.sources = {f.name: f for f in settings.feeds if f.enabled}
+        self.stop = asyncio.Event()
+        self.scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={
+            "max_instances": 1, "coalesce": True, "misfire_grace_time": None})
+        self.notifier = Notifier(app.db, settings, app.drainer.wake.set)
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._polls: dict[str, int] = {}
+        self._stats = CycleStats()
+        self._rules_watch = ChangeWatcher(settings.rules_path)
+        self._config_watch = ChangeWatcher(config_path)
+        self._rules_error: str | None = None
+        app.drainer.on_pause = self._destination_paused
+
+    # ------------------------------------------------------------------ lifecycle
+    async def run(self) -> None:
+        """Start everything, wait for a stop signal, shut down within the deadline."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._hangup)
+        ops = self.settings.ops
+        server = OpsServer(ops.host, ops.port, self.health) if ops.enabled else None
+        if server:
+            await server.start()
+        self._register_rules()
+        self._schedule_jobs()
+        self.scheduler.start()
+        sender = asyncio.create_task(self.app.drainer.run(self.stop), name="sender")
+        log.info("daemon started: %d feeds, database %s", len(self.sources),
+                 self.settings.database)
+        try:
+            await self.stop.wait()
+        finally:
+            await self._shutdown(sender)
+            if server:
+                await server.close()
+        log.info("daemon stopped")
+
+    async def _shutdown(self, sender: asyncio.Task[Any]) -> None:
+        deadline = time.monotonic() + self.settings.ops.shutdown_deadline_seconds
+        log.info("stopping: finishing %d in-flight polls (deadline %.0f s)", len(self._inflight),
+                 self.settings.ops.shutdown_deadline_seconds)
+        self.scheduler.pause()
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=max(0.1, deadline - time.monotonic()))
+        self.scheduler.shutdown(wait=False)   # cancels what is still running: it stays pending
+        self.stop.set()
+        self.app.drainer.wake.set()           # the sender sleeps on this; let it see the stop
+        try:
+            await asyncio.wait_for(sender, max(0.1, deadline - time.monotonic()))
+        except TimeoutError:
+            log.warning("sender did not stop in time; unsent alerts stay in the outbox")
+        self._summary()
+
+    def _hangup(self) -> None:
+        log.info("SIGHUP: reloading rules and configuration")
+        self._rules_watch.force()
+        self._config_watch.force()
+        asyncio.get_running_loop().create_task(self._watch())
+
+    # ------------------------------------------------------------------ jobs
+    def _schedule_jobs(self) -> None:
+        now = datetime.now(UTC)
+        for source in self.sources.values():
+            self._add_feed_job(source, first=now)
+        ops = self.settings.ops
+        self.scheduler.add_job(self._watch, "interval", seconds=ops.watch_interval_seconds,
+                               id="watch")
+        self.scheduler.add_job(self._notices, "interval", seconds=ops.notice_check_seconds,
+                               id="notices", next_run_time=now + timedelta(seconds=30))
+        self.scheduler.add_job(self._housekeeping, "interval",
+                               seconds=ops.housekeeping_interval_seconds, id="housekeeping",
+                               next_run_time=now + timedelta(seconds=60))
+        self.scheduler.add_job(self._summary, "interval", seconds=self.summary_seconds,
+                               id="summary")
+
+    def _add_feed_job(self, source: FeedSource, first: datetime | None = None) -> None:
+        interval = self._current_interval(source)
+        self.scheduler.add_job(
+            self._poll, "interval", seconds=interval, jitter=self._jitter(interval),
+            args=[source.name], id=f"feed:{source.name}", replace_existing=True,
+            next_run_time=first or datetime.now(UTC))
+
+    def _jitter(self, interval: float) -> float:
+        return min(self.settings.poll.jitter_seconds, interval / 10)
+
+    def _current_interval(self, source: FeedSource) -> float:
+        if source.interval_seconds:
+            return source.interval_seconds
+        row = self.app.db.conn.execute("SELECT poll_interval FROM feeds WHERE name = ?",
+                                       (source.name,)).fetchone()
+        return float(row[0]) if row and row[0] else self.settings.poll.interval_seconds
+
+    async def _poll(self, name: str) -> None:
+        source = self.sources.get(name)
+        if source is None or self.stop.is_set():
+            return
+        feed_store.sync_feeds(self.app.db, [source], time.time())
+        state = feed_store.get_feed(self.app.db, name)
+        if state.next_poll_at and state.next_poll_at > time.time() + 1:
+            return   # backing off after failures, or the server asked us to wait
+        task = asyncio.current_task()
+        assert task is not None
+        self._inflight.add(task)
+        try:
+            report = await self.app.pipeline.poll_feed(source)
+        finally:
+            self._inflight.discard(task)
+        self._after_poll(source, report)
+
+    def _after_poll(self, source: FeedSource, report: FeedReport) -> None:
+        self._stats.add(report)
+        self._polls[source.name] = self._polls.get(source.name, 0) + 1
+        job = self.scheduler.get_job(f"feed:{source.name}")
+        interval = self._current_interval(source)
+        if job is not None and abs(job.trigger.interval.total_seconds() - interval) > 1:
+            job.reschedule("interval", seconds=interval, jitter=self._jitter(interval))
+            log.info("feed interval now %.0f s feed=%s url=%s", interval, source.name,
+                     source.feed_url)
+        if self.cycles and all(self._polls.get(n, 0) >= self.cycles for n in self.sources):
+            asyncio.get_running_loop().create_task(self._finish_cycles())
+
+    async def _finish_cycles(self) -> None:
+        await self.app.drainer.drain(wait=False)
+        self.stop.set()
+
+    def _summary(self) -> None:
+        stats, self._stats = self._stats, CycleStats()
+        if not stats.per_feed:
+            return
+        log.info("summary: %s", totals_line(stats))
+        if stats.new_items or stats.feeds_failed:
+            print(cycle_summary(stats), flush=True)
+
+    async def _notices(self) -> None:
+        ruleset = getattr(self.app.pipeline.scorer, "ruleset", None)
+        self.notifier.check([r.id for r in ruleset.rules] if ruleset else [])
+
+    async def _housekeeping(self) -> None:
+        pruned = prune_old_text(self.app.db, self.settings.ops.retention_days, time.time())
+        if pruned:
+            log.info("housekeeping: pruned the text of %d articles older than %g days", pruned,
+                     self.settings.ops.retention_days)
+            await asyncio.to_thread(vacuum, self.settings.database)
+        self.app.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.app.db.conn.execute("PRAGMA optimize")
+
+    # ------------------------------------------------------------------ reloads
+    async def _watch(self) -> None:
+        if self._rules_watch.poll():
+            self.reload_rules()
+        if self._config_watch.poll():
+            self.reload_config()
+
+    def _register_rules(self) -> None:
+        ruleset = getattr(self.app.pipeline.scorer, "ruleset", None)
+        if ruleset is not None:
+            service_store.register_rules(self.app.db, [r.id for r in ruleset.rules], time.time())
+            self._save_rules_state(ruleset.fingerprint, None)
+
+    def reload_rules(self) -> bool:
+        """Load and validate the rules completely; swap them in only if valid."""
+        from monitor.match.rules import load_rules
+        from monitor.match.score import Matcher
+
+        old = getattr(self.app.pipeline.scorer, "ruleset", None)
+        try:
+            new = load_rules(self.settings.rules_path)
+        except RulesError as exc:
+            problems = [str(p) for p in (exc.problems or [exc])]
+            for problem in problems:
+                log.error("rule edit rejected, the running rules stay: %s", problem)
+            METRICS.rule_reloads.labels("rejected").inc()
+            self._save_rules_state(old.fingerprint if old else None, "; ".join(problems))
+            self.notifier.notify(f"rules-rejected:{hash(tuple(problems))}", "Rule edit rejected",
+                                 "The running rules stay in force.\n" + "\n".join(problems[:10]))
+            return False
+        if old is not None and new.fingerprint == old.fingerprint:
+            self._save_rules_state(new.fingerprint, None)
+            return True
+        self.app.pipeline.scorer = Matcher(new)   # one attribute swap: atomic for the pipeline
+        METRICS.rule_reloads.labels("ok").inc()
+        service_store.register_rules(self.app.db, [r.id for r in new.rules], time.time())
+        self._save_rules_state(new.fingerprint, None)
+        log.info("rules reloaded (%s): %s", new.fingerprint[:12],
+                 rules_diff(old, new) if old else "first load")
+        return True
+
+    def _save_rules_state(self, fingerprint: str | None, error: str | None) -> None:
+        self._rules_error = error
+        service_store.set_state(self.app.db, "rules", {
+            "fingerprint": fingerprint, "error": error, "path": str(self.settings.rules_path)},
+            time.time())
+
+    def reload_config(self) -> bool:
+        """Apply feed additions, removals and interval changes from the config file."""
+        try:
+            fresh = load_settings(self.config_path)
+        except ConfigError as exc:
+            log.error("config edit rejected, the running configuration stays: %s", exc)
+            return False
+        if self.demo:
+            log.info("config changed; demo mode keeps the demo feeds")
+            return True
+        want = {f.name: f for f in fresh.feeds if f.enabled}
+        for name in self.sources.keys() - want.keys():
+            self.scheduler.remove_job(f"feed:{name}")
+            log.info("feed removed feed=%s", name)
+        for name, source in want.items():
+            if self.sources.get(name) != source:
+                change = "changed" if name in self.sources else "added"
+                self.sources[name] = source
+                self._add_feed_job(source)
+                log.info("feed %s feed=%s url=%s", change, name, source.feed_url)
+        self.sources = want
+        other = [k for k in ("fetch", "extract", "alerts", "ops", "database")
+                 if getattr(fresh, k) != getattr(self.settings, k)]
+        if other:
+            log.warning("config: changes to %s take effect after a restart", ", ".join(other))
+        return True
+
+    def _destination_paused(self, destination: str, reason: str) -> None:
+        if destination != self.settings.ops.admin_destination:
+            self.notifier.notify(f"paused:{destination}", f"Destination paused: {destination}",
+                                 f"Telegram refused delivery: {reason}. Alerts are kept queued.")
+
+    # ------------------------------------------------------------------ health
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """(healthy, details) for /healthz."""
+        reasons = []
+        if not self.scheduler.running or self.stop.is_set():
+            reasons.append("scheduler is not running")
+        if not _writable(self.app.db):
+            reasons.append("database is not writable")
+        last = self.app.db.conn.execute("SELECT MAX(last_success_at) FROM feeds").fetchone()[0]
+        window = self.settings.ops.feed_success_window_seconds
+        if last is None or time.time() - last > window:
+            reasons.append(f"no feed polled successfully in the last {window:.0f} s")
+        depth = self.app.db.conn.execute(
+            "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')").fetchone()[0]
+        details = {"reasons": reasons, "last_feed_success": last, "feeds": len(self.sources),
+                   "outbox_pending": depth, "rules_error": self._rules_error}
+        return not reasons, details
+
+
+def _writable(db: Database) -> bool:
+    try:
+        db.conn.execute("BEGIN IMMEDIATE")
+        db.conn.execute("ROLLBACK")
+        return True
+    except sqlite3.Error:
+        return False
+
+
+def prune_old_text(db: Database, days: float, now: float) -> int:
+    """Drop the text (not the row: it still dedupes) of articles older than ``days``."""
+    with db.transaction() as conn:
+        return conn.execute(
+            "UPDATE articles SET text = NULL, feed_summary = '' WHERE text IS NOT NULL "
+            "AND COALESCE(fetched_at, first_seen_at) < ?", (now - days * 86400,)).rowcount
+
+
+def vacuum(path: Path) -> None:
+    """VACUUM on a connection of its own (run in a thread: it can take a while)."""
+    conn = sqlite3.connect(path, timeout=30)
+    try:
+        conn.execute("VACUUM")
+    finally:
+        conn.close()
