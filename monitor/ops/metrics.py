@@ -13,7 +13,6 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, disable_cre
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-
 # The *_created series double the output and nobody graphs them.
 disable_created_metrics()
 
