@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -151,9 +152,16 @@ async def _once(settings: Settings) -> Any:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """The daemon: APScheduler jobs until SIGTERM/SIGINT (or ``--cycles``)."""
+    # Until the event loop installs its own handlers, a SIGTERM (e.g. a container stopped while
+    # starting) must still exit cleanly: nothing has been done yet that needs more than unwinding.
+    signal.signal(signal.SIGTERM, _exit_during_startup)
     with _demo(args, args.settings) as settings:
         asyncio.run(_run(settings, args))
     return 0
+
+
+def _exit_during_startup(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> None:

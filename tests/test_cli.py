@@ -155,3 +155,13 @@ def test_score_urls_fetched_and_extracted_like_the_pipeline(server, tmp_path):
     blocks = res.stdout.split("== ")
     assert "ALERT" in blocks[1].splitlines()[1] and "no alert" in blocks[2].splitlines()[1]
     assert "«يفكوروف»" in res.stdout or "«يونس بك يفكوروف»" in res.stdout
+
+
+def test_sigterm_during_startup_exits_cleanly(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--demo", "--demo-port", "0"],
+                            cwd=tmp_path, env={**clean, "MONITOR_OPS__PORT": "0"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)   # inside start-up: imports, config, database
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0

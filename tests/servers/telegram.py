@@ -239,6 +239,7 @@ class FakeTelegram:
         self.validate_html = True
         self.unauthorized = False
         self.down = False            # every call answers 502, as a proxy does when Telegram is out
+        self.latency = 0.0           # seconds between recording a message and answering
         self.valid_tokens: set[str] | None = None
         self.chat_types: dict[str, str] = {}
         self._scripts: dict[tuple[str, str | None], list[Response]] = defaultdict(list)
@@ -320,6 +321,8 @@ class FakeTelegram:
             self._send_scripted(h, scripted)
             return
         status, body = self._answer(method, params)
+        if self.latency and method.lower() == "sendmessage":
+            time.sleep(self.latency)   # delivered, not yet confirmed: the at-least-once window
         if delay and self._stopping.wait(delay):
             return
         self._send(h, status, body)
