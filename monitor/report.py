@@ -42,11 +42,13 @@ def feeds_table(rows: Sequence[sqlite3.Row], now: float | None = None) -> str:
     """Feed health for ``monitor feeds``."""
     now = now or time.time()
     out = [(r["name"], r["last_status"] or "never polled", ago(r["last_success_at"], now),
-            r["error_count"], r["error_kind"], r["sightings"], until(r["next_poll_at"], now),
+            r["error_count"], r["error_kind"], r["sightings"],
+            duration(r["poll_interval"]) if r["poll_interval"] else "-",
+            until(r["next_poll_at"], now),
             _clip(r["last_error"] or r["bozo_note"] or "", 60) if r["error_count"] or r["bozo_note"]
             else "") for r in rows]
     return table(["feed", "status", "last success", "errors", "error kind", "items seen",
-                  "next poll", "last error"], out)
+                  "interval", "next poll", "last error"], out)
 
 
 def ago(ts: float | None, now: float) -> str:

@@ -41,6 +41,7 @@ def test_demo_once_polls_bundled_feeds_offline(tmp_path):
     assert "new items: 0" in second.stdout
     feeds = monitor("feeds", "--demo", cwd=tmp_path)
     assert feeds.returncode == 0 and "wasat-demo" in feeds.stdout and "sahel-cp1256-demo" in feeds.stdout
+    assert "interval" in feeds.stdout.splitlines()[0]
 
 
 def test_run_daemon_for_one_cycle(tmp_path):

@@ -14,6 +14,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from monitor.errors import ConfigError
 from monitor.ops.metrics import METRICS
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,12 @@ class OpsServer:
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        """Listen; a port already in use is a configuration error naming ``ops.port``."""
+        try:
+            self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}",
+                              key="ops.port") from exc
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("health and metrics on http://%s:%d/healthz and /metrics", self.host, self.port)
 

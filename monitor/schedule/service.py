@@ -70,7 +70,13 @@ class Service:
         ops = self.settings.ops
         server = OpsServer(ops.host, ops.port, self.health) if ops.enabled else None
         if server:
-            await server.start()
+            try:
+                await server.start()
+            except ConfigError:
+                if not self.demo:
+                    raise
+                server.port = 0   # the demo must start anywhere: take any free port
+                await server.start()
         self._register_rules()
         self._schedule_jobs()
         self.scheduler.start()

@@ -31,10 +31,12 @@ rules:
 """
 
 
-def jsonl_alerts(path: Path) -> list[dict]:
+def jsonl_alerts(path: Path, chat_id: str = "default") -> list[dict]:
+    """Messages the JSON-lines sink wrote for one destination (notices go to 'admin')."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [x for x in lines if x["chat_id"] == chat_id]
 
 
 def config(tmp_path: Path, server, feeds: list[tuple[str, str]], rules: Path) -> None:
@@ -100,6 +102,8 @@ def test_live_rule_edits_config_reload_health_and_sigterm(server, tmp_path):
         items.append({"title": "زيارة", "link": server.url("/z3.html"), "guid": "z3"})
         server.static("/feed.xml", rss(items))
         wait_for(lambda: len(jsonl_alerts(alerts)) == 3, 30, "old rules still alert")
+        notice = wait_for(lambda: jsonl_alerts(alerts, "admin"), 10, "operator notice")
+        assert "Rule edit rejected" in notice[0]["text"] and "zarqa.yaml" in notice[0]["text"]
         assert daemon.proc.poll() is None
 
         # 4. Adding a feed to the config file takes effect without a restart.
