@@ -57,6 +57,7 @@ async def open_app(settings: Settings, scorer: Any | None = None) -> AsyncIterat
         async with Fetcher(settings.fetch) as fetcher:
             pipeline = Pipeline(settings, db, fetcher, extractor, scorer)
             drainer = Drainer(db, sink, settings.alerts, chat_ids=chat_ids)
+            drainer.reply_every = settings.stories.reply_every
             pipeline.on_alert = drainer.wake.set
             outbox.recover_interrupted(db)
             yield App(settings, db, fetcher, extractor, pipeline, drainer)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from monitor import __version__
 from monitor.errors import ConfigError
+from monitor.trends.surges import SurgeSettings
 from monitor.yamlfile import YamlSyntaxError, line_of, load_yaml, parse_yaml
 
 ENV_PREFIX = "MONITOR_"
@@ -155,6 +156,15 @@ class AlertSettings(_Model):
         return value
 
 
+class StorySettings(_Model):
+    """Story clustering: one alert per story, later reports edit it."""
+
+    enabled: bool = True
+    window_hours: float = Field(48.0, gt=0, description="how far back a report may join a story")
+    reply_every: int = Field(3, ge=1, description="when a message cannot be edited: one threaded "
+                             "reply per this many new outlets")
+
+
 class FeedSource(_Model):
     """One source: an RSS/Atom feed, or a Google News search turned into its RSS URL."""
 
@@ -200,6 +210,8 @@ class Settings(_Model):
     poll: PollSettings = PollSettings()
     alerts: AlertSettings = AlertSettings()
     ops: OpsSettings = OpsSettings()
+    surges: SurgeSettings = SurgeSettings()
+    stories: StorySettings = StorySettings()
     feeds: list[FeedSource] = Field(default_factory=list)
 
     @field_validator("feeds")

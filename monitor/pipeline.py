@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from monitor.alert.build import ArticleView, build_alerts
 from monitor.config import FeedSource, Settings
+from monitor.dedupe.fingerprint import fingerprint
 from monitor.errors import BlockedAddress, FetchError, MonitorError, ParseError
 from monitor.extract.pool import ExtractionCrashed, ExtractionTimeout, ExtractorPool
 from monitor.fetch.client import FEED_ACCEPT, Fetcher
@@ -24,7 +25,7 @@ from monitor.schedule import adaptive
 from monitor.store import articles as article_store
 from monitor.store import feeds as feed_store
 from monitor.store import service as service_store
-from monitor.store.articles import PendingArticle, Sighting
+from monitor.store.articles import PendingArticle, Sighting, StoryInput
 from monitor.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,8 @@ class Pipeline:
         alerts = self._alerts(article, title, text, extracted, score) if score is not None else []
         queued = article_store.save_extraction(
             self.db, article.id, status=status, extracted=extracted, fallback_text=fallback,
-            error=error, now=self.clock(), score=score, alerts=alerts)
+            error=error, now=self.clock(), score=score, alerts=alerts,
+            story=self._story(article, title, text, extracted, score))
         if score is not None and score.alert:
             fired = [r.id for r in score.alerting_rules]
             service_store.record_matches(self.db, fired, self.clock())
@@ -215,6 +217,19 @@ class Pipeline:
                            or article.feed_name, published)
         return build_alerts(view, score, self._entity_names(),
                             self.settings.alerts.default_destination)
+
+    def _story(self, article: PendingArticle, title: str, text: str,
+               extracted: Extracted | None, score: Any) -> StoryInput | None:
+        if not self.settings.stories.enabled:
+            return None
+        outlet = (extracted.sitename if extracted and extracted.sitename else None) \
+            or article.feed_name
+        entities = tuple(h.entity for h in score.hits) if score is not None else ()
+        body = text or title
+        if title and body.startswith(title):
+            body = body[len(title):].lstrip() or body   # extractors repeat the headline
+        return StoryInput(fingerprint(body), outlet,
+                          self.settings.stories.window_hours * 3600, entities, title, article.url)
 
     def _entity_names(self) -> dict[str, str]:
         ruleset = getattr(self.scorer, "ruleset", None)

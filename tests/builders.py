@@ -40,13 +40,14 @@ def atom(entries: list[dict[str, str]]) -> bytes:
     return "".join(out).encode()
 
 
-def page(title: str, paragraphs: list[str], charset: str = "utf-8") -> str:
+def page(title: str, paragraphs: list[str], charset: str = "utf-8", site: str | None = None) -> str:
     """An article page with the boilerplate real news sites wrap around the text."""
+    site_meta = f'<meta property="og:site_name" content="{escape(site)}">' if site else ""
     body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
     return (f'<!DOCTYPE html><html lang="ar" dir="rtl"><head><meta charset="{charset}">'
             f"<title>{escape(title)}</title>"
             '<meta property="article:published_time" content="2026-11-20T10:15:00+02:00">'
-            '<meta name="author" content="مراسل الاختبار"></head><body>'
+            '<meta name="author" content="مراسل الاختبار">' + site_meta + "</head><body>"
             f"<header><nav><ul>{BOILER_NAV}</ul></nav></header>"
             f"<main><article><h1>{escape(title)}</h1>{body}</article></main>"
             f"<aside><h3>أخبار ذات صلة</h3><ul>{BOILER_SIDE}</ul></aside>"

@@ -361,6 +361,10 @@ def _alert_lines(p: AlertPayload, cuts: _Cuts, tz: str) -> list[Line]:
     where = [w for w in where if w]
     if where:
         head.append([" · ".join([_isolate(where[0]), *where[1:]])])
+    if p.also:
+        # Later reports of the same story edit this message instead of sending new ones.
+        names = clip(", ".join(_one_line(o) for o in p.also), _OUTLET_UNITS * 4)
+        head.append([f"📰 also reported by {len(p.also)}: ", _isolate(names)])
     tags = hashtags(p.entities)
     if tags:
         head.append([" ".join(tags)])

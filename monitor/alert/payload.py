@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Kind = Literal["alert", "digest", "test", "notice"]
+Kind = Literal["alert", "digest", "test", "notice", "update"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,9 @@ class AlertPayload:
     article_id: int | None = None
     body: str | None = None                 # free text (test, notice, digest lines)
     items: tuple[dict[str, Any], ...] = field(default_factory=tuple)  # digest entries
+    also: tuple[str, ...] = ()              # other outlets that reported the same story
+    target_id: int | None = None            # kind "update": the outbox row of the story's alert
+    replied: int = 0                        # outlets already announced in threaded replies
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -52,4 +55,5 @@ class AlertPayload:
         data["snippets"] = tuple(Snippet(s["text"], tuple(tuple(m) for m in s.get("marks", ())))
                                  for s in data.get("snippets") or ())
         data["items"] = tuple(data.get("items") or ())
+        data["also"] = tuple(data.get("also") or ())
         return cls(**data)

@@ -26,8 +26,15 @@ class ConsoleSink:
     async def close(self) -> None:
         return None
 
+    async def edit(self, chat_id: str | int, message_id: int, html: str, *,
+                   plain_fallback: str | None = None) -> None:
+        """A terminal cannot edit what it printed: show the new version, marked as an update."""
+        await self.send(chat_id, f"✎ update of alert {message_id}\n" + (plain_fallback or html),
+                        plain_fallback=f"✎ update of alert {message_id}\n" + (plain_fallback or ""))
+
     async def send(self, chat_id: str | int, html: str, *, topic_id: int | None = None,
-                   plain_fallback: str | None = None, preview_url: str | None = None) -> SendResult:
+                   plain_fallback: str | None = None, preview_url: str | None = None,
+                   reply_to: int | None = None) -> SendResult:
         stream = self._stream or sys.stdout
         text = plain_fallback if plain_fallback is not None else html
         stream.write(f"\n┌─ alert → {chat_id}\n" + "\n".join(f"│ {line}" for line in
@@ -46,17 +53,31 @@ class JsonlSink:
 
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Message ids continue across restarts so that ``edit_of`` stays unambiguous.
+        if self.path.exists():
+            with self.path.open("rb") as fh:
+                self._next_id = sum(1 for _ in fh) + 1
 
     async def close(self) -> None:
         return None
 
+    async def edit(self, chat_id: str | int, message_id: int, html: str, *,
+                   plain_fallback: str | None = None) -> None:
+        """Record the edit as a line of its own (readers apply it by ``edit_of``)."""
+        self._append({"time": time.time(), "chat_id": str(chat_id), "edit_of": message_id,
+                      "html": html, "text": plain_fallback})
+
     async def send(self, chat_id: str | int, html: str, *, topic_id: int | None = None,
-                   plain_fallback: str | None = None, preview_url: str | None = None) -> SendResult:
-        record = {"time": time.time(), "chat_id": str(chat_id), "topic_id": topic_id,
-                  "html": html, "text": plain_fallback, "url": preview_url}
+                   plain_fallback: str | None = None, preview_url: str | None = None,
+                   reply_to: int | None = None) -> SendResult:
+        self._append({"time": time.time(), "chat_id": str(chat_id), "topic_id": topic_id,
+                      "html": html, "text": plain_fallback, "url": preview_url,
+                      "reply_to": reply_to, "message_id": self._next_id})
+        self._next_id += 1
+        return SendResult(self._next_id - 1, str(chat_id))
+
+    def _append(self, record: dict[str, object]) -> None:
         with self.path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-        self._next_id += 1
-        return SendResult(self._next_id - 1, str(chat_id))

@@ -12,13 +12,14 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.alert.payload import AlertPayload
 from monitor.config import AlertSettings
 from monitor.deliver.base import Sink
-from monitor.deliver.errors import MaybeDelivered, PermanentFailure, RetryLater
+from monitor.deliver.errors import EditImpossible, MaybeDelivered, PermanentFailure, RetryLater
 from monitor.deliver.ratelimit import SlidingWindow
 from monitor.ops.metrics import METRICS
 from monitor.store import outbox
@@ -51,6 +52,7 @@ class Drainer:
         self._tz = ZoneInfo(settings.timezone)
         self.wake = asyncio.Event()
         self.on_pause: Callable[[str, str], None] | None = None   # operator notice hook
+        self.reply_every = 3   # stories.reply_every
 
     async def drain(self, *, wait: bool, stop: asyncio.Event | None = None) -> DrainStats:
         """Deliver what is pending. ``wait=False`` tries each destination until its first
@@ -112,6 +114,8 @@ class Drainer:
         return max(0.0, due - self.clock())
 
     async def _send(self, row: OutboxRow, stats: DrainStats) -> str:
+        if row.kind == "update":
+            return await self._update(row, stats)
         try:
             chat_id, topic_id = self.resolve(row.destination)
         except PermanentFailure as exc:
@@ -134,6 +138,65 @@ class Drainer:
         stats.sent += 1
         log.info("alert sent destination=%s outbox_id=%d article_id=%s message_id=%d",
                  row.destination, row.id, row.payload.article_id, result.message_id)
+        return "sent"
+
+    async def _update(self, row: OutboxRow, stats: DrainStats) -> str:
+        """A later report of an alerted story: edit the alert, or fold into it if unsent."""
+        target_id = row.payload.target_id or 0
+        target = outbox.get_row(self.db, target_id)
+        if target is None or target["status"] in ("folded", "rejected"):
+            outbox.mark_merged(self.db, row.id)
+            return "merged"
+        payload = AlertPayload.from_json(target["payload_json"])
+        also = tuple(o for o in outbox.story_outlets_of(self.db, target["article_id"])
+                     if o != payload.outlet)
+        payload = replace(payload, also=also)
+        if target["status"] != "sent":
+            # Not out yet: the alert itself will carry "also reported by".
+            outbox.set_payload(self.db, target_id, payload)
+            outbox.mark_merged(self.db, row.id)
+            return "merged"
+        await self._global.acquire()
+        await self._chat_limit(target["chat_id"]).acquire()
+        html, plain = self._render(payload)
+        outbox.mark_sending(self.db, row.id)
+        try:
+            await self.sink.edit(target["chat_id"], target["message_id"], html,
+                                 plain_fallback=plain)
+        except EditImpossible:
+            return await self._reply_instead(row, target, payload, stats)
+        except PermanentFailure as exc:
+            return self._permanent(row, exc, stats)
+        except RetryLater as exc:
+            return self._retry(row, exc, stats)
+        outbox.set_payload(self.db, target_id, payload)
+        outbox.mark_sent(self.db, row.id, now=self.clock(), message_id=target["message_id"],
+                         chat_id=target["chat_id"], plain_fallback=False)
+        stats.sent += 1
+        log.info("alert updated destination=%s outbox_id=%d message_id=%d outlets=%d",
+                 row.destination, target_id, target["message_id"], len(also) + 1)
+        return "sent"
+
+    async def _reply_instead(self, row: OutboxRow, target: Any, payload: AlertPayload,
+                             stats: DrainStats) -> str:
+        """The alert can no longer be edited: one threaded reply per ``reply_every`` outlets."""
+        if len(payload.also) - payload.replied < self.reply_every:
+            outbox.mark_merged(self.db, row.id)
+            return "merged"
+        note = AlertPayload(kind="notice", title=f"📰 {payload.title}",
+                            body="also reported by: " + ", ".join(payload.also))
+        html, plain = self._render(note)
+        try:
+            result = await self.sink.send(target["chat_id"], html, plain_fallback=plain,
+                                          reply_to=target["message_id"])
+        except PermanentFailure as exc:
+            return self._permanent(row, exc, stats)
+        except RetryLater as exc:
+            return self._retry(row, exc, stats)
+        outbox.set_payload(self.db, target["id"], replace(payload, replied=len(payload.also)))
+        outbox.mark_sent(self.db, row.id, now=self.clock(), message_id=result.message_id,
+                         chat_id=result.chat_id, plain_fallback=result.formatting_fallback)
+        stats.sent += 1
         return "sent"
 
     def _retry(self, row: OutboxRow, exc: RetryLater, stats: DrainStats) -> str:

@@ -62,3 +62,9 @@ class PermanentFailure(DeliveryError):
                  new_chat_id: int | None = None) -> None:
         self.reason, self.scope, self.new_chat_id = reason, scope, new_chat_id
         super().__init__(reason)
+
+
+class EditImpossible(PermanentFailure):
+    """The message can no longer be edited (deleted, too old, not ours): reply instead."""
+
+    kind = "edit_impossible"

@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import ClassVar
 
 import httpx
-from telegram import Bot, LinkPreviewOptions, Message
+from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -41,6 +41,7 @@ from telegram.warnings import PTBDeprecationWarning
 from monitor.alert.compose import visible_text
 from monitor.deliver.errors import (
     DeliveryError,
+    EditImpossible,
     MalformedReply,
     MaybeDelivered,
     PermanentFailure,
@@ -279,9 +280,35 @@ class TelegramSink:
             raise _translate(exc, sending=False) from None
         return user.username or ""
 
+    async def edit(self, chat_id: str | int, message_id: int, html: str, *,
+                   plain_fallback: str | None = None) -> None:
+        """Replace the text of a message we sent (story updates).
+
+        "Message is not modified" counts as done. A message that cannot be edited any more
+        raises EditImpossible; formatting errors fall back to plain text as in :meth:`send`.
+        """
+        bot = await self._ready()
+        preview = LinkPreviewOptions(is_disabled=not self._link_preview)
+        for text, mode in ((html, ParseMode.HTML), (plain_fallback or visible_text(html), None)):
+            try:
+                await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
+                                            parse_mode=mode, link_preview_options=preview)
+                return
+            except BadRequest as exc:
+                desc = exc.message.lower()
+                if "not modified" in desc:
+                    return
+                if "not found" in desc or "can't be edited" in desc:
+                    raise EditImpossible(f"cannot edit message {message_id}: "
+                                         f"{_describe(exc)}") from None
+                if mode is None or not _is_formatting(exc):
+                    raise _translate(exc, sending=True) from None
+            except (TelegramError, KeyError, TypeError, ValueError) as exc:
+                raise _translate(exc, sending=True) from None
+
     async def send(self, chat_id: str | int, html: str, *, topic_id: int | None = None,
                    plain_fallback: str | None = None,
-                   preview_url: str | None = None) -> SendResult:
+                   preview_url: str | None = None, reply_to: int | None = None) -> SendResult:
         """Post ``html`` (parse mode HTML) to ``chat_id``, in forum topic ``topic_id`` if given.
 
         When Telegram rejects the formatting, the message is sent again as plain text
@@ -292,9 +319,11 @@ class TelegramSink:
         preview = (LinkPreviewOptions(is_disabled=False, url=preview_url) if self._link_preview
                    else LinkPreviewOptions(is_disabled=True))
         try:
-            message = await bot.send_message(chat_id, html, parse_mode=ParseMode.HTML,
-                                              message_thread_id=topic_id,
-                                              link_preview_options=preview)
+            message = await bot.send_message(
+                chat_id, html, parse_mode=ParseMode.HTML, message_thread_id=topic_id,
+                link_preview_options=preview,
+                reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
+                if reply_to else None)
             fallback = False
         except BadRequest as exc:
             if not _is_formatting(exc):

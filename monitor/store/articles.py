@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from monitor.alert.payload import AlertPayload
+from monitor.dedupe.fingerprint import Fingerprint
+from monitor.dedupe.stories import assign_story, story_outlets
 from monitor.models import Extracted, ExtractionStatus, RawItem
 from monitor.store import outbox
 from monitor.store.db import Database
@@ -21,6 +23,18 @@ class Sighting(StrEnum):
     NEW = "new"              # first time anywhere: an article row was created (status pending)
     DUPLICATE = "duplicate"  # same article already known from another feed or another guid
     SEEN = "seen"            # this feed already delivered this item
+
+
+@dataclass(frozen=True)
+class StoryInput:
+    """What the save transaction needs to place an article in a story."""
+
+    fingerprint: Fingerprint
+    outlet: str
+    window_seconds: float
+    entities: tuple[str, ...] = ()     # entity ids the article mentions
+    title: str = ""
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +100,8 @@ def pending_articles(db: Database, feed_id: int | None = None, limit: int = 1000
 def save_extraction(db: Database, article_id: int, *, status: ExtractionStatus,
                     extracted: Extracted | None, fallback_text: str, error: str | None,
                     now: float, score: Any = None,
-                    alerts: list[tuple[str, AlertPayload]] = ()) -> int:
+                    alerts: list[tuple[str, AlertPayload]] = (),
+                    story: StoryInput | None = None) -> int:
     """Store the article text and, when given, its score and alerts, in ONE transaction, so a
     match is never recorded without its alerts. Returns how many alerts were newly queued."""
     title = extracted.title if extracted and extracted.title else None
@@ -101,12 +116,50 @@ def save_extraction(db: Database, article_id: int, *, status: ExtractionStatus,
              timestamp_from_iso(extracted.published if extracted else None), article_id))
         if score is not None:
             _store_score(conn, article_id, score, now)
+        if story is not None:
+            alerts = _place_in_story(conn, article_id, story, list(alerts), now)
         queued = 0
         for destination, payload in alerts:
             # One alert per article and destination, whatever happens later (idempotency key).
             queued += outbox.enqueue(conn, key=f"article:{article_id}:{destination}",
                                      destination=destination, payload=payload, now=now)
     return queued
+
+
+def _place_in_story(conn: sqlite3.Connection, article_id: int, story: StoryInput,
+                    alerts: list[tuple[str, AlertPayload]], now: float
+                    ) -> list[tuple[str, AlertPayload]]:
+    """Assign the story; a story that already alerted gets an update row instead of an alert."""
+    match = assign_story(conn, article_id, story.fingerprint, now=now,
+                         window_seconds=story.window_seconds)
+    earlier_outlets = story_outlets(conn, match.story_id) if match.joined else []
+    conn.execute("UPDATE articles SET outlet = ? WHERE id = ?", (story.outlet, article_id))
+    conn.executemany("INSERT OR IGNORE INTO mentions(entity, article_id, outlet, at) "
+                     "VALUES (?,?,?,?)", [(e, article_id, story.outlet, now)
+                                          for e in dict.fromkeys(story.entities)])
+    if not match.joined:
+        return alerts
+    alerted = conn.execute(
+        "SELECT o.id, o.destination, o.status, o.payload_json FROM outbox o "
+        "JOIN articles a ON a.id = o.article_id "
+        "WHERE a.story_id = ? AND o.kind = 'alert' AND a.id != ?",
+        (match.story_id, article_id)).fetchall()
+    # Exact copies and outlets already counted add nothing the analysts have not seen.
+    news = not match.exact and story.outlet not in earlier_outlets
+    for row in alerted if news else []:
+        if row["status"] == "pending":
+            # Not sent yet: the alert itself will say "also reported by".
+            payload = AlertPayload.from_json(row["payload_json"])
+            also = tuple(o for o in story_outlets(conn, match.story_id) if o != payload.outlet)
+            conn.execute("UPDATE outbox SET payload_json = ? WHERE id = ?",
+                         (replace(payload, also=also).to_json(), row["id"]))
+        elif row["status"] in ("sending", "sent"):
+            outbox.enqueue(conn, key=f"update:{row['id']}:{article_id}",
+                           destination=row["destination"], now=now, payload=AlertPayload(
+                               kind="update", title=story.title, url=story.url,
+                               outlet=story.outlet, article_id=article_id, target_id=row["id"]))
+    done = {row["destination"] for row in alerted}
+    return [(d, p) for d, p in alerts if d not in done]
 
 
 def timestamp_from_iso(iso: str | None) -> float | None:

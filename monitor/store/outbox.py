@@ -4,7 +4,8 @@ Row life: ``pending`` → ``sending`` (committed before the API call) → ``sent
 confirms, with its message id). A row found in ``sending`` at start-up was interrupted between
 send and confirm: it goes back to ``pending`` and is sent again. That is the only way an alert
 can be duplicated (the at-least-once window). ``folded`` rows went out inside a digest row; ``rejected`` rows were refused by Telegram for
-their content (kept and counted by ``monitor status``).
+their content (kept and counted by ``monitor status``); ``merged`` story updates were folded
+into their alert (not sent yet) or did not warrant a threaded reply.
 """
 
 from __future__ import annotations
@@ -99,6 +100,32 @@ def mark_retry(db: Database, row_id: int, *, error: str, next_attempt_at: float)
     with db.transaction() as conn:
         conn.execute("UPDATE outbox SET status = 'pending', last_error = ?, next_attempt_at = ? "
                      "WHERE id = ?", (error[:500], next_attempt_at, row_id))
+
+
+def get_row(db: Database, row_id: int) -> sqlite3.Row | None:
+    """One outbox row."""
+    return db.conn.execute("SELECT * FROM outbox WHERE id = ?", (row_id,)).fetchone()
+
+
+def set_payload(db: Database, row_id: int, payload: AlertPayload) -> None:
+    """Replace a row's payload (story updates add outlets to the alert)."""
+    with db.transaction() as conn:
+        conn.execute("UPDATE outbox SET payload_json = ? WHERE id = ?",
+                     (payload.to_json(), row_id))
+
+
+def mark_merged(db: Database, row_id: int) -> None:
+    """An update that needed no message of its own (folded into its alert)."""
+    with db.transaction() as conn:
+        conn.execute("UPDATE outbox SET status = 'merged' WHERE id = ?", (row_id,))
+
+
+def story_outlets_of(db: Database, article_id: int | None) -> list[str]:
+    """Outlets of the story an article belongs to (exact copies once)."""
+    from monitor.dedupe.stories import story_outlets
+
+    row = db.conn.execute("SELECT story_id FROM articles WHERE id = ?", (article_id,)).fetchone()
+    return story_outlets(db.conn, row[0]) if row and row[0] is not None else []
 
 
 def mark_rejected(db: Database, row_id: int, *, error: str) -> None:

@@ -51,8 +51,10 @@ def alert_settings(tmp_path: Path, server, tg: FakeTelegram, n: int = 1, **alert
             "destinations": {"default": {"chat_id": "@libya_watch"},
                              "ops": {"chat_id": "-1001234567890", "topic_id": 7}},
             **alerts}
+    # Every article here has the same body: with story clustering they would be one story.
+    # These tests are about delivery, so clustering is off (tests/dedupe covers it).
     return make_settings(tmp_path, server, [{"name": "f", "url": server.url("/feed.xml")}],
-                         rules_path=str(REPO / "rules"), alerts=conf)
+                         rules_path=str(REPO / "rules"), alerts=conf, stories={"enabled": False})
 
 
 def run_and_drain(settings: Settings, *, wait: bool = True, timeout: float = 60) -> None:
@@ -220,6 +222,7 @@ def test_token_never_in_logs_state_or_status(server, tmp_path, tg):
     cfg = tmp_path / "monitor.yaml"
     cfg.write_text(
         f"database: {settings.database}\nrules_path: {REPO / 'rules'}\nlog_level: DEBUG\n"
+        f"stories: {{enabled: false}}\n"
         f"fetch:\n  allow_addresses: ['127.0.0.1:{server.port}', '127.0.0.1:{tg.port}']\n"
         f"extract:\n  workers: 0\nalerts:\n  sink: telegram\n  api_base_url: {tg.base_url}\n"
         f"  retry_base_seconds: 0.2\n  destinations:\n    default: {{chat_id: '@libya_watch'}}\n"
@@ -249,6 +252,7 @@ def write_config(tmp_path: Path, settings: Settings, server, tg: FakeTelegram, *
     extra = "".join(f"  {k}: {v}\n" for k, v in alerts.items())
     (tmp_path / "monitor.yaml").write_text(
         f"database: {settings.database}\nrules_path: {REPO / 'rules'}\n"
+        f"stories: {{enabled: false}}\n"
         f"fetch:\n  allow_addresses: ['127.0.0.1:{server.port}']\n"
         f"extract:\n  workers: 0\nalerts:\n  sink: telegram\n  api_base_url: {tg.base_url}\n"
         f"  destinations:\n    default: {{chat_id: '@libya_watch'}}\n{extra}"

@@ -51,7 +51,7 @@ def test_repeated_sigkill_loses_nothing_and_duplicates_only_in_the_window(server
             f"alerts: {{sink: telegram, api_base_url: '{tg.base_url}', digest_threshold: 1000,"
             " per_chat_per_minute: 1000, per_chat_window_seconds: 1, retry_base_seconds: 0.2,"
             " destinations: {default: {chat_id: '@libya_watch'}}}\n"
-            "ops: {notices: false}\n"
+            "ops: {notices: false}\nstories: {enabled: false}\n"
             f"feeds:\n  - {{name: f, url: '{server.url('/feed.xml')}'}}\n")
         env = {"TELEGRAM_BOT_TOKEN": TOKEN, "PTB_TIMEDELTA": "1"}
         rng = random.Random(20261123)

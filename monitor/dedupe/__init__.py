@@ -1,0 +1,1 @@
+"""Deduplication beyond identical links: near-duplicate fingerprints and story clustering."""
