@@ -60,6 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="clear the pause of a destination (or all) after fixing access")
     status.set_defaults(func=cmd_status)
 
+    digest = sub.add_parser("digest", help="summary of a period: stories, top entities, surges")
+    digest.add_argument("--since", default="24h", type=_span,
+                        help="period before now: 30m, 24h, 7d (default 24h)")
+    digest.add_argument("--demo", action="store_true", help="read the demo database")
+    digest.add_argument("--send", action="store_true",
+                        help="also queue it as one message to the default destination")
+    digest.add_argument("--json", "--jsonl", dest="json", action="store_true",
+                        help="print one JSON object")
+    digest.set_defaults(func=cmd_digest)
+
     test = sub.add_parser("send-test", help="send a test alert to check the token and channel")
     test.add_argument("destination", nargs="?", help="destination name (default: the default one)")
     test.set_defaults(func=cmd_send_test)
@@ -145,9 +155,17 @@ def cmd_once(args: argparse.Namespace) -> int:
 async def _once(settings: Settings) -> Any:
     async with open_app(settings, load_scorer(settings)) as app:
         stats = await app.pipeline.run_cycle(settings.feeds)
+        _check_surges(app, settings)
         sent = await app.drainer.drain(wait=False)
         stats.sent = sent.sent
         return stats
+
+
+def _check_surges(app: Any, settings: Settings) -> None:
+    """One surge check after a poll, so ``monitor once`` from cron also announces surges."""
+    from monitor.trends.surges import check_surges, entity_names
+
+    check_surges(app.db, settings.surges, time.time(), entity_names(app.pipeline.scorer))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -208,6 +226,68 @@ def cmd_status(args: argparse.Namespace) -> int:
     finally:
         db.close()
     return 0
+
+
+def _span(text: str) -> tuple[str, float]:
+    """argparse type of ``--since``: the text as typed and its length in seconds."""
+    from monitor.trends.digest import parse_span
+
+    try:
+        return text.strip(), parse_span(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    """Print a summary of the last ``--since``; with ``--send`` queue it as one message."""
+    import json
+
+    from monitor.trends.digest import build_digest, queue_digest, render_text
+
+    settings: Settings = args.settings
+    path = DEMO_DATABASE if args.demo else settings.database
+    if not Path(path).exists():
+        print(f"no state database at {path} yet", file=sys.stderr)
+        return 1
+    label, seconds = args.since
+    names = _entity_names(settings)
+    db = open_database(path)
+    try:
+        now = time.time()
+        digest = build_digest(db, now - seconds, now, names)
+        queued = None
+        if args.send:
+            destination = settings.alerts.default_destination
+            queued = (destination, *queue_digest(db, digest, label, destination))
+    finally:
+        db.close()
+    if args.json:
+        out = digest.to_dict()
+        if queued:
+            out["queued"] = {"destination": queued[0], "outbox_id": queued[1],
+                             "payload": json.loads(queued[2].to_json())}
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+    print(render_text(digest))
+    if queued:
+        from monitor.alert.compose import render_plain
+
+        print(f"\nqueued for {queued[0]!r} (outbox id {queued[1]}; delivered by the daemon or the "
+              f"next 'monitor once'):\n{render_plain(queued[2], tz=settings.alerts.timezone)}")
+    return 0
+
+
+def _entity_names(settings: Settings) -> dict[str, str]:
+    """Display names from the configured rules; ids are shown if the rules cannot be loaded."""
+    if not settings.rules_path.exists():
+        return {}
+    try:
+        from monitor.match.rules import load_rules
+
+        return {e.id: e.name for e in load_rules(settings.rules_path).entities}
+    except (ImportError, MonitorError) as exc:
+        log.warning("entity names unavailable (%s): showing ids", exc)
+        return {}
 
 
 def rules_line(db: Any) -> str:

@@ -6,6 +6,7 @@ Jobs (AsyncIOScheduler, in-memory store rebuilt from the config at start):
   watch         rules folder and config file changes (also on SIGHUP)
   notices       operator notices (failing or silent feeds, silent rules)
   housekeeping  prune old article text, checkpoint and vacuum the database
+  surges        entity surges: one alert per surge (monitor.trends.surges)
   summary       a summary of what the polls did since the last one
 The outbox sender is a task of its own rather than a job: it waits out each destination's
 ``retry_after`` exactly, which a periodic job cannot do.
@@ -128,6 +129,10 @@ class Service:
                                next_run_time=now + timedelta(seconds=60))
         self.scheduler.add_job(self._summary, "interval", seconds=self.summary_seconds,
                                id="summary")
+        if self.settings.surges.enabled:
+            self.scheduler.add_job(self._surges, "interval",
+                                   seconds=self.settings.surges.check_seconds, id="surges",
+                                   next_run_time=now + timedelta(seconds=45))
 
     def _add_feed_job(self, source: FeedSource, first: datetime | None = None) -> None:
         interval = self._current_interval(source)
@@ -190,6 +195,14 @@ class Service:
     async def _notices(self) -> None:
         ruleset = getattr(self.app.pipeline.scorer, "ruleset", None)
         self.notifier.check([r.id for r in ruleset.rules] if ruleset else [])
+
+    async def _surges(self) -> None:
+        from monitor.trends.surges import check_surges, entity_names
+
+        started = check_surges(self.app.db, self.settings.surges, time.time(),
+                               entity_names(self.app.pipeline.scorer))
+        if started:
+            self.app.drainer.wake.set()
 
     async def _housekeeping(self) -> None:
         pruned = prune_old_text(self.app.db, self.settings.ops.retention_days, time.time())
@@ -268,7 +281,7 @@ class Service:
                 self._add_feed_job(source)
                 log.info("feed %s feed=%s url=%s", change, name, source.feed_url)
         self.sources = want
-        other = [k for k in ("fetch", "extract", "alerts", "ops", "database")
+        other = [k for k in ("fetch", "extract", "alerts", "ops", "surges", "database")
                  if getattr(fresh, k) != getattr(self.settings, k)]
         if other:
             log.warning("config: changes to %s take effect after a restart", ", ".join(other))

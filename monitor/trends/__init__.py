@@ -1,0 +1,1 @@
+"""Trends over stored articles: entity surges (alerts) and period digests (``monitor digest``)."""

@@ -1,0 +1,237 @@
+"""``monitor digest``: what a period brought, from the state database.
+
+Stories (articles grouped by ``story_id``; an article without one is its own story), the entities
+named most (from ``mentions``), the surges that started, and the counts of articles seen and
+alerts sent. Printed as text tables or as one JSON object, and optionally queued as one digest
+message for the default destination.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from monitor.alert.payload import AlertPayload
+from monitor.report import duration, table
+from monitor.store import outbox
+from monitor.store.db import Database
+from monitor.trends.surges import mentioned_entities, window_counts
+
+_SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhd])\s*$", re.IGNORECASE)
+_UNIT = {"m": 60.0, "h": 3600.0, "d": 86400.0}
+MAX_STORIES = 15
+MAX_ENTITIES = 10
+_MESSAGE_STORIES = 10      # stories linked in the queued message (compose shows at most 20)
+
+
+def parse_span(text: str) -> float:
+    """Seconds in "30m", "24h" or "7d". ValueError otherwise."""
+    match = _SPAN.match(text)
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"expected a duration like 30m, 24h or 7d, got {text!r}")
+    return float(match.group(1)) * _UNIT[match.group(2).lower()]
+
+
+@dataclass(frozen=True)
+class StoryLine:
+    """One story of the period: its first article's title and link, and how widely it ran."""
+
+    story: int                 # story_id, or -article_id for an article without a story
+    articles: int
+    outlets: int
+    title: str
+    url: str | None
+    outlet: str | None
+    alerted: bool
+    score: float | None
+    first_seen_at: float
+
+
+@dataclass(frozen=True)
+class EntityLine:
+    """One entity's mentions in the period."""
+
+    entity: str
+    name: str
+    mentions: int
+    outlets: int
+    stories: int
+
+
+@dataclass(frozen=True)
+class SurgeLine:
+    """A surge that started in the period."""
+
+    entity: str
+    name: str
+    started_at: float
+    ended_at: float | None
+    peak_count: int
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Everything ``monitor digest`` shows."""
+
+    since: float
+    until: float
+    articles_seen: int
+    alerts_sent: int
+    alerts_queued: int
+    story_count: int
+    stories: list[StoryLine] = field(default_factory=list)
+    entities: list[EntityLine] = field(default_factory=list)
+    surges: list[SurgeLine] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary (the ``--json`` output)."""
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def build_digest(db: Database, since: float, now: float, entity_names: dict[str, str] | None = None,
+                 *, max_stories: int = MAX_STORIES, max_entities: int = MAX_ENTITIES) -> Digest:
+    """The digest of ``[since, now]``."""
+    names = entity_names or {}
+    conn = db.conn
+    seen = conn.execute("SELECT COUNT(*) FROM articles WHERE first_seen_at >= ? AND first_seen_at "
+                        "<= ?", (since, now)).fetchone()[0]
+    sent, queued = conn.execute(
+        "SELECT SUM(status = 'sent' AND sent_at >= ? AND sent_at <= ?), "
+        "SUM(created_at >= ? AND created_at <= ?) FROM outbox WHERE kind = 'alert'",
+        (since, now, since, now)).fetchone()
+    stories, total = _stories(db, since, now, max_stories)
+    return Digest(since, now, int(seen), int(sent or 0), int(queued or 0), total, stories,
+                  _entities(db, since, now, names, max_entities), _surges(db, since, now, names))
+
+
+def _stories(db: Database, since: float, now: float, limit: int) -> tuple[list[StoryLine], int]:
+    """Stories with at least one relevant article (alerted, scored above 0 or naming an entity):
+    the period's other news is not what analysts asked for."""
+    # The story's first article (rn = 1) gives its title and link.
+    rows = db.conn.execute(
+        "WITH period AS ("
+        " SELECT COALESCE(a.story_id, -a.id) AS story, a.first_seen_at, a.alert, a.score,"
+        " COALESCE(NULLIF(a.title, ''), a.feed_title) AS title, a.canonical_url,"
+        " COALESCE(a.outlet, f.name) AS outlet,"
+        " (COALESCE(a.alert, 0) = 1 OR COALESCE(a.score, 0) > 0"
+        "  OR EXISTS (SELECT 1 FROM mentions m WHERE m.article_id = a.id)) AS relevant,"
+        " ROW_NUMBER() OVER (PARTITION BY COALESCE(a.story_id, -a.id)"
+        "  ORDER BY a.first_seen_at, a.id) AS rn"
+        " FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id"
+        " WHERE a.first_seen_at >= ? AND a.first_seen_at <= ?)"
+        " SELECT story, COUNT(*) AS articles, COUNT(DISTINCT outlet) AS outlets,"
+        " MAX(COALESCE(alert, 0)) AS alerted, MAX(score) AS score, MIN(first_seen_at) AS first,"
+        " MAX(CASE WHEN rn = 1 THEN title END) AS title,"
+        " MAX(CASE WHEN rn = 1 THEN canonical_url END) AS url,"
+        " MAX(CASE WHEN rn = 1 THEN outlet END) AS first_outlet,"
+        " COUNT(*) OVER () AS total"
+        " FROM period GROUP BY story HAVING MAX(relevant)"
+        " ORDER BY alerted DESC, articles DESC, COALESCE(score, 0) DESC, first DESC"
+        " LIMIT ?", (since, now, limit)).fetchall()
+    total = int(rows[0]["total"]) if rows else 0
+    return [StoryLine(r["story"], r["articles"], r["outlets"], r["title"] or "(untitled)",
+                      r["url"], r["first_outlet"], bool(r["alerted"]), r["score"], r["first"])
+            for r in rows], total
+
+
+def _entities(db: Database, since: float, now: float, names: dict[str, str],
+              limit: int) -> list[EntityLine]:
+    # Per-entity range aggregates on mentions(entity, at): a few seeks per entity.
+    out = []
+    for entity in mentioned_entities(db.conn):
+        counts = window_counts(db.conn, entity, since, now)
+        if counts.articles:
+            out.append(EntityLine(entity, names.get(entity, entity), counts.articles,
+                                  counts.outlets, counts.stories))
+    out.sort(key=lambda e: (-e.mentions, -e.outlets, e.entity))
+    return out[:limit]
+
+
+def _surges(db: Database, since: float, now: float, names: dict[str, str]) -> list[SurgeLine]:
+    rows = db.conn.execute("SELECT * FROM surges WHERE started_at >= ? AND started_at <= ? "
+                           "ORDER BY started_at", (since, now)).fetchall()
+    return [SurgeLine(r["entity"], names.get(r["entity"], r["entity"]), r["started_at"],
+                      r["ended_at"], r["peak_count"]) for r in rows]
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _at(ts: float | None) -> str:
+    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def headline(d: Digest) -> str:
+    """One line: the period and its counts."""
+    return (f"digest {_at(d.since)} → {_at(d.until)} ({duration(d.until - d.since)}): "
+            f"articles seen: {d.articles_seen} | alerts sent: {d.alerts_sent} "
+            f"(queued {d.alerts_queued}) | stories: {d.story_count} | surges: {len(d.surges)}")
+
+
+def render_text(d: Digest) -> str:
+    """The digest as text tables for the terminal."""
+    parts = [headline(d)]
+    if d.stories:
+        rows = [(n, s.articles, s.outlets, "yes" if s.alerted else "", _clip(s.title, 60),
+                 s.url or "-") for n, s in enumerate(d.stories, start=1)]
+        more = f"\n… and {d.story_count - len(d.stories)} more" if d.story_count > len(d.stories) \
+            else ""
+        parts.append("stories\n" + table(["#", "articles", "outlets", "alerted", "title", "link"],
+                                         rows) + more)
+    else:
+        parts.append("stories: none with a match in this period")
+    if d.entities:
+        parts.append("top entities\n" + table(
+            ["entity", "mentions", "outlets", "stories"],
+            [(e.name, e.mentions, e.outlets, e.stories) for e in d.entities]))
+    if d.surges:
+        parts.append("surges\n" + table(
+            ["entity", "started", "ended", "peak articles"],
+            [(s.name, _at(s.started_at), _at(s.ended_at) if s.ended_at else "ongoing",
+              s.peak_count) for s in d.surges]))
+    return "\n\n".join(parts)
+
+
+def digest_payload(d: Digest, label: str) -> AlertPayload:
+    """The digest as one message: counts, entities and surges in the body, stories as items."""
+    stories = "1 story" if d.story_count == 1 else f"{d.story_count} stories"
+    lines = [f"{_count(d.articles_seen, 'article')} seen, {_count(d.alerts_sent, 'alert')} sent, "
+             f"{stories} with a match"]
+    if d.entities:
+        lines.append("Most named: " + ", ".join(f"{e.name} ({e.mentions})" for e in d.entities))
+    for s in d.surges:
+        lines.append(f"📈 Surge: {s.name} from {_at(s.started_at)}, peak {s.peak_count} articles"
+                     + ("" if s.ended_at else " (ongoing)"))
+    items = tuple({"title": s.title, "url": s.url,
+                   "outlet": f"{s.outlet or '?'} · {_count(s.articles, 'article')}, "
+                             f"{_count(s.outlets, 'outlet')}",
+                   "severity": "high" if s.alerted else None, "rule_title": None}
+                  for s in d.stories[:_MESSAGE_STORIES])
+    return AlertPayload(kind="digest", title=f"Digest of the last {label}", body="\n".join(lines),
+                        items=items)
+
+
+def queue_digest(db: Database, d: Digest, label: str, destination: str) -> tuple[int, AlertPayload]:
+    """Queue the digest as one outbox row; returns its id and payload. Nothing is woken: the
+    daemon or the next ``monitor once`` delivers it."""
+    payload = digest_payload(d, label)
+    key = f"digest-command:{destination}:{d.since:.0f}-{d.until:.0f}"
+    with db.transaction() as conn:
+        outbox.enqueue(conn, key=key, destination=destination, payload=payload, now=d.until)
+        row_id = conn.execute("SELECT id FROM outbox WHERE idempotency_key = ?",
+                              (key,)).fetchone()[0]
+    return int(row_id), payload

@@ -1,0 +1,315 @@
+"""Surges: an entity suddenly named far more often than usual, announced once per surge.
+
+Every few minutes (``surges.check_seconds``) each entity's mentions in the sliding window
+(``window_hours``) are compared with its trailing baseline (``baseline_days`` before the window).
+A surge starts when, in the window,
+
+* the entity is in at least ``min_count`` distinct stories (articles sharing a ``story_id`` are
+  one story, so a wire story republished nine times counts once),
+* from at least ``min_outlets`` outlets,
+* and at least ``factor`` × the number of mentions the baseline rate predicts for the window.
+
+The baseline rate is never below ``baseline_floor_per_day``: on a new install, or for an entity
+that is rarely named, the first few mentions must not all look like a surge. A surge opens a
+``surges`` row and queues one message (kind ``digest``: title, "usually N a day", the top
+articles) in the same transaction; while the row is open nothing more is sent. It closes when the
+window count drops below ``min_count`` or below ``factor`` × expected, and a later surge alerts
+again.
+
+Only the indexed ``mentions(entity, at)`` is read per entity (range aggregates), and the list of
+entities comes from a loose index scan, so a check costs a few index seeks per entity, not a scan
+of the table.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from monitor.alert.payload import AlertPayload
+from monitor.store import outbox
+from monitor.store.db import Database
+
+if TYPE_CHECKING:
+    from monitor.config import Settings
+
+log = logging.getLogger(__name__)
+DAY = 86400.0
+HOUR = 3600.0
+
+
+class SurgeSettings(BaseModel):
+    """Entity surge alerts (see :mod:`monitor.trends.surges`)."""
+
+    # Same rules as the other sections of monitor.config (defined here to avoid an import cycle).
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    window_hours: float = Field(3.0, gt=0, description="sliding window the mentions are counted in")
+    factor: float = Field(4.0, gt=0, description="window count must reach factor × expected")
+    min_count: int = Field(5, ge=1, description="distinct stories in the window")
+    min_outlets: int = Field(3, ge=1, description="distinct outlets in the window")
+    baseline_days: float = Field(14.0, gt=0, description="trailing period of the usual rate")
+    baseline_floor_per_day: float = Field(
+        0.5, ge=0, description="lowest usual rate assumed (new installs, rarely named entities)")
+    check_seconds: float = Field(300.0, gt=0)
+    destination: str = "default"
+    top_articles: int = Field(5, ge=0, description="article links in a surge message")
+    ignore_entities: list[str] = Field(
+        default_factory=lambda: ["libya", "russia"],
+        description="entity ids (or names) too generic to surge usefully")
+
+
+@dataclass(frozen=True)
+class WindowCounts:
+    """Mentions of one entity in a time range."""
+
+    articles: int
+    outlets: int
+    stories: int
+
+
+@dataclass(frozen=True)
+class Surge:
+    """A surge that started in this check (and was queued as one message)."""
+
+    id: int
+    entity: str
+    name: str
+    counts: WindowCounts
+    usual_per_day: float      # observed baseline rate, before the floor
+    expected: float           # mentions expected in the window (floored rate × window)
+    outbox_id: int | None
+    payload: AlertPayload
+
+
+# --------------------------------------------------------------------------- arithmetic
+
+
+def baseline_rate(count: int, span_days: float, floor: float) -> float:
+    """Mentions per day over the baseline span, never below ``floor``."""
+    observed = count / span_days if span_days > 0 else 0.0
+    return max(observed, floor)
+
+
+def expected_in_window(rate_per_day: float, window_hours: float) -> float:
+    """How many mentions the usual rate predicts for the window."""
+    return rate_per_day * window_hours / 24.0
+
+
+def starts_surge(counts: WindowCounts, expected: float, cfg: SurgeSettings) -> bool:
+    """True when the window is busy enough, wide enough and far enough above the baseline."""
+    return (counts.stories >= cfg.min_count and counts.outlets >= cfg.min_outlets
+            and counts.stories >= cfg.factor * expected)
+
+
+def still_surging(counts: WindowCounts, expected: float, cfg: SurgeSettings) -> bool:
+    """An open surge stays open while the count holds; fewer outlets alone do not end it."""
+    return counts.stories >= cfg.min_count and counts.stories >= cfg.factor * expected
+
+
+def baseline_span_days(cfg: SurgeSettings) -> float:
+    """Length of [now - baseline_days, now - window) in days."""
+    return max(cfg.baseline_days - cfg.window_hours / 24.0, 0.0)
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def mentioned_entities(conn: sqlite3.Connection) -> list[str]:
+    """Every entity in ``mentions``, by a loose index scan (one seek per entity, not a table scan)."""
+    rows = conn.execute(
+        "WITH RECURSIVE e(name) AS ("
+        " SELECT MIN(entity) FROM mentions"
+        " UNION ALL"
+        " SELECT (SELECT MIN(entity) FROM mentions WHERE entity > e.name) FROM e"
+        " WHERE e.name IS NOT NULL)"
+        " SELECT name FROM e WHERE name IS NOT NULL").fetchall()
+    return [r[0] for r in rows]
+
+
+def window_counts(conn: sqlite3.Connection, entity: str, start: float, end: float) -> WindowCounts:
+    """Distinct articles, outlets and stories mentioning ``entity`` with ``start <= at <= end``."""
+    # An article without a story (old rows, not yet clustered) is a story of its own; negative
+    # ids cannot collide with story ids.
+    row = conn.execute(
+        "SELECT COUNT(*), COUNT(DISTINCT COALESCE(m.outlet, a.outlet)), "
+        "COUNT(DISTINCT COALESCE(a.story_id, -m.article_id)) "
+        "FROM mentions m JOIN articles a ON a.id = m.article_id "
+        "WHERE m.entity = ? AND m.at >= ? AND m.at <= ?", (entity, start, end)).fetchone()
+    return WindowCounts(int(row[0]), int(row[1]), int(row[2]))
+
+
+def mention_count(conn: sqlite3.Connection, entity: str, start: float, end: float) -> int:
+    """Mentions of ``entity`` with ``start <= at < end`` (the baseline; index-only)."""
+    return int(conn.execute("SELECT COUNT(*) FROM mentions WHERE entity = ? AND at >= ? AND at < ?",
+                            (entity, start, end)).fetchone()[0])
+
+
+def top_articles(conn: sqlite3.Connection, entity: str, start: float, end: float,
+                 limit: int) -> list[dict[str, Any]]:
+    """The best-scored article of each story in the window, highest score first, as digest items."""
+    if limit <= 0:
+        return []
+    rows = conn.execute(
+        "SELECT a.id, COALESCE(a.story_id, -a.id) AS story, "
+        "COALESCE(NULLIF(a.title, ''), a.feed_title) AS title, a.canonical_url, "
+        "COALESCE(m.outlet, a.outlet, f.name) AS outlet, a.alert "
+        "FROM mentions m JOIN articles a ON a.id = m.article_id "
+        "LEFT JOIN feeds f ON f.id = a.feed_id "
+        "WHERE m.entity = ? AND m.at >= ? AND m.at <= ? "
+        "ORDER BY COALESCE(a.score, 0) DESC, m.at DESC, a.id DESC", (entity, start, end))
+    items: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for r in rows:
+        if r["story"] in seen:
+            continue
+        seen.add(r["story"])
+        items.append({"title": r["title"], "url": r["canonical_url"], "outlet": r["outlet"],
+                      "severity": "high" if r["alert"] else None, "rule_title": None})
+        if len(items) >= limit:
+            break
+    return items
+
+
+def open_surges(conn: sqlite3.Connection) -> dict[str, sqlite3.Row]:
+    """Open surge rows by entity."""
+    return {r["entity"]: r for r in conn.execute(
+        "SELECT * FROM surges WHERE ended_at IS NULL ORDER BY id")}
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _hours(window_hours: float) -> str:
+    return "hour" if window_hours == 1 else f"{window_hours:g} hours"
+
+
+def rate_text(per_day: float) -> str:
+    """A rate as people read it: "0.4", "12", "under 0.1"."""
+    if per_day == 0:
+        return "0"
+    if per_day < 0.05:
+        return "under 0.1"
+    return f"{per_day:.0f}" if per_day >= 10 else f"{per_day:.1f}"
+
+
+def surge_title(name: str, counts: WindowCounts, window_hours: float) -> str:
+    """ "📈 Yunus-bek Yevkurov: 9 articles from 6 outlets in the last 3 hours"."""
+    return (f"📈 {name}: {_plural(counts.articles, 'article')} from "
+            f"{_plural(counts.outlets, 'outlet')} in the last {_hours(window_hours)}")
+
+
+def surge_body(counts: WindowCounts, usual_per_day: float, cfg: SurgeSettings) -> str:
+    """ "usually 0.4 a day", plus the story count when republications were folded."""
+    lines = [f"usually {rate_text(usual_per_day)} a day"
+             + (f" (none in the previous {cfg.baseline_days:g} days)" if usual_per_day == 0 else "")]
+    if counts.stories != counts.articles:
+        stories = "1 distinct story" if counts.stories == 1 else f"{counts.stories} distinct stories"
+        lines.append(f"{stories} (republications of one story count once)")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the check
+
+
+def _section(settings: SurgeSettings | Settings) -> SurgeSettings:
+    return settings if isinstance(settings, SurgeSettings) else settings.surges
+
+
+def _ignored(cfg: SurgeSettings, entity_names: dict[str, str]) -> set[str]:
+    wanted = {name.casefold() for name in cfg.ignore_entities}
+    return wanted | {eid.casefold() for eid, name in entity_names.items()
+                     if name.casefold() in wanted}
+
+
+def check_surges(db: Database, settings: SurgeSettings | Settings, now: float,
+                 entity_names: dict[str, str]) -> list[Surge]:
+    """Open, update and close surges as of ``now``; returns the surges that started (each queued
+    as one message to ``surges.destination``). ``settings`` is the whole Settings or its
+    ``surges`` section; ``entity_names`` maps entity ids to display names (ids show otherwise)."""
+    cfg = _section(settings)
+    if not cfg.enabled:
+        return []
+    conn = db.conn
+    window_start = now - cfg.window_hours * HOUR
+    base_start, span = now - cfg.baseline_days * DAY, baseline_span_days(cfg)
+    ignored = _ignored(cfg, entity_names)
+    already = open_surges(conn)
+    started: list[Surge] = []
+    for entity in sorted(set(mentioned_entities(conn)) | already.keys()):
+        if entity.casefold() in ignored:
+            if entity in already:   # ignored after it started: end it rather than leave it open
+                _close(db, already[entity], now)
+            continue
+        counts = window_counts(conn, entity, window_start, now)
+        if counts.articles == 0 and entity not in already:
+            continue
+        observed = mention_count(conn, entity, base_start, window_start)
+        usual = observed / span if span > 0 else 0.0
+        expected = expected_in_window(baseline_rate(observed, span, cfg.baseline_floor_per_day),
+                                      cfg.window_hours)
+        row = already.get(entity)
+        if row is not None:
+            _update_open(db, row, counts, expected, cfg, now)
+        elif starts_surge(counts, expected, cfg):
+            name = entity_names.get(entity, entity)
+            items = top_articles(conn, entity, window_start, now, cfg.top_articles)
+            started.append(_open(db, entity, name, counts, usual, expected, items, cfg, now))
+    return started
+
+
+def _update_open(db: Database, row: sqlite3.Row, counts: WindowCounts, expected: float,
+                 cfg: SurgeSettings, now: float) -> None:
+    with db.transaction() as conn:
+        if still_surging(counts, expected, cfg):
+            conn.execute("UPDATE surges SET peak_count = MAX(peak_count, ?) WHERE id = ?",
+                         (counts.articles, row["id"]))
+            return
+    _close(db, row, now)
+
+
+def _close(db: Database, row: sqlite3.Row, now: float) -> None:
+    with db.transaction() as conn:
+        conn.execute("UPDATE surges SET ended_at = ? WHERE id = ?", (now, row["id"]))
+    log.info("surge ended: %s surge_id=%d", row["entity"], row["id"])
+
+
+def _open(db: Database, entity: str, name: str, counts: WindowCounts, usual: float,
+          expected: float, items: Iterable[dict[str, Any]], cfg: SurgeSettings,
+          now: float) -> Surge:
+    payload = AlertPayload(kind="digest", title=surge_title(name, counts, cfg.window_hours),
+                           body=surge_body(counts, usual, cfg), items=tuple(items),
+                           entities=(name,))
+    # The surge row and its message commit together: a crash can neither announce a surge
+    # that was not recorded nor record one that was never announced.
+    with db.transaction() as conn:
+        surge_id = int(conn.execute(
+            "INSERT INTO surges(entity, started_at, peak_count) VALUES (?, ?, ?)",
+            (entity, now, counts.articles)).lastrowid or 0)
+        key = f"surge:{entity}:{surge_id}"
+        outbox.enqueue(conn, key=key, destination=cfg.destination, payload=payload, now=now)
+        found = conn.execute("SELECT id FROM outbox WHERE idempotency_key = ?", (key,)).fetchone()
+        outbox_id = int(found[0]) if found else None
+        conn.execute("UPDATE surges SET outbox_id = ? WHERE id = ?", (outbox_id, surge_id))
+    log.warning("surge: %s: %d articles, %d stories, %d outlets in %g h (expected %.2f) "
+                "surge_id=%d", entity, counts.articles, counts.stories, counts.outlets,
+                cfg.window_hours, expected, surge_id)
+    return Surge(surge_id, entity, name, counts, usual, expected, outbox_id, payload)
+
+
+def entity_names(scorer: Any) -> dict[str, str]:
+    """Entity id → display name from the running rules (empty without a rule set)."""
+    ruleset = getattr(scorer, "ruleset", None)
+    if ruleset is None:
+        return {}
+    return {e.id: e.name for e in ruleset.entities}
