@@ -74,6 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("destination", nargs="?", help="destination name (default: the default one)")
     test.set_defaults(func=cmd_send_test)
 
+    back = sub.add_parser("backtest", help="re-score stored articles with edited rules and show "
+                                            "what would change (sends nothing)")
+    back.add_argument("--rules", dest="candidate", required=True,
+                      help="the edited rules (folder or file) to compare with the live rules")
+    back.add_argument("--since", default="30d", help="how far back: 30m, 12h, 30d (default 30d)")
+    back.add_argument("--jsonl", action="store_true", help="JSON lines for machines")
+    back.add_argument("--demo", action="store_true", help="use the demo database")
+    back.add_argument("--workers", type=int, default=2, help="scoring processes (default 2)")
+    back.set_defaults(func=cmd_backtest)
+
     _add_match_commands(sub)
     return parser
 
@@ -288,6 +298,36 @@ def _entity_names(settings: Settings) -> dict[str, str]:
     except (ImportError, MonitorError) as exc:
         log.warning("entity names unavailable (%s): showing ids", exc)
         return {}
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """Compare the live rules with edited ones on the stored articles."""
+    import json
+
+    from monitor.match.backtest import jsonl_lines, load_articles, parse_since, render, run_backtest
+    from monitor.match.rules import load_rules
+
+    settings: Settings = args.settings
+    path = DEMO_DATABASE if args.demo else settings.database
+    if not Path(path).exists():
+        print(f"no state database at {path}: nothing to backtest", file=sys.stderr)
+        return 1
+    try:
+        since = time.time() - parse_since(args.since)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    load_rules(settings.rules_path)        # both rule sets must be valid before any work
+    load_rules(args.candidate)
+    articles = load_articles(Path(path), since)
+    report = run_backtest(articles, settings.rules_path, Path(args.candidate),
+                          workers=args.workers)
+    if args.jsonl:
+        for obj in jsonl_lines(report):
+            print(json.dumps(obj, ensure_ascii=False))
+    else:
+        print(render(report))
+    return 0
 
 
 def rules_line(db: Any) -> str:

@@ -1,0 +1,178 @@
+"""Backtesting a rule edit: re-score stored articles with candidate rules and with the rules now
+live, and report what would change. Read-only: nothing is queued or sent.
+
+Scoring is CPU-bound, so articles go to worker processes in chunks (each worker compiles both
+rule sets once); progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+CHUNK = 250
+_WORKER: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One article under both rule sets."""
+
+    id: int
+    title: str
+    url: str | None
+    live_score: float
+    new_score: float
+    live_rules: tuple[str, ...]
+    new_rules: tuple[str, ...]
+
+
+@dataclass
+class BacktestReport:
+    """What the candidate rules would change."""
+
+    articles: int = 0
+    seconds: float = 0.0
+    newly_alerting: list[Verdict] = field(default_factory=list)
+    stop_alerting: list[Verdict] = field(default_factory=list)
+    live_per_rule: Counter[str] = field(default_factory=Counter)
+    new_per_rule: Counter[str] = field(default_factory=Counter)
+
+
+def parse_since(text: str) -> float:
+    """'30d', '12h', '45m' → seconds."""
+    units = {"m": 60, "h": 3600, "d": 86400}
+    try:
+        return float(text[:-1]) * units[text[-1]]
+    except (KeyError, ValueError, IndexError):
+        raise ValueError(f"--since takes a number and m, h or d (e.g. 30d), not {text!r}") from None
+
+
+def load_articles(db_path: Path, since: float | None) -> list[tuple[int, str, str, str | None]]:
+    """(id, title, text, url) of stored articles first seen after ``since`` (unix time)."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT id, title, COALESCE(text, feed_summary, ''), canonical_url FROM articles "
+            "WHERE extraction_status != 'pending' AND first_seen_at >= ? ORDER BY id",
+            (since or 0,)).fetchall()
+    finally:
+        conn.close()
+    return rows
+
+
+def _init(live: str, candidate: str) -> None:
+    from monitor.match.rules import load_rules
+    from monitor.match.score import Matcher
+
+    _WORKER["live"] = Matcher(load_rules(live))
+    _WORKER["new"] = Matcher(load_rules(candidate))
+
+
+def _score_chunk(chunk: list[tuple[int, str, str, str | None]]) -> list[Verdict]:
+    out = []
+    for art_id, title, text, url in chunk:
+        a = _WORKER["live"].score(title, text)
+        b = _WORKER["new"].score(title, text)
+        out.append(Verdict(art_id, title, url, round(a.score, 2), round(b.score, 2),
+                           tuple(r.id for r in a.alerting_rules),
+                           tuple(r.id for r in b.alerting_rules)))
+    return out
+
+
+def run_backtest(articles: list[tuple[int, str, str, str | None]], live: Path, candidate: Path,
+                 *, workers: int = 2, progress: TextIO | None = sys.stderr) -> BacktestReport:
+    """Score every article with both rule sets and collect the differences."""
+    report = BacktestReport(articles=len(articles))
+    started = time.monotonic()
+    chunks = [articles[i:i + CHUNK] for i in range(0, len(articles), CHUNK)]
+    bar = Progress(len(articles), progress)
+    for verdicts in _map(chunks, str(live), str(candidate), workers):
+        for v in verdicts:
+            report.live_per_rule.update(v.live_rules)
+            report.new_per_rule.update(v.new_rules)
+            if v.new_rules and not v.live_rules:
+                report.newly_alerting.append(v)
+            elif v.live_rules and not v.new_rules:
+                report.stop_alerting.append(v)
+        bar.advance(len(verdicts))
+    bar.done()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _map(chunks: list[Any], live: str, candidate: str, workers: int) -> Iterator[list[Verdict]]:
+    if workers <= 1 or len(chunks) <= 1:
+        _init(live, candidate)
+        yield from map(_score_chunk, chunks)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
+                             initargs=(live, candidate)) as pool:
+        yield from pool.map(_score_chunk, chunks)
+
+
+class Progress:
+    """A progress bar on a terminal, a line every 10 % otherwise."""
+
+    def __init__(self, total: int, stream: TextIO | None) -> None:
+        self.total, self.stream, self.done_count = total, stream, 0
+        self.tty = bool(stream and stream.isatty())
+        self.started = time.monotonic()
+        self._next_line = 0.1
+
+    def advance(self, n: int) -> None:
+        self.done_count += n
+        if not self.stream or not self.total:
+            return
+        share = self.done_count / self.total
+        rate = self.done_count / max(1e-6, time.monotonic() - self.started)
+        if self.tty:
+            bar = "#" * int(share * 30)
+            self.stream.write(f"\rbacktest [{bar:<30}] {self.done_count}/{self.total} "
+                              f"({rate:.0f}/s)")
+            self.stream.flush()
+        elif share >= self._next_line or self.done_count == self.total:
+            self.stream.write(f"backtest: {self.done_count}/{self.total} articles "
+                              f"({rate:.0f}/s)\n")
+            self._next_line = share + 0.1
+
+    def done(self) -> None:
+        if self.stream and self.tty:
+            self.stream.write("\n")
+
+
+def render(report: BacktestReport, limit: int = 50) -> str:
+    """The human report."""
+    rules = sorted(set(report.live_per_rule) | set(report.new_per_rule))
+    lines = [f"backtest: {report.articles} stored articles re-scored in {report.seconds:.1f} s",
+             "", f"{'rule':<32} {'live':>6} {'edited':>7}"]
+    lines += [f"{r:<32} {report.live_per_rule[r]:>6} {report.new_per_rule[r]:>7}" for r in rules]
+    for label, items in (("would NEWLY alert", report.newly_alerting),
+                         ("would STOP alerting", report.stop_alerting)):
+        lines += ["", f"{label}: {len(items)}"]
+        for v in items[:limit]:
+            lines.append(f"  [{v.live_score:g} -> {v.new_score:g}] {v.title}  {v.url or ''}")
+        if len(items) > limit:
+            lines.append(f"  ... and {len(items) - limit} more (use --jsonl for all)")
+    return "\n".join(lines)
+
+
+def jsonl_lines(report: BacktestReport) -> Iterator[dict[str, Any]]:
+    """One object per changed article, then a summary object."""
+    for change, items in (("newly_alerting", report.newly_alerting),
+                          ("stop_alerting", report.stop_alerting)):
+        for v in items:
+            yield {"change": change, **asdict(v)}
+    yield {"summary": True, "articles": report.articles, "seconds": round(report.seconds, 2),
+           "newly_alerting": len(report.newly_alerting),
+           "stop_alerting": len(report.stop_alerting),
+           "live_per_rule": dict(report.live_per_rule), "new_per_rule": dict(report.new_per_rule)}
