@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             "what would change (sends nothing)")
     back.add_argument("--rules", dest="candidate", required=True,
                       help="the edited rules (folder or file) to compare with the live rules")
-    back.add_argument("--since", default="30d", help="how far back: 30m, 12h, 30d (default 30d)")
+    back.add_argument("--since", default="30d", type=_span,
+                      help="how far back: 30m, 12h, 30d (default 30d)")
     back.add_argument("--jsonl", action="store_true", help="JSON lines for machines")
     back.add_argument("--demo", action="store_true", help="use the demo database")
     back.add_argument("--workers", type=int, default=2, help="scoring processes (default 2)")
@@ -205,10 +206,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_feeds(args: argparse.Namespace) -> int:
     """Print each feed's health from the state database."""
-    settings: Settings = args.settings
-    path = DEMO_DATABASE if args.demo else settings.database
-    if not Path(path).exists():
-        print(f"no state database at {path} yet: run 'monitor once' first", file=sys.stderr)
+    path = _state_database(args, "run 'monitor once' first")
+    if path is None:
         return 1
     db = open_database(path)
     try:
@@ -220,10 +219,8 @@ def cmd_feeds(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Print the outbox state per destination (never the token)."""
-    settings: Settings = args.settings
-    path = DEMO_DATABASE if args.demo else settings.database
-    if not Path(path).exists():
-        print(f"no state database at {path} yet", file=sys.stderr)
+    path = _state_database(args, "nothing queued yet")
+    if path is None:
         return 1
     db = open_database(path)
     try:
@@ -255,9 +252,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from monitor.trends.digest import build_digest, queue_digest, render_text
 
     settings: Settings = args.settings
-    path = DEMO_DATABASE if args.demo else settings.database
-    if not Path(path).exists():
-        print(f"no state database at {path} yet", file=sys.stderr)
+    path = _state_database(args, "nothing to summarise")
+    if path is None:
         return 1
     label, seconds = args.since
     names = _entity_names(settings)
@@ -300,23 +296,27 @@ def _entity_names(settings: Settings) -> dict[str, str]:
         return {}
 
 
+def _state_database(args: argparse.Namespace, hint: str) -> Path | None:
+    """The state database a read-only command looks at (``--demo``: the demo's), if it exists."""
+    path = Path(DEMO_DATABASE if getattr(args, "demo", False) else args.settings.database)
+    if not path.exists():
+        print(f"no state database at {path} yet: {hint}", file=sys.stderr)
+        return None
+    return path
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Compare the live rules with edited ones on the stored articles."""
     import json
 
-    from monitor.match.backtest import jsonl_lines, load_articles, parse_since, render, run_backtest
+    from monitor.match.backtest import jsonl_lines, load_articles, render, run_backtest
     from monitor.match.rules import load_rules
 
     settings: Settings = args.settings
-    path = DEMO_DATABASE if args.demo else settings.database
-    if not Path(path).exists():
-        print(f"no state database at {path}: nothing to backtest", file=sys.stderr)
+    path = _state_database(args, "nothing to backtest")
+    if path is None:
         return 1
-    try:
-        since = time.time() - parse_since(args.since)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    since = time.time() - args.since[1]
     load_rules(settings.rules_path)        # both rule sets must be valid before any work
     load_rules(args.candidate)
     articles = load_articles(Path(path), since)

@@ -62,3 +62,20 @@ PARAS = [
     "وأضافت المصادر أن وفدا من الفيلق الأفريقي رافق المسؤول الروسي في جولته التي شملت مطار "
     "بنينا ومواقع عسكرية أخرى في المنطقة الشرقية من البلاد.",
 ]
+
+
+# A rule file adding one entity and one rule, for tests of rule edits (live reload, backtest).
+ZARQA_RULES = """
+entities:
+  - id: zarqa_test_base
+    name: Zarqa test base
+    type: place
+    weight: 5
+    aliases: [قاعدة الزرقاء التجريبية]
+rules:
+  - id: zarqa_watch
+    title: Zarqa test base watch
+    all: [zarqa_test_base]
+    threshold: 1
+    severity: medium
+"""

@@ -64,6 +64,26 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
+FAKE_TOKEN = "123456789:AAFakeTokenForTests_abcdefghijklmnop"
+
+
+@pytest.fixture
+def telegram_token(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fake bot token in the environment, and PTB's timedelta mode (no deprecation warning)."""
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", FAKE_TOKEN)
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+    return FAKE_TOKEN
+
+
+@pytest.fixture
+def tg() -> Any:
+    """A fake Telegram Bot API server on 127.0.0.1."""
+    from tests.servers.telegram import FakeTelegram
+
+    with FakeTelegram() as fake:
+        yield fake
+
+
 @pytest.fixture
 def server() -> Any:
     with TestServer() as srv:

@@ -10,11 +10,10 @@ import pytest
 
 from monitor.app import load_scorer, open_app
 from tests.builders import page, rss
-from tests.conftest import REPO, make_settings
+from tests.conftest import FAKE_TOKEN, REPO, make_settings
 from tests.dedupe.test_stories import DATA
-from tests.servers.telegram import FakeTelegram
 
-TOKEN = "123456789:AAFakeTokenForTests_abcdefghijklmnop"
+TOKEN = FAKE_TOKEN
 VERSIONS = [json.loads(x)["text"] for x in (DATA / "stories_crafted.jsonl").read_text().splitlines()
             if json.loads(x)["story"] == "A"]
 OTHER = [json.loads(x)["text"] for x in (DATA / "stories_crafted.jsonl").read_text().splitlines()
@@ -22,15 +21,8 @@ OTHER = [json.loads(x)["text"] for x in (DATA / "stories_crafted.jsonl").read_te
 
 
 @pytest.fixture(autouse=True)
-def token_env(monkeypatch):
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
-@pytest.fixture
-def tg():
-    with FakeTelegram() as fake:
-        yield fake
+def _token(telegram_token):
+    return telegram_token
 
 
 def publish(server, feed: str, site: str, slug: str, title: str, text: str) -> None:

@@ -20,22 +20,15 @@ import pytest
 from monitor.app import load_scorer, open_app
 from monitor.config import Settings
 from tests.builders import PARAS, page, rss
-from tests.conftest import REPO, make_settings
+from tests.conftest import FAKE_TOKEN, REPO, make_settings
 from tests.servers.telegram import FakeTelegram
 
-TOKEN = "123456789:AAFakeTokenForTests_abcdefghijklmnop"
+TOKEN = FAKE_TOKEN
 
 
 @pytest.fixture(autouse=True)
-def token_env(monkeypatch):
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
-@pytest.fixture
-def tg():
-    with FakeTelegram() as fake:
-        yield fake
+def _token(telegram_token):
+    return telegram_token
 
 
 def alert_settings(tmp_path: Path, server, tg: FakeTelegram, n: int = 1, **alerts) -> Settings:

@@ -11,22 +11,8 @@ import subprocess
 import sys
 
 from monitor.app import load_scorer
-from tests.builders import PARAS, page, rss
+from tests.builders import PARAS, ZARQA_RULES, page, rss
 from tests.conftest import REPO, make_settings, run_cycle
-
-ZARQA = """
-entities:
-  - id: zarqa_test_base
-    name: Zarqa test base
-    type: place
-    weight: 5
-    aliases: [قاعدة الزرقاء التجريبية]
-rules:
-  - id: zarqa_watch
-    title: Zarqa test base watch
-    all: [zarqa_test_base]
-    threshold: 1
-"""
 
 
 def test_backtest_reports_new_and_lost_alerts_and_sends_nothing(server, tmp_path):
@@ -44,7 +30,7 @@ def test_backtest_reports_new_and_lost_alerts_and_sends_nothing(server, tmp_path
 
     edited = tmp_path / "edited"
     shutil.copytree(REPO / "rules", edited)
-    (edited / "zarqa.yaml").write_text(ZARQA, encoding="utf-8")
+    (edited / "zarqa.yaml").write_text(ZARQA_RULES, encoding="utf-8")
     pack = (edited / "russia-libya.yaml").read_text(encoding="utf-8")
     (edited / "russia-libya.yaml").write_text(
         re.sub(r"threshold: [\d.]+", "threshold: 1000", pack), encoding="utf-8")

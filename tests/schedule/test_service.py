@@ -10,25 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from tests.builders import PARAS, page, rss
+from tests.builders import PARAS, ZARQA_RULES, page, rss
 from tests.conftest import REPO
 from tests.schedule.daemon import Daemon, wait_for
 from tests.servers.http import send
-
-EXTRA_RULE = """
-entities:
-  - id: zarqa_test_base
-    name: Zarqa test base
-    type: place
-    weight: 5
-    aliases: [قاعدة الزرقاء التجريبية]
-rules:
-  - id: zarqa_watch
-    title: Zarqa test base watch
-    all: [zarqa_test_base]
-    threshold: 1
-    severity: medium
-"""
 
 
 def jsonl_alerts(path: Path, chat_id: str = "default") -> list[dict]:
@@ -76,7 +61,7 @@ def test_live_rule_edits_config_reload_health_and_sigterm(server, tmp_path):
         assert len(jsonl_alerts(alerts)) == 1
 
         # 2. A rule edit takes effect without a restart.
-        (rules / "zarqa.yaml").write_text(EXTRA_RULE, encoding="utf-8")
+        (rules / "zarqa.yaml").write_text(ZARQA_RULES, encoding="utf-8")
         wait_for(lambda: "rules reloaded" in daemon.text(), 30, "rules reloaded")
         assert "rules +1 (zarqa_watch)" in daemon.text()
         server.static("/z2.html", page("تدريب", ["وصلت تعزيزات إلى قاعدة الزرقاء التجريبية "
@@ -88,7 +73,7 @@ def test_live_rule_edits_config_reload_health_and_sigterm(server, tmp_path):
         assert "الزرقاء" in jsonl_alerts(alerts)[-1]["text"]
 
         # 3. A half-saved, broken edit is refused; the service keeps running the old rules.
-        (rules / "zarqa.yaml").write_text(EXTRA_RULE[:200] + "\n  - id: [broken", encoding="utf-8")
+        (rules / "zarqa.yaml").write_text(ZARQA_RULES[:200] + "\n  - id: [broken", encoding="utf-8")
         wait_for(lambda: "rule edit rejected" in daemon.text(), 30, "rejected edit")
         assert "zarqa.yaml:" in daemon.text().split("rule edit rejected")[1].splitlines()[0]
         status, body = daemon.healthz()
