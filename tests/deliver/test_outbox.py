@@ -320,3 +320,21 @@ def test_send_test_reaches_the_channel(server, tmp_path, tg):
     assert res.returncode == 0, res.stderr
     assert "test alert sent to 'default'" in res.stdout
     assert tg.messages[0]["chat_id"] == "@libya_watch" and "test" in tg.messages[0]["text"]
+
+
+def test_paused_destination_raises_an_operator_notice(server, tmp_path, tg):
+    from monitor.schedule.service import Service
+    tg.script("sendMessage", (403, "Forbidden: bot is not a member of the channel chat"),
+              chat_id="@libya_watch")
+    settings = alert_settings(tmp_path, server, tg)
+
+    async def go():
+        async with open_app(settings, load_scorer(settings)) as app:
+            Service(app, settings, None)        # wires the drainer's pause hook to notices
+            await app.pipeline.run_cycle(settings.feeds)
+            await app.drainer.drain(wait=False)
+            return app.db.conn.execute(
+                "SELECT destination, payload_json FROM outbox WHERE kind = 'notice'").fetchall()
+    rows = asyncio.run(go())
+    assert len(rows) == 1 and rows[0][0] == "admin"
+    assert "Destination paused: default" in rows[0][1] and "not a member" in rows[0][1]
