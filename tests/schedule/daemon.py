@@ -38,7 +38,7 @@ class Daemon:
     def __init__(self, cwd: Path, env: dict[str, str] | None = None) -> None:
         self.cwd = cwd
         self.ops_port = free_port()
-        self.log = cwd / "daemon.log"
+        self.log = cwd / f"daemon-{self.ops_port}.log"   # one per start: "started" means this one
         clean = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
         self.env = {**clean, "MONITOR_OPS__PORT": str(self.ops_port), **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
