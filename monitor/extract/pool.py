@@ -20,6 +20,14 @@ from monitor.models import Extracted
 log = logging.getLogger(__name__)
 
 
+MAX_TASKS_PER_CHILD = 5000
+
+
+def warm_up() -> None:
+    """Import trafilatura when a worker starts rather than inside the first page's time limit."""
+    import trafilatura  # noqa: F401
+
+
 class ExtractionTimeout(Exception):
     """A page took longer than the configured limit."""
 
@@ -43,9 +51,12 @@ class ExtractorPool:
             if self.workers == 0:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="extract")
             else:
+                # A replaced worker re-imports trafilatura and lxml (~1 s of CPU): with 200 tasks
+                # per child that was a third of the workers' time on a cold start. Workers'
+                # memory stays flat (benchmarks/bench_memory.py), so the recycling is rare.
                 self._executor = ProcessPoolExecutor(
                     self.workers, mp_context=multiprocessing.get_context("spawn"),
-                    max_tasks_per_child=200)
+                    max_tasks_per_child=MAX_TASKS_PER_CHILD, initializer=warm_up)
         return self._executor
 
     async def extract(self, html: str, url: str) -> Extracted:

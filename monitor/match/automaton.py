@@ -102,33 +102,32 @@ class Compiled:
         """Every alias and not_in match in a tokenised field, as token spans."""
         if not tokens or not self.keys:
             return []
-        line, starts = _token_line([t.text for t in tokens], 0)
+        words = [t.text for t in tokens]
+        return self.scan_lines(" " + " ".join(words) + " ",
+                               " " + " ".join(map(skeleton, words)) + " "
+                               if self.has_variants else None)
+
+    def scan_lines(self, line: str, sk_line: str | None) -> list[Candidate]:
+        """Like :meth:`scan`, on a token line and its skeleton line (:func:`token_lines`).
+
+        Every key starts with the space before its first token, so a match's token index is the
+        number of spaces before that token: counted only for the (few) matches.
+        """
+        if not self.keys:
+            return []
         split = len(line)
-        if self.has_variants:
-            sk_line, sk_starts = _token_line([skeleton(t.text) for t in tokens], split + 1)
+        if self.has_variants and sk_line is not None:
             line = line + "\n" + sk_line
-            starts.update(sk_starts)
         out = []
         for end, (keylen, pats) in self.automaton.iter(line):
             begin = end - keylen + 1
-            first = starts.get(begin + 1)
-            if first is None:
-                continue
             in_skeleton = begin >= split
+            first = (line.count(" ", split + 1, begin + 1) if in_skeleton
+                     else line.count(" ", 0, begin + 1)) - 1
             for pat in pats:
                 if pat.variant == in_skeleton:
                     out.append(Candidate(pat, first, first + pat.ntokens - 1))
         return out
-
-
-def _token_line(words: list[str], offset: int) -> tuple[str, dict[int, int]]:
-    """`` w0 w1 ... `` and a map from each word's start offset (plus ``offset``) to its index."""
-    starts: dict[int, int] = {}
-    pos = offset + 1
-    for i, w in enumerate(words):
-        starts[pos] = i
-        pos += len(w) + 1
-    return " " + " ".join(words) + " ", starts
 
 
 def compile_ruleset(ruleset: RuleSet) -> Compiled:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from monitor.match.automaton import Candidate, compile_ruleset
 from monitor.match.model import Hit, Rule, RuleResult, RuleSet, ScoreResult
-from monitor.match.tokens import tokenize
+from monitor.match.tokens import token_lines, token_spans
 from monitor.normalize import normalize
 
 __all__ = ["Matcher", "saturation"]
@@ -51,6 +51,7 @@ class Matcher:
         self.compiled = compile_ruleset(ruleset)
         self._weights = {e.id: e.weight for e in ruleset.entities}
         self._plans = tuple(_plan(ruleset, r) for r in ruleset.rules)
+        self._no_hits: tuple[RuleResult, ...] | None = None
 
     def __reduce__(self) -> tuple[type[Matcher], tuple[RuleSet]]:
         # Rebuilding from the rule set is cheap and avoids pickling automaton internals.
@@ -59,11 +60,20 @@ class Matcher:
     def find(self, text: str, field: str = "text") -> list[Hit]:
         """Every entity hit in one field, in original-text offsets, in text order."""
         norm = normalize(text)
-        tokens = tokenize(norm.text)
+        lines = token_lines(norm, self.compiled.has_variants)
+        if lines is None:
+            return []
+        cands = self.compiled.scan_lines(*lines)
+        if not cands:
+            return []
+        kept = _resolve(cands)
+        if not kept:
+            return []
+        spans = token_spans(norm.text, max(c.last for c in kept) + 1)
         hits = []
         # Highlight whole tokens (clitics included) so the quote reads naturally.
-        for cand in _resolve(self.compiled.scan(tokens)):
-            start, end = norm.to_original(tokens[cand.first].start, tokens[cand.last].end)
+        for cand in kept:
+            start, end = norm.to_original(spans[cand.first][0], spans[cand.last][1])
             hits.append(Hit(cand.pattern.entity, cand.pattern.alias, text[start:end], field,
                             start, end, cand.first, cand.pattern.variant))
         hits.sort(key=lambda h: (h.start, h.end, h.entity))
@@ -72,7 +82,12 @@ class Matcher:
     def score(self, title: str, text: str) -> ScoreResult:
         """Score one document (title and body text)."""
         hits = self.find(title or "", "title") + self.find(text or "", "text")
-        results = [self._score_rule(p, hits) for p in self._plans]
+        if hits:
+            results = [self._score_rule(p, hits) for p in self._plans]
+        else:   # most documents: the same (immutable) rule results every time
+            if self._no_hits is None:
+                self._no_hits = tuple(self._score_rule(p, []) for p in self._plans)
+            results = list(self._no_hits)
         best = max((r.score for r in results), default=0.0)
         return ScoreResult(best, any(r.alert for r in results), results, hits)
 

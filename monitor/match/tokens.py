@@ -7,11 +7,17 @@ three tokens ``تور ام 2``; that is what makes multi-word aliases tolerant o
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 
-__all__ = ["Token", "tokenize", "clitic_forms", "skeleton", "is_arabic"]
+from monitor.normalize import Normalized
+from monitor.normalize.fast import CODEC
+
+__all__ = ["Token", "tokenize", "clitic_forms", "skeleton", "is_arabic", "token_lines",
+           "token_spans"]
 
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
 _ARABIC = re.compile(r"[\u0600-\u06FF]")
@@ -40,6 +46,110 @@ class Token:
 def tokenize(text: str) -> list[Token]:
     """Split normalised text into letter runs and digit runs."""
     return [Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+def token_spans(text: str, limit: int | None = None) -> list[tuple[int, int]]:
+    """``(start, end)`` of the tokens of normalised text (the first ``limit`` when given)."""
+    return [m.span() for m in islice(_TOKEN.finditer(text), limit)]
+
+
+def token_lines(norm: Normalized, skeletons: bool) -> tuple[str, str | None] | None:
+    """The token line `` w0 w1 … `` of normalised text, and its skeleton line when asked for.
+
+    The skeleton line is `` skeleton(w0) skeleton(w1) … `` (a skeleton may be empty). ``None``
+    when the text has no token. Text that took the fast normalisation path is done with a few
+    whole-string byte operations; anything else is tokenised with the regular expression.
+    """
+    if norm.encoded is not None:
+        return _byte_lines(norm.encoded, skeletons)
+    words = _TOKEN.findall(norm.text)
+    if not words:
+        return None
+    return (" " + " ".join(words) + " ",
+            " " + " ".join(map(skeleton, words)) + " " if skeletons else None)
+
+
+class _LineTables:
+    """Byte tables over the fast path's code page (see :mod:`monitor.normalize.fast`)."""
+
+    def __init__(self) -> None:
+        chars = bytes(range(256)).decode(CODEC)
+        line = bytearray(range(256))
+        sk = bytearray(range(256))
+        sk_delete = bytearray()
+        digits = bytearray()
+        for b, ch in enumerate(chars):
+            letter = bool(re.fullmatch(r"[^\W\d_]", ch))
+            digit = bool(re.fullmatch(r"\d", ch))
+            if digit:
+                digits.append(b)
+            if not (letter or digit):
+                line[b] = 0x20
+            elif ch in _VOWELS:
+                sk_delete.append(b)
+            elif ch in _CLASSES:
+                sk[b] = ord(_CLASSES[ch])
+        sk[_WAW_MARK] = ord(_CLASSES["و"])
+        self.line = bytes(line)
+        self.sk = bytes(sk)
+        self.sk_delete = bytes(sk_delete)
+        self.digits = re.compile(b"([" + b"".join(b"\\x%02x" % d for d in digits) + b"]+)")
+        self.not_digits = bytes(sorted(set(range(256)) - set(digits)))
+        self.waw = "و".encode(CODEC)
+        decode = []
+        for b, ch in enumerate(chars):
+            if b == 0x20:
+                decode.append(" ")
+            elif ch in ("G", "V"):
+                decode.append(chr(_PUA + (ord(ch) & 0x1FFF)))
+            else:
+                decode.append(_shift(ch))
+        self.sk_decode = "".join(decode)
+
+
+_WAW_MARK = 0x01          # a control byte: never part of a token line
+_line_tables: _LineTables | None = None
+
+
+def _byte_lines(encoded: bytes, skeletons: bool) -> tuple[str, str | None] | None:
+    global _line_tables
+    t = _line_tables
+    if t is None:
+        t = _line_tables = _LineTables()
+    raw = encoded.translate(t.line)
+    if raw.translate(None, t.not_digits):
+        raw = b" ".join(t.digits.split(raw))     # ام2 is two tokens (the pattern keeps digits)
+    words = raw.split()
+    if not words:
+        return None
+    line = b" " + b" ".join(words) + b" "
+    text_line = line.decode(CODEC)
+    if not skeletons:
+        return text_line, None
+    sk = line.replace(b" " + t.waw, b" \x01").translate(t.sk, t.sk_delete)
+    return text_line, codecs.charmap_decode(_squeeze(sk), "strict", t.sk_decode)[0]
+
+
+def _squeeze(sk: bytes) -> bytes:
+    """Collapse runs of one repeated letter (not spaces) to one, as :func:`skeleton` does.
+
+    A regular expression with a back-reference costs ~25 ns a byte; here the bytes are one big
+    integer compared with itself shifted by a byte, and the SWAR zero-byte test marks repeats
+    exactly (no carry crosses a byte). Marked bytes become NUL and ``translate`` deletes them.
+    """
+    n = len(sk)
+    x = int.from_bytes(sk, "big")
+    low7 = int.from_bytes(b"\x7f" * n, "big")
+    repeat = _zero_bytes(x ^ (x >> 8), low7) & ~_zero_bytes(x ^ int.from_bytes(b" " * n, "big"),
+                                                               low7)
+    if not repeat:
+        return sk
+    return ((x & ~((repeat >> 7) * 0xFF)).to_bytes(n, "big")).translate(None, b"\x00")
+
+
+def _zero_bytes(z: int, low7: int) -> int:
+    """0x80 in every byte of ``z`` that is zero, 0x00 elsewhere."""
+    return ~(((z & low7) + low7) | z | low7) & (low7 << 1 | low7) & ~low7
 
 
 def is_arabic(word: str) -> bool:
