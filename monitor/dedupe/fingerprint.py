@@ -1,5 +1,10 @@
 """MinHash fingerprints of article text over word shingles, with LSH bands for lookup.
 
+One-permutation MinHash (Li, Owen & Zhang 2012) with rotation densification (Shrivastava & Li
+2014): every shingle is hashed once (64-bit blake2b) and kept as the minimum of one of 128 bins,
+so a fingerprint costs one hash per shingle instead of 128 modular multiplications; empty bins
+borrow the next non-empty bin's value, which keeps the collision probability equal to Jaccard.
+
 Why MinHash rather than SimHash: agencies' reports are republished with whole sentences cut,
 moved or added. Jaccard similarity of word shingles degrades gracefully under such edits and
 MinHash estimates it with a known error (±1/sqrt(PERMUTATIONS)); the set sizes also give the
@@ -12,7 +17,6 @@ Hashes are stable across processes (crc32, fixed permutation seeds): fingerprint
 from __future__ import annotations
 
 import hashlib
-import random
 import re
 import zlib
 from array import array
@@ -26,10 +30,8 @@ PERMUTATIONS = 128
 BANDS = 64
 ROWS = PERMUTATIONS // BANDS
 SHINGLE = 2
-_PRIME = (1 << 61) - 1
-_rng = random.Random(0x5EED)
-_A = [_rng.randrange(1, _PRIME) for _ in range(PERMUTATIONS)]
-_B = [_rng.randrange(0, _PRIME) for _ in range(PERMUTATIONS)]
+_EMPTY = (1 << 64) - 1
+_BIN_BITS = PERMUTATIONS.bit_length() - 1     # 128 bins: the low 7 bits choose the bin
 _TOKEN = re.compile(r"[^\W\d_]{2,}|\d+")
 # Function words say nothing about which story this is; dropping them sharpens the shingles.
 _STOP = frozenset(normalize_text(w) for w in (
@@ -66,12 +68,16 @@ def words(text: str) -> list[str]:
     return [w for w in _TOKEN.findall(normalize_text(text)) if w not in _STOP]
 
 
+def _h64(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
 def shingle_hashes(text: str, size: int = SHINGLE) -> set[int]:
-    """crc32 of every run of ``size`` consecutive content words."""
+    """64-bit hashes of every run of ``size`` consecutive content words."""
     ws = words(text)
     if len(ws) < size:
-        return {zlib.crc32(" ".join(ws).encode())} if ws else set()
-    return {zlib.crc32(" ".join(ws[i:i + size]).encode()) for i in range(len(ws) - size + 1)}
+        return {_h64(" ".join(ws))} if ws else set()
+    return {_h64(" ".join(ws[i:i + size])) for i in range(len(ws) - size + 1)}
 
 
 def fingerprint(text: str) -> Fingerprint:
@@ -79,9 +85,29 @@ def fingerprint(text: str) -> Fingerprint:
     hashes = shingle_hashes(text)
     exact = hashlib.sha1(" ".join(words(text)).encode()).hexdigest()
     if not hashes:
-        return Fingerprint((_PRIME,) * PERMUTATIONS, 0, exact)
-    sig = tuple(min((a * x + b) % _PRIME for x in hashes) for a, b in zip(_A, _B, strict=True))
-    return Fingerprint(sig, len(hashes), exact)
+        return Fingerprint((_EMPTY,) * PERMUTATIONS, 0, exact)
+    bins = [_EMPTY] * PERMUTATIONS
+    mask = PERMUTATIONS - 1
+    for x in hashes:
+        b, v = x & mask, x >> _BIN_BITS
+        if v < bins[b]:
+            bins[b] = v
+    return Fingerprint(_densify(bins), len(hashes), exact)
+
+
+def _densify(bins: list[int]) -> tuple[int, ...]:
+    """Fill each empty bin from the next non-empty one (circularly), tagged by the distance so
+    that borrowed values only collide with values borrowed the same way."""
+    n = len(bins)
+    out = list(bins)
+    for i in range(n):
+        if bins[i] == _EMPTY:
+            for step in range(1, n):
+                j = (i + step) % n
+                if bins[j] != _EMPTY:
+                    out[i] = (bins[j] + step * 0x9E3779B97F4A7C15) & _EMPTY
+                    break
+    return tuple(out)
 
 
 def jaccard(a: tuple[int, ...], b: tuple[int, ...]) -> float:
