@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class PollOutcome(StrEnum):
@@ -83,6 +84,7 @@ class Extracted:
     author: str | None
     language: str | None
     sitename: str | None = None
+    fingerprint: Any = None      # monitor.dedupe.fingerprint.Fingerprint of the body (worker-made)
 
 
 @dataclass

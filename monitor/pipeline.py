@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from monitor.alert.build import ArticleView, build_alerts
 from monitor.config import FeedSource, Settings
-from monitor.dedupe.fingerprint import fingerprint
+from monitor.dedupe.fingerprint import fingerprint, story_body
 from monitor.errors import BlockedAddress, FetchError, MonitorError, ParseError
 from monitor.extract.pool import ExtractionCrashed, ExtractionTimeout, ExtractorPool
 from monitor.fetch.client import FEED_ACCEPT, Fetcher
@@ -225,10 +225,8 @@ class Pipeline:
         outlet = (extracted.sitename if extracted and extracted.sitename else None) \
             or article.feed_name
         entities = tuple(h.entity for h in score.hits) if score is not None else ()
-        body = text or title
-        if title and body.startswith(title):
-            body = body[len(title):].lstrip() or body   # extractors repeat the headline
-        return StoryInput(fingerprint(body), outlet,
+        made = extracted.fingerprint if extracted is not None and text == extracted.text else None
+        return StoryInput(made or fingerprint(story_body(title, text)), outlet,
                           self.settings.stories.window_hours * 3600, entities, title, article.url)
 
     def _entity_names(self) -> dict[str, str]:

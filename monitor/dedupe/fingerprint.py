@@ -80,6 +80,14 @@ def shingle_hashes(text: str, size: int = SHINGLE) -> set[int]:
     return {_h64(" ".join(ws[i:i + size])) for i in range(len(ws) - size + 1)}
 
 
+def story_body(title: str, text: str) -> str:
+    """The text a story fingerprint covers: without the headline extractors repeat on top."""
+    body = text or title
+    if title and body.startswith(title):
+        body = body[len(title):].lstrip() or body
+    return body
+
+
 def fingerprint(text: str) -> Fingerprint:
     """The fingerprint of an article's text (title excluded: outlets rewrite titles freely)."""
     hashes = shingle_hashes(text)

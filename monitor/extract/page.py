@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from monitor.dedupe.fingerprint import fingerprint, story_body
 from monitor.models import Extracted
 
 _HTML_LANG = re.compile(r"<html[^>]*\blang=[\"']?([A-Za-z-]{2,10})", re.I)
@@ -24,9 +25,12 @@ def extract_page(html: str, url: str) -> Extracted:
         return Extracted(title=None, text="", published=None, author=None,
                          language=detect_language("", html))
     text = (doc.text or "").strip()
-    return Extracted(title=(doc.title or None), text=text, published=doc.date or None,
+    title = doc.title or None
+    return Extracted(title=title, text=text, published=doc.date or None,
                      author=doc.author or None, language=detect_language(text, html),
-                     sitename=doc.sitename or None)
+                     sitename=doc.sitename or None,
+                     # CPU work done here, in the worker process, not on the event loop.
+                     fingerprint=fingerprint(story_body(title or "", text)) if text else None)
 
 
 def detect_language(text: str, html: str = "") -> str | None:
