@@ -110,12 +110,13 @@ class Pipeline:
         feed_store.record_success(
             self.db, state.id, now=now, status=report.outcome.value,
             etag=result.headers.get("etag"), last_modified=result.headers.get("last-modified"),
-            next_poll_at=now + wait, bozo_note=bozo, new_items=report.new_items)
-        service_store.record_rhythm(self.db, state.id, new_items=report.new_items, now=now,
-                                    interval=interval)
+            next_poll_at=now + wait, bozo_note=bozo, new_items=report.new_items,
+            interval=interval)
         METRICS.polls.labels(report.outcome.value).inc()
-        log.info("polled feed=%s status=%s new=%d duplicates=%d", source.name,
-                 report.outcome.value, report.new_items, report.duplicates)
+        # Unchanged feeds are the bulk of polls: their line is DEBUG (the summary counts them).
+        log.log(logging.DEBUG if report.outcome is PollOutcome.NOT_MODIFIED else logging.INFO,
+                "polled feed=%s url=%s status=%s new=%d duplicates=%d", source.name,
+                source.feed_url, report.outcome.value, report.new_items, report.duplicates)
         return report
 
     def _record_items(self, feed_id: int, items: list[Any], report: FeedReport) -> None:

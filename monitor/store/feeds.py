@@ -52,15 +52,31 @@ def _state(row: sqlite3.Row) -> FeedState:
 
 def record_success(db: Database, feed_id: int, *, now: float, status: str, etag: str | None,
                    last_modified: str | None, next_poll_at: float, bozo_note: str | None,
-                   new_items: int) -> None:
-    """A poll that got 200 or 304: store validators, clear the error state."""
+                   new_items: int, interval: float | None = None) -> None:
+    """A poll that got 200 or 304: store validators and the interval, clear the error state,
+    and (when it brought news) the feed's rhythm, all in one transaction."""
     with db.transaction() as conn:
         conn.execute(
             "UPDATE feeds SET etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
             "last_polled_at = ?, last_success_at = ?, last_status = ?, error_count = 0, "
-            "error_kind = NULL, next_poll_at = ?, bozo_note = ?, items_seen = items_seen + ? "
-            "WHERE id = ?",
-            (etag, last_modified, now, now, status, next_poll_at, bozo_note, new_items, feed_id))
+            "error_kind = NULL, next_poll_at = ?, bozo_note = ?, items_seen = items_seen + ?, "
+            "poll_interval = COALESCE(?, poll_interval) WHERE id = ?",
+            (etag, last_modified, now, now, status, next_poll_at, bozo_note, new_items, interval,
+             feed_id))
+        if new_items:
+            _record_rhythm(conn, feed_id, new_items, now)
+
+
+def _record_rhythm(conn: sqlite3.Connection, feed_id: int, new_items: int, now: float) -> None:
+    """When a feed last published and its average gap (EWMA) between publications."""
+    row = conn.execute("SELECT last_new_item_at, avg_gap FROM feeds WHERE id = ?",
+                       (feed_id,)).fetchone()
+    avg = None
+    if row["last_new_item_at"]:
+        gap = (now - row["last_new_item_at"]) / new_items
+        avg = gap if row["avg_gap"] is None else 0.7 * row["avg_gap"] + 0.3 * gap
+    conn.execute("UPDATE feeds SET last_new_item_at = ?, avg_gap = COALESCE(?, avg_gap) "
+                 "WHERE id = ?", (now, avg, feed_id))
 
 
 def record_failure(db: Database, feed_id: int, *, now: float, error: str, kind: str,

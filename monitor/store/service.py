@@ -43,21 +43,3 @@ def silent_rules(db: Database, rule_ids: list[str], older_than: float) -> list[s
     rows = db.conn.execute("SELECT rule_id, first_loaded_at, last_matched_at FROM rule_stats")
     silent = {r[0] for r in rows if r[1] < older_than and (r[2] or 0) < older_than}
     return [r for r in rule_ids if r in silent]
-
-
-def record_rhythm(db: Database, feed_id: int, *, new_items: int, now: float,
-                  interval: float) -> None:
-    """Remember when a feed last published and its average gap (EWMA) between publications."""
-    if not new_items:
-        with db.transaction() as conn:
-            conn.execute("UPDATE feeds SET poll_interval = ? WHERE id = ?", (interval, feed_id))
-        return
-    row = db.conn.execute("SELECT last_new_item_at, avg_gap FROM feeds WHERE id = ?",
-                          (feed_id,)).fetchone()
-    gap = avg = None
-    if row["last_new_item_at"]:
-        gap = (now - row["last_new_item_at"]) / new_items
-        avg = gap if row["avg_gap"] is None else 0.7 * row["avg_gap"] + 0.3 * gap
-    with db.transaction() as conn:
-        conn.execute("UPDATE feeds SET poll_interval = ?, last_new_item_at = ?, "
-                     "avg_gap = COALESCE(?, avg_gap) WHERE id = ?", (interval, now, avg, feed_id))
