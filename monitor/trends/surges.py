@@ -55,6 +55,9 @@ class SurgeSettings(BaseModel):
     min_count: int = Field(5, ge=1, description="distinct stories in the window")
     min_outlets: int = Field(3, ge=1, description="distinct outlets in the window")
     baseline_days: float = Field(14.0, gt=0, description="trailing period of the usual rate")
+    min_history_hours: float = Field(
+        24.0, ge=0, description="no surge is announced until the stored mentions reach back this "
+        "far: without history every busy name would 'surge' on a first start with a backlog")
     baseline_floor_per_day: float = Field(
         0.5, ge=0, description="lowest usual rate assumed (new installs, rarely named entities)")
     check_seconds: float = Field(300.0, gt=0)
@@ -232,6 +235,12 @@ def _ignored(cfg: SurgeSettings, entity_names: dict[str, str]) -> set[str]:
                      if name.casefold() in wanted}
 
 
+def has_history(conn: sqlite3.Connection, before: float) -> bool:
+    """Whether any mention was recorded at or before ``before`` (enough past for a baseline)."""
+    row = conn.execute("SELECT MIN(at) FROM mentions").fetchone()
+    return row is not None and row[0] is not None and row[0] <= before
+
+
 def check_surges(db: Database, settings: SurgeSettings | Settings, now: float,
                  entity_names: dict[str, str]) -> list[Surge]:
     """Open, update and close surges as of ``now``; returns the surges that started (each queued
@@ -241,6 +250,8 @@ def check_surges(db: Database, settings: SurgeSettings | Settings, now: float,
     if not cfg.enabled:
         return []
     conn = db.conn
+    if not has_history(conn, now - cfg.min_history_hours * HOUR):
+        return []
     window_start = now - cfg.window_hours * HOUR
     base_start, span = now - cfg.baseline_days * DAY, baseline_span_days(cfg)
     ignored = _ignored(cfg, entity_names)

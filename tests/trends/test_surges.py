@@ -24,7 +24,8 @@ from monitor.trends.surges import (
 from tests.trends.builders import DAY, HOUR, T0, Timeline
 
 NAMES = {"yevkurov": "Yunus-bek Yevkurov", "haftar": "Khalifa Haftar", "libya": "Libya"}
-CFG = SurgeSettings()
+# Most tests look at one burst on an empty history: the warm-up has its own test below.
+CFG = SurgeSettings(min_history_hours=0)
 
 
 @pytest.fixture
@@ -170,7 +171,7 @@ def test_floor_keeps_first_mentions_from_surging(tmp_path):
     tl = Timeline(tmp_path / "s.db")
     try:
         tl.burst(T0, "yevkurov", articles=5, outlets=3)
-        assert check_surges(tl.db, SurgeSettings(baseline_floor_per_day=12), T0, NAMES) == []
+        assert check_surges(tl.db, SurgeSettings(baseline_floor_per_day=12, min_history_hours=0), T0, NAMES) == []
     finally:
         tl.db.close()
 
@@ -178,7 +179,7 @@ def test_floor_keeps_first_mentions_from_surging(tmp_path):
 def test_ignore_entities(tl):
     tl.burst(T0, "libya", articles=9, outlets=6)
     assert check_surges(tl.db, CFG, T0, NAMES) == []            # ignored by default
-    [surge] = check_surges(tl.db, SurgeSettings(ignore_entities=[]), T0, NAMES)
+    [surge] = check_surges(tl.db, SurgeSettings(ignore_entities=[], min_history_hours=0), T0, NAMES)
     assert surge.entity == "libya" and surge.name == "Libya"
 
 
@@ -186,7 +187,7 @@ def test_ignore_by_display_name_and_end_open_surge(tl):
     tl.burst(T0, "yevkurov", articles=9, outlets=6)
     assert len(check_surges(tl.db, CFG, T0, NAMES)) == 1
     # Added to the ignore list (by its display name) while open: it is ended, not re-announced.
-    cfg = SurgeSettings(ignore_entities=["yunus-bek yevkurov"])
+    cfg = SurgeSettings(ignore_entities=["yunus-bek yevkurov"], min_history_hours=0)
     assert check_surges(tl.db, cfg, T0 + 60, NAMES) == []
     assert tl.surges()[0]["ended_at"] == T0 + 60
 
@@ -196,7 +197,9 @@ def test_settings_section_and_disabled(tl):
     off = load_settings(None, env={"MONITOR_SURGES__ENABLED": "false"}, overrides={"feeds": []})
     assert check_surges(tl.db, off, T0, NAMES) == []
     on = load_settings(None, env={"MONITOR_SURGES__DESTINATION": "analysts",
-                                  "MONITOR_SURGES__TOP_ARTICLES": "2"}, overrides={"feeds": []})
+                                  "MONITOR_SURGES__TOP_ARTICLES": "2",
+                                  "MONITOR_SURGES__MIN_HISTORY_HOURS": "0"},
+                       overrides={"feeds": []})
     [surge] = check_surges(tl.db, on, T0, {})
     assert surge.name == "yevkurov"                             # no display name: the id
     assert tl.outbox()[0][1] == "analysts" and len(surge.payload.items) == 2
@@ -226,7 +229,8 @@ def test_service_job_checks_and_wakes_the_sender(tl):
     from monitor.schedule.service import Service
 
     tl.burst(time.time(), "yevkurov", articles=9, outlets=6)
-    settings = load_settings(None, env={}, overrides={"feeds": []})
+    settings = load_settings(None, env={"MONITOR_SURGES__MIN_HISTORY_HOURS": "0"},
+                             overrides={"feeds": []})
 
     async def scenario() -> tuple[bool, bool]:
         app = _fake_app(tl.db)
@@ -246,5 +250,15 @@ def test_monitor_once_checks_surges(tl):
     from monitor.cli import _check_surges
 
     tl.burst(time.time(), "yevkurov", articles=9, outlets=6)
-    _check_surges(_fake_app(tl.db), load_settings(None, env={}, overrides={"feeds": []}))
+    _check_surges(_fake_app(tl.db), load_settings(
+        None, env={"MONITOR_SURGES__MIN_HISTORY_HOURS": "0"}, overrides={"feeds": []}))
     assert [k for k, _, _ in tl.outbox()] == ["surge:yevkurov:1"]
+
+
+def test_no_surge_before_there_is_history(tl):
+    """A first start with a backlog: every busy name looks like a burst, none is announced."""
+    tl.burst(T0, "yevkurov", articles=9, outlets=6)
+    assert check_surges(tl.db, SurgeSettings(), T0, NAMES) == []
+    tl.burst(T0 - 2 * DAY, "haftar", articles=1, outlets=1)      # mentions reach back 2 days
+    [surge] = check_surges(tl.db, SurgeSettings(), T0, NAMES)
+    assert surge.entity == "yevkurov"
