@@ -89,34 +89,29 @@ class Extracted:
 
 @dataclass
 class CycleStats:
-    """Counters for one poll cycle, printed as the summary table."""
+    """What one poll cycle did: the per-feed reports; totals are derived from them."""
 
-    feeds_ok: int = 0
-    feeds_not_modified: int = 0
-    feeds_failed: int = 0
-    new_items: int = 0
-    duplicates: int = 0
-    extracted: int = 0
-    fallback: int = 0
-    failed: int = 0
-    alerts: int = 0
-    sent: int = 0
     per_feed: list[FeedReport] = field(default_factory=list)
+    sent: int = 0     # alerts delivered right after the cycle (``monitor once``)
 
     def add(self, report: FeedReport) -> None:
         self.per_feed.append(report)
-        if report.outcome is PollOutcome.OK:
-            self.feeds_ok += 1
-        elif report.outcome is PollOutcome.NOT_MODIFIED:
-            self.feeds_not_modified += 1
-        else:
-            self.feeds_failed += 1
-        self.new_items += report.new_items
-        self.duplicates += report.duplicates
-        self.extracted += report.extracted
-        self.fallback += report.fallback
-        self.failed += report.failed
-        self.alerts += report.alerts
+
+    def _count(self, outcome: PollOutcome) -> int:
+        return sum(1 for r in self.per_feed if r.outcome is outcome)
+
+    def _sum(self, name: str) -> int:
+        return sum(getattr(r, name) for r in self.per_feed)
+
+    feeds_ok = property(lambda self: self._count(PollOutcome.OK))
+    feeds_not_modified = property(lambda self: self._count(PollOutcome.NOT_MODIFIED))
+    feeds_failed = property(lambda self: self._count(PollOutcome.FAILED))
+    new_items = property(lambda self: self._sum("new_items"))
+    duplicates = property(lambda self: self._sum("duplicates"))
+    extracted = property(lambda self: self._sum("extracted"))
+    fallback = property(lambda self: self._sum("fallback"))
+    failed = property(lambda self: self._sum("failed"))
+    alerts = property(lambda self: self._sum("alerts"))
 
 
 @dataclass
