@@ -34,12 +34,9 @@ class App:
 
 def load_scorer(settings: Settings) -> Any | None:
     """The rule matcher for the configured rules path (RulesError on a bad rule file)."""
-    try:
-        from monitor.match.rules import load_rules
-        from monitor.match.score import Matcher
-    except ImportError:   # matching stage not installed in this build
-        log.warning("rule matching unavailable: articles are stored unscored")
-        return None
+    from monitor.match.rules import load_rules
+    from monitor.match.score import Matcher
+
     if not settings.rules_path.exists():
         log.warning("no rules at %s: articles are stored unscored", settings.rules_path)
         return None

@@ -96,10 +96,8 @@ def _demo_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _add_match_commands(sub: Any) -> None:
-    try:
-        from monitor.match.commands import add_rules_parser, add_score_parser
-    except ImportError:
-        return
+    from monitor.match.commands import add_rules_parser, add_score_parser
+
     add_rules_parser(sub)
     add_score_parser(sub)
 
@@ -174,7 +172,8 @@ async def _once(settings: Settings) -> Any:
 
 def _check_surges(app: Any, settings: Settings) -> None:
     """One surge check after a poll, so ``monitor once`` from cron also announces surges."""
-    from monitor.trends.surges import check_surges, entity_names
+    from monitor.match.score import entity_names
+    from monitor.trends.surges import check_surges
 
     check_surges(app.db, settings.surges, time.time(), entity_names(app.pipeline.scorer))
 
@@ -290,8 +289,8 @@ def _entity_names(settings: Settings) -> dict[str, str]:
     try:
         from monitor.match.rules import load_rules
 
-        return {e.id: e.name for e in load_rules(settings.rules_path).entities}
-    except (ImportError, MonitorError) as exc:
+        return load_rules(settings.rules_path).entity_names()
+    except MonitorError as exc:
         log.warning("entity names unavailable (%s): showing ids", exc)
         return {}
 

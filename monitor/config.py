@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from monitor import __version__
 from monitor.errors import ConfigError
 from monitor.trends.surges import SurgeSettings
-from monitor.yamlfile import YamlSyntaxError, line_of, load_yaml, parse_yaml
+from monitor.yamlfile import YamlSyntaxError, line_of, load_yaml
 
 ENV_PREFIX = "MONITOR_"
 DEFAULT_CONFIG = "monitor.yaml"
@@ -369,11 +369,3 @@ def _config_error(exc: ValidationError, raw: dict[str, Any], file_label: str,
         first = ConfigError(first.reason + "\n  also: " + "\n  also: ".join(problems[1:]),
                             file=first.file, key=first.key, line=first.line)
     return first
-
-
-def parse_settings_text(text: str, label: str = "<string>") -> dict[str, Any]:
-    """Parse YAML settings text (used by the demo to build its configuration)."""
-    data = parse_yaml(text)
-    if not isinstance(data, dict):
-        raise ConfigError("the top level must be a mapping", file=label, line=1)
-    return data

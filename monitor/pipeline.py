@@ -16,9 +16,10 @@ from monitor.alert.build import ArticleView, build_alerts
 from monitor.config import FeedSource, Settings
 from monitor.dedupe.fingerprint import fingerprint, story_body
 from monitor.errors import BlockedAddress, FetchError, MonitorError, ParseError
+from monitor.extract.article import fetch_article
 from monitor.extract.pool import ExtractionCrashed, ExtractionTimeout, ExtractorPool
 from monitor.fetch.client import FEED_ACCEPT, Fetcher
-from monitor.fetch.decode import decode_html
+from monitor.match.score import entity_names
 from monitor.models import CycleStats, Extracted, ExtractionStatus, FeedReport, PollOutcome
 from monitor.ops.metrics import METRICS
 from monitor.schedule import adaptive
@@ -164,9 +165,7 @@ class Pipeline:
         if not article.url:
             return ExtractionStatus.FALLBACK_FETCH, None, "item has no link"
         try:
-            page = await self.fetcher.get(article.url)
-            html = decode_html(page.body, page.headers.get("content-type"))
-            extracted = await self.extractor.extract(html, page.final_url)
+            extracted = await fetch_article(self.fetcher, self.extractor, article.url)
         except BlockedAddress as exc:
             log.warning("article link refused article_id=%d url=%s: %s", article.id, article.url, exc)
             return ExtractionStatus.FALLBACK_BLOCKED, None, str(exc)
@@ -188,11 +187,14 @@ class Pipeline:
         title = (extracted.title if extracted and extracted.title else article.feed_title)
         text = extracted.text if extracted and not status.is_fallback else fallback
         score = self.scorer.score(title, text) if self.scorer is not None else None
-        alerts = self._alerts(article, title, text, extracted, score) if score is not None else []
+        outlet = (extracted.sitename if extracted and extracted.sitename else None) \
+            or article.feed_name
+        alerts = (self._alerts(article, title, text, outlet, extracted, score)
+                  if score is not None else [])
         queued = article_store.save_extraction(
             self.db, article.id, status=status, extracted=extracted, fallback_text=fallback,
             error=error, now=self.clock(), score=score, alerts=alerts,
-            story=self._story(article, title, text, extracted, score))
+            story=self._story(article, title, text, outlet, extracted, score))
         if score is not None and score.alert:
             fired = [r.id for r in score.alerting_rules]
             service_store.record_matches(self.db, fired, self.clock())
@@ -207,35 +209,24 @@ class Pipeline:
                 self.on_alert()
         return queued
 
-    def _alerts(self, article: PendingArticle, title: str, text: str,
+    def _alerts(self, article: PendingArticle, title: str, text: str, outlet: str,
                 extracted: Extracted | None, score: Any) -> list[Any]:
         if not score.alert:
             return []
         published = article.published_at or article_store.timestamp_from_iso(
             extracted.published if extracted else None)
-        view = ArticleView(article.id, article.url, title, text,
-                           (extracted.sitename if extracted and extracted.sitename else None)
-                           or article.feed_name, published)
-        return build_alerts(view, score, self._entity_names(),
+        view = ArticleView(article.id, article.url, title, text, outlet, published)
+        return build_alerts(view, score, entity_names(self.scorer),
                             self.settings.alerts.default_destination)
 
-    def _story(self, article: PendingArticle, title: str, text: str,
+    def _story(self, article: PendingArticle, title: str, text: str, outlet: str,
                extracted: Extracted | None, score: Any) -> StoryInput | None:
         if not self.settings.stories.enabled:
             return None
-        outlet = (extracted.sitename if extracted and extracted.sitename else None) \
-            or article.feed_name
         entities = tuple(h.entity for h in score.hits) if score is not None else ()
         made = extracted.fingerprint if extracted is not None and text == extracted.text else None
         return StoryInput(made or fingerprint(story_body(title, text)), outlet,
                           self.settings.stories.window_hours * 3600, entities, title, article.url)
-
-    def _entity_names(self) -> dict[str, str]:
-        ruleset = getattr(self.scorer, "ruleset", None)
-        return {e.id: e.name for e in ruleset.entities} if ruleset is not None else {}
-
-    def _interval(self, source: FeedSource) -> float:
-        return source.interval_seconds or self.settings.poll.interval_seconds
 
     def _next_interval(self, source: FeedSource, current: float | None, new_items: int) -> float:
         """A per-feed interval is fixed; otherwise it adapts to the feed's publishing rate."""

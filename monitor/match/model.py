@@ -96,6 +96,10 @@ class RuleSet:
             "rules": len(self.rules),
         }
 
+    def entity_names(self) -> dict[str, str]:
+        """Entity id → display name."""
+        return {e.id: e.name for e in self.entities}
+
     def entity_types(self) -> dict[str, int]:
         """How many entities of each type."""
         return dict(Counter(e.type for e in self.entities))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from monitor.match.automaton import Candidate, compile_ruleset
 from monitor.match.model import Hit, Rule, RuleResult, RuleSet, ScoreResult
@@ -41,6 +42,12 @@ class _RulePlan:
     none: tuple[frozenset[str], ...]
     near: tuple[tuple[frozenset[str], frozenset[str], int], ...]
     scope: frozenset[str]
+
+
+def entity_names(scorer: Any) -> dict[str, str]:
+    """Entity id → display name from a scorer's rule set (empty when there is none)."""
+    ruleset = getattr(scorer, "ruleset", None)
+    return ruleset.entity_names() if ruleset is not None else {}
 
 
 class Matcher:

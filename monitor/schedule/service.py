@@ -116,6 +116,7 @@ class Service:
 
     # ------------------------------------------------------------------ jobs
     def _schedule_jobs(self) -> None:
+        feed_store.sync_feeds(self.app.db, list(self.sources.values()), time.time())
         now = datetime.now(UTC)
         for source in self.sources.values():
             self._add_feed_job(source, first=now)
@@ -155,7 +156,6 @@ class Service:
         source = self.sources.get(name)
         if source is None or self.stop.is_set():
             return
-        feed_store.sync_feeds(self.app.db, [source], time.time())
         state = feed_store.get_feed(self.app.db, name)
         if state.next_poll_at and state.next_poll_at > time.time() + 1:
             return   # backing off after failures, or the server asked us to wait
@@ -197,7 +197,8 @@ class Service:
         self.notifier.check([r.id for r in ruleset.rules] if ruleset else [])
 
     async def _surges(self) -> None:
-        from monitor.trends.surges import check_surges, entity_names
+        from monitor.match.score import entity_names
+        from monitor.trends.surges import check_surges
 
         started = check_surges(self.app.db, self.settings.surges, time.time(),
                                entity_names(self.app.pipeline.scorer))
@@ -271,6 +272,7 @@ class Service:
             log.info("config changed; demo mode keeps the demo feeds")
             return True
         want = {f.name: f for f in fresh.feeds if f.enabled}
+        feed_store.sync_feeds(self.app.db, list(want.values()), time.time())
         for name in self.sources.keys() - want.keys():
             self.scheduler.remove_job(f"feed:{name}")
             log.info("feed removed feed=%s", name)

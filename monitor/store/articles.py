@@ -179,15 +179,3 @@ def _store_score(conn: sqlite3.Connection, article_id: int, score: Any, now: flo
     conn.execute("UPDATE articles SET score = ?, alert = ?, hits_json = ?, scored_at = ? WHERE id = ?",
                  (payload["score"], int(bool(payload["alert"])),
                   json.dumps(payload, ensure_ascii=False), now, article_id))
-
-
-def get_article(db: Database, article_id: int) -> sqlite3.Row:
-    """One article row (for display and tests)."""
-    return db.conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
-
-
-def count_articles(db: Database) -> dict[str, int]:
-    """Articles per extraction status."""
-    rows = db.conn.execute(
-        "SELECT extraction_status, COUNT(*) AS n FROM articles GROUP BY extraction_status")
-    return {r["extraction_status"]: r["n"] for r in rows}

@@ -318,9 +318,3 @@ def _open(db: Database, entity: str, name: str, counts: WindowCounts, usual: flo
     return Surge(surge_id, entity, name, counts, usual, expected, outbox_id, payload)
 
 
-def entity_names(scorer: Any) -> dict[str, str]:
-    """Entity id → display name from the running rules (empty without a rule set)."""
-    ruleset = getattr(scorer, "ruleset", None)
-    if ruleset is None:
-        return {}
-    return {e.id: e.name for e in ruleset.entities}

@@ -215,14 +215,16 @@ def test_unknown_setting_is_refused():
 # --------------------------------------------------------------------------- wiring
 
 
-class _Ruleset:
-    entities = (type("E", (), {"id": "yevkurov", "name": "Yunus-bek Yevkurov"})(),)
-    rules = ()
+def _ruleset():
+    from monitor.match.model import Entity, RuleSet
+
+    return RuleSet(entities=(Entity("yevkurov", "Yunus-bek Yevkurov", "person", 1.0,
+                                    ("يفكوروف",)),), groups=(), rules=(), fingerprint="test")
 
 
 def _fake_app(db):
     return SimpleNamespace(db=db, drainer=SimpleNamespace(wake=asyncio.Event(), on_pause=None),
-                           pipeline=SimpleNamespace(scorer=SimpleNamespace(ruleset=_Ruleset())))
+                           pipeline=SimpleNamespace(scorer=SimpleNamespace(ruleset=_ruleset())))
 
 
 def test_service_job_checks_and_wakes_the_sender(tl):
