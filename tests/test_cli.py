@@ -166,3 +166,22 @@ def test_sigterm_during_startup_exits_cleanly(tmp_path):
     time.sleep(0.5)   # inside start-up: imports, config, database
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
+
+
+def test_ctrl_c_stops_cleanly_without_worker_tracebacks(tmp_path):
+    """A terminal's Ctrl-C reaches every process of the group, extraction workers included."""
+    from tests.conftest import REPO
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--demo", "--demo-port", "0"],
+                            cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**clean, "MONITOR_OPS__PORT": "0",
+                                 "MONITOR_RULES_PATH": str(REPO / "rules")})
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if "polled feed=" in proc.stderr.readline():
+            break
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=30) == 0
+    err = proc.stderr.read()
+    assert "daemon stopped" in err and "Traceback" not in err

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import signal
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -24,7 +25,10 @@ MAX_TASKS_PER_CHILD = 5000
 
 
 def warm_up() -> None:
-    """Import trafilatura when a worker starts rather than inside the first page's time limit."""
+    """Worker start-up: leave Ctrl-C to the daemon (it stops the pool itself; otherwise every
+    worker prints a KeyboardInterrupt traceback), and import trafilatura now rather than inside
+    the first page's time limit."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import trafilatura  # noqa: F401
 
 
