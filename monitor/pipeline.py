@@ -69,18 +69,24 @@ class Pipeline:
         stats.per_feed.sort(key=lambda r: r.feed)
         return stats
 
-    async def poll_feed(self, source: FeedSource) -> FeedReport:
-        """Poll one feed; every failure becomes a stored, reported outcome."""
+    async def poll_feed(self, source: FeedSource,
+                        state: feed_store.FeedState | None = None) -> FeedReport:
+        """Poll one feed (``state``: its row, when the caller has just read it); every failure
+        becomes a stored, reported outcome."""
         try:
-            return await self._poll_feed(source)
+            return await self._poll_feed(source, state)
         except Exception as exc:  # job boundary: a bug must not stop the other feeds
             log.exception("feed poll crashed feed=%s url=%s", source.name, source.feed_url)
             state = feed_store.get_feed(self.db, source.name)
             self._record_failure(state.id, source, f"internal error: {exc!r}", "internal")
             return FeedReport(source.name, PollOutcome.FAILED, error=repr(exc), error_kind="internal")
 
-    async def _poll_feed(self, source: FeedSource) -> FeedReport:
-        state = feed_store.get_feed(self.db, source.name)
+    async def _poll_feed(self, source: FeedSource,
+                         state: feed_store.FeedState | None) -> FeedReport:
+        # The next poll is due one interval after this one STARTED: the scheduler fires on
+        # that rhythm, and counting from the end would make its next run look early.
+        started = self.clock()
+        state = state or feed_store.get_feed(self.db, source.name)
         try:
             result = await self.fetcher.get(source.feed_url, etag=state.etag,
                                             last_modified=state.last_modified, accept=FEED_ACCEPT)
@@ -111,7 +117,7 @@ class Pipeline:
         feed_store.record_success(
             self.db, state.id, now=now, status=report.outcome.value,
             etag=result.headers.get("etag"), last_modified=result.headers.get("last-modified"),
-            next_poll_at=now + wait, bozo_note=bozo, new_items=report.new_items,
+            next_poll_at=started + wait, bozo_note=bozo, new_items=report.new_items,
             interval=interval)
         METRICS.polls.labels(report.outcome.value).inc()
         # Unchanged feeds are the bulk of polls: their line is DEBUG (the summary counts them).

@@ -325,6 +325,22 @@ def test_failures_back_off_exponentially(server, tmp_path):
     assert 50 < delays[0] < 70 and 100 < delays[1] < 140 and 200 < delays[2] < 280
 
 
+def test_next_poll_counts_from_the_start_of_a_slow_poll(server, tmp_path):
+    # Counting from the end would make the scheduler's next run (one interval after the last
+    # one started) look early, skip it, and double the interval of every slow feed.
+    def slow(h):
+        time.sleep(1.5)
+        send(h, 200, rss([]), "application/rss+xml")
+    server.add("/slow.xml", slow)
+    settings = make_settings(tmp_path, server, [{"name": "f", "url": server.url("/slow.xml"),
+                                                 "interval_seconds": 60}])
+    before = time.time()
+    run_cycle(settings)
+    row = feed_row(settings, "f")
+    assert row["last_polled_at"] - before >= 1.5
+    assert row["next_poll_at"] - before <= 60.5
+
+
 def test_one_feed_failing_does_not_stop_others(server, tmp_path):
     server.static("/ok.xml", rss([{"title": "سليم", "link": server.url("/none"), "guid": "1"}]))
     settings = make_settings(tmp_path, server, [

@@ -65,14 +65,13 @@ class Fetcher:
     async def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
                   accept: str = PAGE_ACCEPT, max_bytes: int | None = None) -> FetchResult:
         """GET ``url``; 200 → body, 304 → empty body. Raises a :class:`FetchError` subclass."""
-        check_scheme(url)
+        host = check_scheme(url).host
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         cap = max_bytes or self.settings.max_body_bytes
-        host = httpx.URL(url).host
         started = time.monotonic()
         async with self._hosts[host]:
             try:
@@ -110,14 +109,15 @@ class Fetcher:
                                time.monotonic() - started)
 
 
-def check_scheme(url: str) -> None:
-    """Only http(s) URLs with a host are fetched."""
+def check_scheme(url: str) -> httpx.URL:
+    """Only http(s) URLs with a host are fetched; returns the parsed URL."""
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
         raise BlockedAddress(f"refused: invalid URL ({exc})", url=url) from exc
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise BlockedAddress("refused: only http(s) URLs are fetched", url=url)
+    return parsed
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:

@@ -75,6 +75,12 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         raise error
 
     async def _resolve(self, host: str, port: int) -> list[IPAddress]:
+        try:
+            # A canonical IP literal needs no lookup (and no thread-pool round trip); every
+            # other spelling (2130706433, 0x7f.1, names) goes through getaddrinfo.
+            return [ipaddress.ip_address(host)]
+        except ValueError:
+            pass
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self._resolve_timeout):

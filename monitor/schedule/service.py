@@ -163,7 +163,7 @@ class Service:
         assert task is not None
         self._inflight.add(task)
         try:
-            report = await self.app.pipeline.poll_feed(source)
+            report = await self.app.pipeline.poll_feed(source, state)
         finally:
             self._inflight.discard(task)
         self._after_poll(source, report)

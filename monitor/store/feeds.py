@@ -25,18 +25,24 @@ class FeedState:
 
 
 def sync_feeds(db: Database, sources: list[FeedSource], now: float) -> dict[str, FeedState]:
-    """Make sure each configured source has a row (URL changes reset the cache validators)."""
-    with db.transaction() as conn:
-        for src in sources:
-            row = conn.execute("SELECT url FROM feeds WHERE name = ?", (src.name,)).fetchone()
-            if row is None:
-                conn.execute("INSERT INTO feeds(name, url, created_at) VALUES (?, ?, ?)",
-                             (src.name, src.feed_url, now))
-            elif row["url"] != src.feed_url:
-                conn.execute("UPDATE feeds SET url = ?, etag = NULL, last_modified = NULL, "
-                             "error_count = 0, next_poll_at = NULL WHERE name = ?",
-                             (src.feed_url, src.name))
-    return {s.name: get_feed(db, s.name) for s in sources}
+    """Make sure each configured source has a row (URL changes reset the cache validators).
+
+    One read of the whole table; a write only for sources that are new or whose URL changed.
+    """
+    stored = {r["name"]: r for r in db.conn.execute("SELECT * FROM feeds")}
+    changed = [s for s in sources if s.name not in stored or stored[s.name]["url"] != s.feed_url]
+    if changed:
+        with db.transaction() as conn:
+            for src in changed:
+                if src.name not in stored:
+                    conn.execute("INSERT INTO feeds(name, url, created_at) VALUES (?, ?, ?)",
+                                 (src.name, src.feed_url, now))
+                else:
+                    conn.execute("UPDATE feeds SET url = ?, etag = NULL, last_modified = NULL, "
+                                 "error_count = 0, next_poll_at = NULL WHERE name = ?",
+                                 (src.feed_url, src.name))
+        stored = {r["name"]: r for r in db.conn.execute("SELECT * FROM feeds")}
+    return {s.name: _state(stored[s.name]) for s in sources}
 
 
 def get_feed(db: Database, name: str) -> FeedState:
@@ -55,16 +61,21 @@ def record_success(db: Database, feed_id: int, *, now: float, status: str, etag:
                    new_items: int, interval: float | None = None) -> None:
     """A poll that got 200 or 304: store validators and the interval, clear the error state,
     and (when it brought news) the feed's rhythm, all in one transaction."""
+    update = (
+        "UPDATE feeds SET etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
+        "last_polled_at = ?, last_success_at = ?, last_status = ?, error_count = 0, "
+        "error_kind = NULL, next_poll_at = ?, bozo_note = ?, items_seen = items_seen + ?, "
+        "poll_interval = COALESCE(?, poll_interval) WHERE id = ?")
+    args = (etag, last_modified, now, now, status, next_poll_at, bozo_note, new_items, interval,
+            feed_id)
+    if not new_items:
+        # A lone statement is its own transaction (autocommit): the cheap path for the bulk of
+        # polls, which bring nothing new.
+        db.conn.execute(update, args)
+        return
     with db.transaction() as conn:
-        conn.execute(
-            "UPDATE feeds SET etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
-            "last_polled_at = ?, last_success_at = ?, last_status = ?, error_count = 0, "
-            "error_kind = NULL, next_poll_at = ?, bozo_note = ?, items_seen = items_seen + ?, "
-            "poll_interval = COALESCE(?, poll_interval) WHERE id = ?",
-            (etag, last_modified, now, now, status, next_poll_at, bozo_note, new_items, interval,
-             feed_id))
-        if new_items:
-            _record_rhythm(conn, feed_id, new_items, now)
+        conn.execute(update, args)
+        _record_rhythm(conn, feed_id, new_items, now)
 
 
 def _record_rhythm(conn: sqlite3.Connection, feed_id: int, new_items: int, now: float) -> None:
