@@ -5,7 +5,9 @@
 1. Clustering: articles placed one by one with assign_story in an on-disk SQLite database (the
    daemon's path: fingerprint, LSH lookup, verification, insert) vs. a naive baseline comparing
    each article with every earlier one. Reports ms per article for both.
-2. Backtest: 10,000 stored articles re-scored with two rule sets, in 2 worker processes vs. 1.
+2. Backtest: 10,000 articles re-scored with two rule sets, in 2 worker processes vs. 1.
+3. ``--backtest-db N``: ``monitor backtest`` itself (a subprocess) on a state database holding
+   N articles: wall time, articles/s and the command's peak RSS (it streams the articles).
 Texts are the real ANT corpus from ../shared/data when present, else the labelled set.
 """
 
@@ -24,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from monitor.dedupe.fingerprint import fingerprint  # noqa: E402
 from monitor.dedupe.stories import assign_story, is_same_story  # noqa: E402
-from monitor.match.backtest import run_backtest  # noqa: E402
+from monitor.match.backtest import chunked, run_backtest  # noqa: E402
 from monitor.store.db import open_database  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "data" / "corpus" / "ant-multisource-v2.1-sample.jsonl"
@@ -77,19 +79,56 @@ def bench_backtest(n: int) -> dict[str, float]:
     out: dict[str, float] = {"articles": n}
     for workers in (1, 2):
         started = time.perf_counter()
-        run_backtest(articles, rules, rules, workers=workers, progress=None)
+        run_backtest(chunked(articles), len(articles), rules, rules, workers=workers,
+                     progress=None)
         out[f"seconds_{workers}_worker"] = round(time.perf_counter() - started, 1)
     out["speedup"] = round(out["seconds_1_worker"] / out["seconds_2_worker"], 2)
     return out
+
+
+def bench_backtest_cli(n: int) -> dict[str, float]:
+    import os
+    import resource
+    import subprocess
+
+    docs = texts(min(n, 5000))
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "state" / "monitor.db"
+        db = open_database(db_path)
+        now = time.time()
+        with db.transaction() as conn:
+            conn.execute("INSERT INTO feeds(name, url, created_at) VALUES ('f', 'http://x', 0)")
+            conn.executemany(
+                "INSERT INTO articles(identity, canonical_url, feed_id, title, text, first_seen_at,"
+                " extraction_status) VALUES (?, ?, 1, ?, ?, ?, 'extracted')",
+                ((f"a{i}", f"https://example.org/{i}", docs[i % len(docs)][0],
+                  docs[i % len(docs)][1], now) for i in range(n)))
+        db.close()
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")},
+               "MONITOR_DATABASE": str(db_path), "MONITOR_RULES_PATH": str(ROOT / "rules")}
+        started = time.perf_counter()
+        res = subprocess.run([sys.executable, "-m", "monitor", "backtest", "--rules",
+                              str(ROOT / "rules"), "--since", "1d", "--jsonl"], env=env,
+                             capture_output=True, text=True, check=True)
+        wall = time.perf_counter() - started
+        summary = json.loads(res.stdout.splitlines()[-1])
+        assert summary["articles"] == n, summary
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"articles": n, "seconds": round(wall, 1), "per_second": round(n / wall),
+            "peak_rss_mb": round(peak_mb, 1)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--backtest", type=int, default=10000)
+    parser.add_argument("--backtest-db", type=int, default=0,
+                        help="also run `monitor backtest` on a database of this many articles")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     result = {"cluster": bench_cluster(args.articles), "backtest": bench_backtest(args.backtest)}
+    if args.backtest_db:
+        result["backtest_cli"] = bench_backtest_cli(args.backtest_db)
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -99,6 +138,10 @@ def main() -> None:
           f"at only 800 articles")
     print(f"backtest of {b['articles']} articles: {b['seconds_2_worker']} s with 2 workers, "
           f"{b['seconds_1_worker']} s with 1 (x{b['speedup']})")
+    if "backtest_cli" in result:
+        d = result["backtest_cli"]
+        print(f"monitor backtest on a database of {d['articles']} articles: {d['seconds']} s "
+              f"({d['per_second']}/s), peak RSS of its largest process {d['peak_rss_mb']} MB")
 
 
 if __name__ == "__main__":

@@ -308,7 +308,13 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     """Compare the live rules with edited ones on the stored articles."""
     import json
 
-    from monitor.match.backtest import jsonl_lines, load_articles, render, run_backtest
+    from monitor.match.backtest import (
+        count_articles,
+        iter_articles,
+        jsonl_lines,
+        render,
+        run_backtest,
+    )
     from monitor.match.rules import load_rules
 
     settings: Settings = args.settings
@@ -318,9 +324,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     since = time.time() - args.since[1]
     load_rules(settings.rules_path)        # both rule sets must be valid before any work
     load_rules(args.candidate)
-    articles = load_articles(Path(path), since)
-    report = run_backtest(articles, settings.rules_path, Path(args.candidate),
-                          workers=args.workers)
+    report = run_backtest(iter_articles(Path(path), since), count_articles(Path(path), since),
+                          settings.rules_path, Path(args.candidate), workers=args.workers)
     if args.jsonl:
         for obj in jsonl_lines(report):
             print(json.dumps(obj, ensure_ascii=False))

@@ -11,9 +11,9 @@ import multiprocessing
 import sqlite3
 import sys
 import time
-from collections import Counter
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -56,17 +56,39 @@ def parse_since(text: str) -> float:
         raise ValueError(f"--since takes a number and m, h or d (e.g. 30d), not {text!r}") from None
 
 
-def load_articles(db_path: Path, since: float | None) -> list[tuple[int, str, str, str | None]]:
-    """(id, title, text, url) of stored articles first seen after ``since`` (unix time)."""
+Article = tuple[int, str, str, str | None]   # (id, title, text, url)
+
+
+def count_articles(db_path: Path, since: float | None) -> int:
+    """How many stored articles :func:`iter_articles` will yield (for the progress line)."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        rows = conn.execute(
-            "SELECT id, title, COALESCE(text, feed_summary, ''), canonical_url FROM articles "
-            "WHERE extraction_status != 'pending' AND first_seen_at >= ? ORDER BY id",
-            (since or 0,)).fetchall()
+        return int(conn.execute(
+            "SELECT COUNT(*) FROM articles WHERE extraction_status != 'pending' "
+            "AND first_seen_at >= ?", (since or 0,)).fetchone()[0])
     finally:
         conn.close()
-    return rows
+
+
+def iter_articles(db_path: Path, since: float | None, chunk: int = CHUNK) -> Iterator[list[Article]]:
+    """Stored articles first seen after ``since`` (unix time), in chunks, streamed: a backtest of
+    100,000 articles never holds their texts in memory at once."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        cursor = conn.execute(
+            "SELECT id, title, COALESCE(text, feed_summary, ''), canonical_url FROM articles "
+            "WHERE extraction_status != 'pending' AND first_seen_at >= ? ORDER BY id",
+            (since or 0,))
+        while rows := cursor.fetchmany(chunk):
+            yield rows
+    finally:
+        conn.close()
+
+
+def chunked(articles: list[Article], size: int = CHUNK) -> Iterator[list[Article]]:
+    """An in-memory list of articles in backtest chunks."""
+    for i in range(0, len(articles), size):
+        yield articles[i:i + size]
 
 
 def _init(live: str, candidate: str) -> None:
@@ -77,7 +99,7 @@ def _init(live: str, candidate: str) -> None:
     _WORKER["new"] = Matcher(load_rules(candidate))
 
 
-def _score_chunk(chunk: list[tuple[int, str, str, str | None]]) -> list[Verdict]:
+def _score_chunk(chunk: list[Article]) -> list[Verdict]:
     out = []
     for art_id, title, text, url in chunk:
         a = _WORKER["live"].score(title, text)
@@ -88,13 +110,12 @@ def _score_chunk(chunk: list[tuple[int, str, str, str | None]]) -> list[Verdict]
     return out
 
 
-def run_backtest(articles: list[tuple[int, str, str, str | None]], live: Path, candidate: Path,
+def run_backtest(chunks: Iterable[list[Article]], total: int, live: Path, candidate: Path,
                  *, workers: int = 2, progress: TextIO | None = sys.stderr) -> BacktestReport:
     """Score every article with both rule sets and collect the differences."""
-    report = BacktestReport(articles=len(articles))
+    report = BacktestReport(articles=total)
     started = time.monotonic()
-    chunks = [articles[i:i + CHUNK] for i in range(0, len(articles), CHUNK)]
-    bar = Progress(len(articles), progress)
+    bar = Progress(total, progress)
     for verdicts in _map(chunks, str(live), str(candidate), workers):
         for v in verdicts:
             report.live_per_rule.update(v.live_rules)
@@ -109,15 +130,23 @@ def run_backtest(articles: list[tuple[int, str, str, str | None]], live: Path, c
     return report
 
 
-def _map(chunks: list[Any], live: str, candidate: str, workers: int) -> Iterator[list[Verdict]]:
-    if workers <= 1 or len(chunks) <= 1:
+def _map(chunks: Iterable[list[Article]], live: str, candidate: str,
+         workers: int) -> Iterator[list[Verdict]]:
+    if workers <= 1:
         _init(live, candidate)
         yield from map(_score_chunk, chunks)
         return
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init,
                              initargs=(live, candidate)) as pool:
-        yield from pool.map(_score_chunk, chunks)
+        # Executor.map would submit (and pickle) every chunk at once; keep a few in flight.
+        pending: deque[Future[list[Verdict]]] = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(_score_chunk, chunk))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 class Progress:

@@ -72,3 +72,21 @@ def test_backtest_refuses_invalid_candidate_rules(tmp_path):
                          env={"PATH": os.environ["PATH"], "MONITOR_DATABASE": str(tmp_path / "db" / "m.db"),
                               "MONITOR_RULES_PATH": str(REPO / "rules")})
     assert res.returncode == 2 and "x.yaml:" in res.stderr and "nope" in res.stderr
+
+
+def test_backtest_streams_many_chunks_through_two_workers_in_order(tmp_path):
+    from monitor.match.backtest import chunked, run_backtest
+
+    edited = tmp_path / "edited"
+    shutil.copytree(REPO / "rules", edited)
+    (edited / "zarqa.yaml").write_text(ZARQA_RULES, encoding="utf-8")
+    texts = ["أجريت مناورات في قاعدة الزرقاء التجريبية بمشاركة وحدات محلية.",
+             "توقعات بهطول أمطار غزيرة على مدينة درنة."]
+    articles = [(i, f"خبر {i}", texts[i % 2], f"https://example.org/{i}") for i in range(1, 301)]
+    reports = [run_backtest(chunked(articles, 7), len(articles), REPO / "rules", edited,
+                            workers=w, progress=None) for w in (1, 2)]
+    for report in reports:
+        assert report.articles == 300
+        assert [v.id for v in report.newly_alerting] == list(range(2, 301, 2))
+        assert report.new_per_rule["zarqa_watch"] == 150
+    assert reports[0].new_per_rule == reports[1].new_per_rule
