@@ -12,11 +12,13 @@ import asyncio
 import logging
 import multiprocessing
 import signal
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from monitor.extract.page import extract_page
 from monitor.models import Extracted
+from monitor.ops.metrics import METRICS
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,24 @@ class ExtractorPool:
         self._executor: Executor | None = None
         self._generation = 0
         self._slots = asyncio.Semaphore(max(1, workers) * 2)
+        self._inflight = 0
+        self._busy = 0.0
+        self._since = time.monotonic()
+
+    @property
+    def busy_seconds(self) -> float:
+        """Worker-seconds with a page in hand so far: ``workers × wall`` when the pool never
+        waits for work (the pipeline keeps it fed), less when extraction is not the bottleneck."""
+        self._account()
+        return self._busy
+
+    def _account(self) -> None:
+        """Add the worker-seconds since the last change of the number of pages in flight."""
+        now = time.monotonic()
+        done = min(self._inflight, max(1, self.workers)) * (now - self._since)
+        self._busy += done
+        self._since = now
+        METRICS.extraction_busy.inc(done)
 
     def _pool(self) -> Executor:
         if self._executor is None:
@@ -66,23 +86,32 @@ class ExtractorPool:
     async def extract(self, html: str, url: str) -> Extracted:
         """Extract one page. Raises :class:`ExtractionTimeout` or :class:`ExtractionCrashed`."""
         async with self._slots:
-            for _attempt in range(2):
-                generation = self._generation
-                loop = asyncio.get_running_loop()
-                future = loop.run_in_executor(self._pool(), extract_page, html, url)
-                try:
-                    return await asyncio.wait_for(future, self.timeout)
-                except TimeoutError as exc:
-                    log.warning("extraction over %.0f s, recycling workers url=%s",
-                                self.timeout, url)
-                    self._recycle()
-                    raise ExtractionTimeout(f"extraction took over {self.timeout:g} s") from exc
-                except BrokenProcessPool as exc:
-                    if generation != self._generation:
-                        continue    # killed because of another page's timeout: try once more
-                    self._recycle()
-                    raise ExtractionCrashed("extraction worker died") from exc
-            raise ExtractionCrashed("extraction workers were recycled twice during this page")
+            self._account()
+            self._inflight += 1
+            try:
+                return await self._run(html, url)
+            finally:
+                self._account()
+                self._inflight -= 1
+
+    async def _run(self, html: str, url: str) -> Extracted:
+        for _attempt in range(2):
+            generation = self._generation
+            loop = asyncio.get_running_loop()
+            future = loop.run_in_executor(self._pool(), extract_page, html, url)
+            try:
+                return await asyncio.wait_for(future, self.timeout)
+            except TimeoutError as exc:
+                log.warning("extraction over %.0f s, recycling workers url=%s",
+                            self.timeout, url)
+                self._recycle()
+                raise ExtractionTimeout(f"extraction took over {self.timeout:g} s") from exc
+            except BrokenProcessPool as exc:
+                if generation != self._generation:
+                    continue    # killed because of another page's timeout: try once more
+                self._recycle()
+                raise ExtractionCrashed("extraction worker died") from exc
+        raise ExtractionCrashed("extraction workers were recycled twice during this page")
 
     def _recycle(self) -> None:
         executor, self._executor = self._executor, None

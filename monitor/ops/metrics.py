@@ -33,6 +33,11 @@ class Metrics:
         self.extraction_seconds = Histogram(
             "monitor_extraction_seconds", "Time to fetch and extract one article page",
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30), registry=r)
+        # rate() of this ÷ extract.workers is the pool's utilisation: near 1, extraction is
+        # the bottleneck and more cores would help; well below, the workers wait for pages.
+        self.extraction_busy = Counter(
+            "monitor_extraction_busy_seconds", "Worker-seconds spent with a page to extract",
+            registry=r)
         self.matches = Counter("monitor_matches_total", "Articles matched, by rule", ["rule"],
                                registry=r)
         self.alerts_queued = Counter("monitor_alerts_queued_total", "Alerts queued",
