@@ -95,6 +95,11 @@ class _LineTables:
         self.sk_delete = bytes(sk_delete)
         self.digits = re.compile(b"([" + b"".join(b"\\x%02x" % d for d in digits) + b"]+)")
         self.not_digits = bytes(sorted(set(range(256)) - set(digits)))
+        # Over a token line: letter → L, digit → D, space stays; "LD" or "DL" is a digit run
+        # glued to letters (ام2), the only case that needs the (slow) regular-expression split.
+        self.kinds = bytes(0x20 if line[b] == 0x20 else 0x44 if b in digits else 0x4C
+                           for b in range(256))
+        self.spaces = re.compile(b"  +")
         self.waw = "و".encode(CODEC)
         decode = []
         for b, ch in enumerate(chars):
@@ -118,11 +123,13 @@ def _byte_lines(encoded: bytes, skeletons: bool) -> tuple[str, str | None] | Non
         t = _line_tables = _LineTables()
     raw = encoded.translate(t.line)
     if raw.translate(None, t.not_digits):
-        raw = b" ".join(t.digits.split(raw))     # ام2 is two tokens (the pattern keeps digits)
-    words = raw.split()
-    if not words:
+        kinds = raw.translate(t.kinds)
+        if b"LD" in kinds or b"DL" in kinds:
+            raw = b" ".join(t.digits.split(raw))     # ام2 is two tokens (the pattern keeps digits)
+    body = t.spaces.sub(b" ", raw).strip(b" ")
+    if not body:
         return None
-    line = b" " + b" ".join(words) + b" "
+    line = b" " + body + b" "
     text_line = line.decode(CODEC)
     if not skeletons:
         return text_line, None
