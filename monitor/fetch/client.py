@@ -98,6 +98,9 @@ class Fetcher:
         async with self._client.stream("GET", url, headers=headers) as resp:
             final = str(resp.url)
             if resp.status_code == 304:
+                # Reading the (empty) body completes the exchange so the connection goes back
+                # to the pool; closing it unread made every unchanged poll open a new one.
+                await read_capped(resp, cap, url)
                 return FetchResult(url, final, 304, b"", _headers(resp), time.monotonic() - started)
             if not 200 <= resp.status_code < 300:
                 raise HTTPStatusError(f"HTTP {resp.status_code} {resp.reason_phrase}".rstrip(),
