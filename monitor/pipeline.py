@@ -63,7 +63,7 @@ class Pipeline:
 
         async def one(src: FeedSource) -> None:
             async with slots:
-                stats.add(await self.poll_feed(src))
+                stats.add(await self.poll_feed(src, states[src.name]))
 
         await asyncio.gather(*(one(s) for s in sources))
         stats.per_feed.sort(key=lambda r: r.feed)
