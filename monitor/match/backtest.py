@@ -59,13 +59,15 @@ def parse_since(text: str) -> float:
 Article = tuple[int, str, str, str | None]   # (id, title, text, url)
 
 
+# The rows a backtest reads; count_articles and iter_articles must agree on them.
+_STORED = "FROM articles WHERE extraction_status != 'pending' AND first_seen_at >= ?"
+
+
 def count_articles(db_path: Path, since: float | None) -> int:
     """How many stored articles :func:`iter_articles` will yield (for the progress line)."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        return int(conn.execute(
-            "SELECT COUNT(*) FROM articles WHERE extraction_status != 'pending' "
-            "AND first_seen_at >= ?", (since or 0,)).fetchone()[0])
+        return int(conn.execute(f"SELECT COUNT(*) {_STORED}", (since or 0,)).fetchone()[0])
     finally:
         conn.close()
 
@@ -76,9 +78,8 @@ def iter_articles(db_path: Path, since: float | None, chunk: int = CHUNK) -> Ite
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         cursor = conn.execute(
-            "SELECT id, title, COALESCE(text, feed_summary, ''), canonical_url FROM articles "
-            "WHERE extraction_status != 'pending' AND first_seen_at >= ? ORDER BY id",
-            (since or 0,))
+            f"SELECT id, title, COALESCE(text, feed_summary, ''), canonical_url {_STORED} "
+            "ORDER BY id", (since or 0,))
         while rows := cursor.fetchmany(chunk):
             yield rows
     finally:
