@@ -135,6 +135,7 @@ def run(feeds: int = 200, items: int = 50, sample: int = 400, workers: int = 2,
     ideal = par_page * n
     rate = done / wall
     share_other = max(0.0, 1 - ideal / wall)
+    utilisation = busy / (max(1, workers) * wall)
     note = (f"{done}/{n} articles done ({extracted} extracted), {alerts} alerts queued, "
             f"failed feeds {stats.feeds_failed}; wall {wall:.1f} s; CPU: main process "
             f"{main_cpu:.1f} s, extraction workers {worker_cpu:.1f} s "
@@ -149,9 +150,8 @@ def run(feeds: int = 200, items: int = 50, sample: int = 400, workers: int = 2,
             "extraction pool alone, same pages", ideal, wall / ideal, "< 25 %",
             share_other < 0.25 and done == n, ""),
         Row("2 pipeline", "extraction pool utilisation (workers with a page in hand)",
-            busy / (max(1, workers) * wall) * 100, "% of wall", "workers × wall",
-            max(1, workers) * wall, busy / (max(1, workers) * wall), "both workers busy (≥ 95 %)",
-            busy / (max(1, workers) * wall) >= 0.95,
+            utilisation * 100, "% of wall", "workers × wall", max(1, workers) * wall,
+            utilisation, "both workers busy (≥ 95 %)", utilisation >= 0.95,
             f"{busy:.1f} worker-seconds busy in {wall:.1f} s"),
         Row("2 pipeline", "CPU cores used by extraction", worker_cpu / wall, "cores",
             "workers", float(workers), worker_cpu / wall / workers, "both cores (> 1.6)",
