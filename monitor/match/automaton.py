@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import ahocorasick
 
+from monitor.match import fastlines
+from monitor.match.fastlines import PLACEHOLDER
 from monitor.match.model import RuleSet
 from monitor.match.tokens import Token, clitic_forms, skeleton, tokenize
 from monitor.normalize import normalize_text
@@ -92,6 +94,14 @@ class Compiled:
                             if pat not in pats:
                                 pats.append(pat)
         self.keys = len(table)
+        # What the C path lets through (fastlines.py): the keys' tokens, and the token
+        # skeletons of the variant keys.
+        exact = {tok for key, pats in table.items() if not all(p.variant for p in pats)
+                 for tok in key.split()}
+        skeletons = {tok for key, pats in table.items() if any(p.variant for p in pats)
+                     for tok in key.split()}
+        self.token_filter = fastlines.token_filter(exact)
+        self.skeleton_filter = fastlines.skeleton_filter(skeletons) if self.has_variants else None
         self.automaton = ahocorasick.Automaton()
         for key, pats in table.items():
             self.automaton.add_word(key, (len(key), tuple(pats)))
@@ -107,11 +117,16 @@ class Compiled:
                                " " + " ".join(map(skeleton, words)) + " "
                                if self.has_variants else None)
 
-    def scan_lines(self, line: str, sk_line: str | None) -> list[Candidate]:
+    def scan_lines(self, line: str, sk_line: str | None, line_index: bytes | None = None,
+                   sk_index: bytes | None = None) -> list[Candidate]:
         """Like :meth:`scan`, on a token line and its skeleton line (:func:`token_lines`).
 
-        Every key starts with the space before its first token, so a match's token index is the
-        number of spaces before that token: counted only for the (few) matches.
+        Or on the lines of :func:`monitor.match.fastlines.lines`, with their indexes: there a
+        line spells out only some tokens (placeholders stand for the others), and the index gives
+        the token number of each spelled-out item.
+
+        Every key starts with the space before its first token, so a match's item number is the
+        number of spaces before it (less the placeholders): counted only for the (few) matches.
         """
         if not self.keys:
             return []
@@ -122,8 +137,10 @@ class Compiled:
         for end, (keylen, pats) in self.automaton.iter(line):
             begin = end - keylen + 1
             in_skeleton = begin >= split
-            first = (line.count(" ", split + 1, begin + 1) if in_skeleton
-                     else line.count(" ", 0, begin + 1)) - 1
+            lo, index = (split + 1, sk_index) if in_skeleton else (0, line_index)
+            first = line.count(" ", lo, begin + 1) - 1
+            if index is not None:
+                first = fastlines.ints(index)[first - line.count(PLACEHOLDER, lo, begin)]
             for pat in pats:
                 if pat.variant == in_skeleton:
                     out.append(Candidate(pat, first, first + pat.ntokens - 1))

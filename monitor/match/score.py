@@ -14,13 +14,15 @@ when the score reaches its threshold. The document's score is the best rule scor
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from monitor.match import fastlines
 from monitor.match.automaton import Candidate, compile_ruleset
 from monitor.match.model import Hit, Rule, RuleResult, RuleSet, ScoreResult
 from monitor.match.tokens import token_lines, token_spans
-from monitor.normalize import normalize
+from monitor.normalize import Normalized, normalize
 
 __all__ = ["Matcher", "saturation"]
 
@@ -66,21 +68,30 @@ class Matcher:
 
     def find(self, text: str, field: str = "text") -> list[Hit]:
         """Every entity hit in one field, in original-text offsets, in text order."""
-        norm = normalize(text)
-        lines = token_lines(norm, self.compiled.has_variants)
-        if lines is None:
+        compiled = self.compiled
+        got = fastlines.lines(text, compiled.token_filter, compiled.skeleton_filter)
+        if got is None:
             return []
-        cands = self.compiled.scan_lines(*lines)
+        if got is fastlines.REFUSED:
+            norm = normalize(text)
+            py_lines = token_lines(norm, compiled.has_variants)
+            if py_lines is None:
+                return []
+            cands = compiled.scan_lines(*py_lines)
+        else:
+            line, line_index, sk_line, sk_index, offsets = got   # type: ignore[misc]
+            cands = compiled.scan_lines(line, sk_line, line_index, sk_index)
         if not cands:
             return []
         kept = _resolve(cands)
         if not kept:
             return []
-        spans = token_spans(norm.text, max(c.last for c in kept) + 1)
-        hits = []
         # Highlight whole tokens (clitics included) so the quote reads naturally.
+        span = (_offset_spans(fastlines.ints(offsets)) if got is not fastlines.REFUSED
+                else _normalized_spans(norm, max(c.last for c in kept) + 1))
+        hits = []
         for cand in kept:
-            start, end = norm.to_original(spans[cand.first][0], spans[cand.last][1])
+            start, end = span(cand.first, cand.last)
             hits.append(Hit(cand.pattern.entity, cand.pattern.alias, text[start:end], field,
                             start, end, cand.first, cand.pattern.variant))
         hits.sort(key=lambda h: (h.start, h.end, h.entity))
@@ -115,6 +126,17 @@ class Matcher:
         return RuleResult(rule.id, rule.title, score, rule.threshold,
                           score >= rule.threshold and not missing, rule.severity,
                           rule.destination, tuple(scope), tuple(missing), raw)
+
+
+def _offset_spans(offsets: memoryview) -> Callable[[int, int], tuple[int, int]]:
+    """Original span of tokens ``first..last`` from the C path's token offsets."""
+    return lambda first, last: (offsets[2 * first], offsets[2 * last + 1])
+
+
+def _normalized_spans(norm: Normalized, ntokens: int) -> Callable[[int, int], tuple[int, int]]:
+    """Original span of tokens ``first..last`` of normalised text (the Python path)."""
+    spans = token_spans(norm.text, ntokens)
+    return lambda first, last: norm.to_original(spans[first][0], spans[last][1])
 
 
 def _plan(ruleset: RuleSet, rule: Rule) -> _RulePlan:

@@ -116,11 +116,16 @@ _WAW_MARK = 0x01          # a control byte: never part of a token line
 _line_tables: _LineTables | None = None
 
 
-def _byte_lines(encoded: bytes, skeletons: bool) -> tuple[str, str | None] | None:
+def _line_tables_ready() -> _LineTables:
+    """The byte tables (built on first use; :mod:`monitor.match.fastlines` reads them too)."""
     global _line_tables
-    t = _line_tables
-    if t is None:
-        t = _line_tables = _LineTables()
+    if _line_tables is None:
+        _line_tables = _LineTables()
+    return _line_tables
+
+
+def _byte_lines(encoded: bytes, skeletons: bool) -> tuple[str, str | None] | None:
+    t = _line_tables_ready()
     raw = encoded.translate(t.line)
     if raw.translate(None, t.not_digits):
         kinds = raw.translate(t.kinds)
