@@ -57,3 +57,33 @@ def test_retry_after_parsing():
     assert retry_after_seconds("120") == 120
     assert retry_after_seconds("Fri, 20 Nov 2026 10:00:10 GMT", now=1795168800.0) == 10
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+
+
+def test_guarded_streams_tell_an_idle_connection_closed_by_the_server() -> None:
+    """httpcore drops pooled connections whose socket turned readable (the server hung up)."""
+    from monitor.fetch.guard import GuardedBackend
+
+    async def go() -> tuple[bool, bool, bool]:
+        writers: list[asyncio.StreamWriter] = []
+
+        async def accept(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            writers.append(w)
+
+        srv = await asyncio.start_server(accept, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        stream = await GuardedBackend(AllowList([f"127.0.0.1:{port}"])).connect_tcp(
+            "127.0.0.1", port)
+        for _ in range(50):
+            if writers:
+                break
+            await asyncio.sleep(0.01)
+        idle = stream.get_extra_info("is_readable")
+        writers[0].close()
+        await asyncio.sleep(0.1)
+        hung_up = stream.get_extra_info("is_readable")
+        has_socket = stream.get_extra_info("socket") is not None
+        await stream.aclose()
+        srv.close()
+        return idle, hung_up, has_socket
+
+    assert asyncio.run(go()) == (False, True, True)
