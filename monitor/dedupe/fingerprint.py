@@ -58,9 +58,13 @@ class Fingerprint:
         return tuple(values)
 
     def bands(self) -> list[tuple[int, int]]:
-        """(band number, bucket hash) pairs for the LSH index."""
-        return [(b, zlib.crc32(array("Q", self.signature[b * ROWS:(b + 1) * ROWS]).tobytes()))
-                for b in range(BANDS)]
+        """(band number, bucket hash) pairs for the LSH index (computed once per fingerprint)."""
+        cached = self.__dict__.get("_bands")
+        if cached is None:
+            blob, step = self.to_blob(), 8 * ROWS     # a band: ROWS 8-byte values of the blob
+            cached = [(b, zlib.crc32(blob[b * step:(b + 1) * step])) for b in range(BANDS)]
+            object.__setattr__(self, "_bands", cached)
+        return list(cached)
 
 
 def words(text: str) -> list[str]:
@@ -74,7 +78,10 @@ def _h64(text: str) -> int:
 
 def shingle_hashes(text: str, size: int = SHINGLE) -> set[int]:
     """64-bit hashes of every run of ``size`` consecutive content words."""
-    ws = words(text)
+    return _shingles(words(text), size)
+
+
+def _shingles(ws: list[str], size: int = SHINGLE) -> set[int]:
     if len(ws) < size:
         return {_h64(" ".join(ws))} if ws else set()
     return {_h64(" ".join(ws[i:i + size])) for i in range(len(ws) - size + 1)}
@@ -90,8 +97,9 @@ def story_body(title: str, text: str) -> str:
 
 def fingerprint(text: str) -> Fingerprint:
     """The fingerprint of an article's text (title excluded: outlets rewrite titles freely)."""
-    hashes = shingle_hashes(text)
-    exact = hashlib.sha1(" ".join(words(text)).encode()).hexdigest()
+    ws = words(text)
+    hashes = _shingles(ws)
+    exact = hashlib.sha1(" ".join(ws).encode()).hexdigest()
     if not hashes:
         return Fingerprint((_EMPTY,) * PERMUTATIONS, 0, exact)
     bins = [_EMPTY] * PERMUTATIONS

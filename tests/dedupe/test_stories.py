@@ -114,3 +114,18 @@ def test_real_articles_and_rewrites_precision_recall():
           f"pairs: precision {precision:.3f} recall {recall:.3f} "
           f"({per_article * 1000:.1f} ms per article: fingerprint, lookup, store)")
     assert precision >= 0.9 and recall >= 0.9
+
+
+def test_band_hashes_stay_those_already_stored() -> None:
+    """story_bands rows of existing databases were written as crc32 of each band's values."""
+    import zlib
+    from array import array
+
+    from monitor.dedupe.fingerprint import BANDS, ROWS, fingerprint
+
+    fp = fingerprint("قالت مصادر محلية في منطقة الجفرة إن آخر مجموعة من عناصر شركة فاجنر "
+                     "العسكرية الخاصة غادرت قاعدة الجفرة الجوية بعد تسليم مواقعها")
+    stored = [(b, zlib.crc32(array("Q", fp.signature[b * ROWS:(b + 1) * ROWS]).tobytes()))
+              for b in range(BANDS)]
+    assert fp.bands() == stored
+    assert fp.bands() == stored          # the cached copy too
