@@ -127,15 +127,10 @@ class Pipeline:
         return report
 
     def _record_items(self, feed_id: int, items: list[Any], report: FeedReport) -> None:
-        limit = self.settings.extract.max_pages_per_cycle
-        for item in items:
-            sighting, _ = article_store.record_item(self.db, feed_id, item, self.clock())
-            if sighting is Sighting.NEW:
-                report.new_items += 1
-                if report.new_items >= limit:
-                    break
-            elif sighting is Sighting.DUPLICATE:
-                report.duplicates += 1
+        sightings = article_store.record_items(self.db, feed_id, items, self.clock(),
+                                               self.settings.extract.max_pages_per_cycle)
+        report.new_items += sightings.count(Sighting.NEW)
+        report.duplicates += sightings.count(Sighting.DUPLICATE)
 
     async def process_pending(self, feed_id: int, report: FeedReport) -> None:
         """Fetch, extract, score and store every pending article of a feed (crash leftovers too)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -49,25 +50,45 @@ class PendingArticle:
     published_at: float | None = None
 
 
-def record_item(db: Database, feed_id: int, item: RawItem, now: float) -> tuple[Sighting, int | None]:
-    """Record one feed item in a single transaction. Returns what it was and the article id."""
+def record_items(db: Database, feed_id: int, items: Iterable[RawItem], now: float,
+                 new_limit: int) -> list[Sighting]:
+    """Record a feed's items in one transaction, stopping after ``new_limit`` new ones.
+
+    One transaction for the whole feed, not one per item: the pages the items share (the
+    articles and sightings tables and their indexes) are written once. All or nothing is safe
+    here: the feed's poll is only recorded as done after its items are processed, so a crash
+    before this commit means the next poll sees the same items again.
+    """
+    out: list[Sighting] = []
+    new = 0
     with db.transaction() as conn:
-        seen = conn.execute("SELECT article_id FROM sightings WHERE feed_id = ? AND identity = ?",
-                            (feed_id, item.identity)).fetchone()
-        if seen is not None:
-            return Sighting.SEEN, int(seen["article_id"])
-        existing = _find_existing(conn, item)
-        if existing is not None:
-            _add_sighting(conn, feed_id, item.identity, existing, now)
-            return Sighting.DUPLICATE, existing
-        cur = conn.execute(
-            "INSERT INTO articles(identity, canonical_url, feed_id, guid, feed_title, feed_summary, "
-            "title, author, published_at, first_seen_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (item.identity, item.url, feed_id, item.guid, item.title, item.summary, item.title,
-             item.author, item.published.timestamp() if item.published else None, now))
-        article_id = int(cur.lastrowid or 0)
-        _add_sighting(conn, feed_id, item.identity, article_id, now)
-        return Sighting.NEW, article_id
+        for item in items:
+            sighting = _record(conn, feed_id, item, now)
+            out.append(sighting)
+            if sighting is Sighting.NEW:
+                new += 1
+                if new >= new_limit:
+                    break
+    return out
+
+
+def _record(conn: sqlite3.Connection, feed_id: int, item: RawItem, now: float) -> Sighting:
+    """Record one item: seen before in this feed, a duplicate of a known article, or new."""
+    seen = conn.execute("SELECT article_id FROM sightings WHERE feed_id = ? AND identity = ?",
+                        (feed_id, item.identity)).fetchone()
+    if seen is not None:
+        return Sighting.SEEN
+    existing = _find_existing(conn, item)
+    if existing is not None:
+        _add_sighting(conn, feed_id, item.identity, existing, now)
+        return Sighting.DUPLICATE
+    cur = conn.execute(
+        "INSERT INTO articles(identity, canonical_url, feed_id, guid, feed_title, feed_summary, "
+        "title, author, published_at, first_seen_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (item.identity, item.url, feed_id, item.guid, item.title, item.summary, item.title,
+         item.author, item.published.timestamp() if item.published else None, now))
+    _add_sighting(conn, feed_id, item.identity, int(cur.lastrowid or 0), now)
+    return Sighting.NEW
 
 
 def _find_existing(conn: sqlite3.Connection, item: RawItem) -> int | None:
