@@ -133,13 +133,14 @@ skeleton(const uint8_t *tok, Py_ssize_t n, uint8_t *out)
 
 typedef struct {
     Py_UCS2 *line;     /* token line (cp1256 decodes into the BMP) */
-    Py_UCS4 *sk;       /* skeleton line, NULL when not asked for */
+    uint8_t *sk;       /* skeleton line as skeleton bytes, NULL when not asked for */
     Py_ssize_t nl, ns;
     uint8_t *tok;      /* the normalised bytes of every token, one after the other */
     uint8_t *tmp;      /* the skeleton of one token */
     int32_t *offs;     /* original [start, end) of every token */
     Py_ssize_t no;
     int32_t *lidx, *sidx;  /* token index of each item spelled out in the line, the skeletons */
+    Py_ssize_t cap;    /* tokens the three arrays above have room for (they grow) */
     Py_ssize_t nli, nsi;
     int lph, sph;      /* the last item of the line, of the skeleton line, is a placeholder */
     Bloom tokens, skeletons;
@@ -159,10 +160,31 @@ skeleton_token(Out *o, const uint8_t *tok, Py_ssize_t n, int32_t index)
         return;
     }
     o->sk[o->ns++] = ' ';
-    for (Py_ssize_t j = 0; j < k; j++)
-        o->sk[o->ns++] = sk_decode[o->tmp[j]];
+    memcpy(o->sk + o->ns, o->tmp, k);
+    o->ns += k;
     o->sidx[o->nsi++] = index;
     o->sph = 0;
+}
+
+/* Room for twice as many tokens in the offsets and both indexes. */
+static int
+grow(Out *o)
+{
+    Py_ssize_t cap = 2 * o->cap;
+    int32_t *offs = PyMem_Realloc(o->offs, sizeof(int32_t) * 2 * cap);
+    if (offs == NULL)
+        return -1;
+    o->offs = offs;
+    int32_t *lidx = PyMem_Realloc(o->lidx, sizeof(int32_t) * cap);
+    if (lidx == NULL)
+        return -1;
+    o->lidx = lidx;
+    int32_t *sidx = PyMem_Realloc(o->sidx, sizeof(int32_t) * cap);
+    if (sidx == NULL)
+        return -1;
+    o->sidx = sidx;
+    o->cap = cap;
+    return 0;
 }
 
 /* A token ends: its original end and its skeleton. A token no key contains cannot be part of a
@@ -212,6 +234,11 @@ skeleton_token(Out *o, const uint8_t *tok, Py_ssize_t n, int32_t index)
                 if (run)                                                        \
                     END_TOKEN()                                                 \
                 if (k) {                                                        \
+                    if (no / 2 >= o->cap) {                                     \
+                        if (grow(o) < 0)                                        \
+                            return -2;                                          \
+                        offs = o->offs;                                         \
+                    }                                                           \
                     line[nl++] = ' ';                                           \
                     lstart = nl;                                                \
                     tstart = nb;                                                \
@@ -238,6 +265,7 @@ scan(PyObject *text, Out *o)
     int32_t *offs = o->offs;
     Py_ssize_t nl = 0, nb = 0, no = 0, tstart = 0, lstart = 0, end = 0;
     uint8_t run = 0;
+    /* -1: refused (the Python path takes the text); -2: out of memory */
     if (kind == PyUnicode_1BYTE_KIND)
         SCAN(Py_UCS1)
     else if (kind == PyUnicode_2BYTE_KIND)
@@ -257,6 +285,22 @@ int32_bytes(const int32_t *values, Py_ssize_t n)
     return PyBytes_FromStringAndSize((const char *)values, (Py_ssize_t)sizeof(int32_t) * n);
 }
 
+/* The skeleton line as a str: skeleton bytes through sk_decode, separators as they are. */
+static PyObject *
+skeleton_line(Out *o)
+{
+    Py_UCS4 *buf = PyMem_Malloc(sizeof(Py_UCS4) * (o->ns + 1));
+    if (buf == NULL)
+        return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < o->ns; i++) {
+        uint8_t b = o->sk[i];
+        buf[i] = (b == ' ' || b == PLACEHOLDER) ? b : sk_decode[b];
+    }
+    PyObject *str = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, o->ns);
+    PyMem_Free(buf);
+    return str;
+}
+
 static PyObject *
 result(Out *o)
 {
@@ -267,7 +311,7 @@ result(Out *o)
     PyObject *sk = NULL, *sidx = NULL;
     if (o->sk != NULL && o->nsi) {
         o->sk[o->ns++] = ' ';
-        sk = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, o->sk, o->ns);
+        sk = skeleton_line(o);
         sidx = int32_bytes(o->sidx, o->nsi);
     } else {
         sk = Py_NewRef(Py_None);
@@ -302,29 +346,35 @@ lines(PyObject *self, PyObject *args)
         return NULL;
     int with_sk = skeletons.bits != NULL;
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    /* Worst case: every character a token of its own (a space before each, one after all). */
+    if (n > INT32_MAX)
+        return Py_NewRef(Py_None);   /* offsets would not fit: the Python path takes it */
+    /* Worst case for the lines: every character a token (a space before each, one after all).
+       The per-token arrays start at a typical size and grow. */
+    Py_ssize_t cap = n / 4 + 16;
     Py_UCS2 *line = PyMem_Malloc(sizeof(Py_UCS2) * (2 * n + 2));
     uint8_t *tok = PyMem_Malloc(2 * n + 2);
-    Py_UCS4 *sk = with_sk ? PyMem_Malloc(sizeof(Py_UCS4) * (2 * n + 2)) : NULL;
-    /* offsets: two per token; then the index of each spelled-out token (line, skeletons) */
-    int32_t *offs = PyMem_Malloc(sizeof(int32_t) * (4 * n + 4));
+    uint8_t *sk = with_sk ? PyMem_Malloc(2 * n + 2) : NULL;
+    Out o = {line, sk, 0, 0, tok, tok + n + 1, PyMem_Malloc(sizeof(int32_t) * 2 * cap), 0,
+             PyMem_Malloc(sizeof(int32_t) * cap), PyMem_Malloc(sizeof(int32_t) * cap), cap,
+             0, 0, 0, 0, tokens, skeletons};
     PyObject *res = NULL;
-    if (line == NULL || tok == NULL || offs == NULL || (with_sk && sk == NULL)) {
+    if (line == NULL || tok == NULL || (with_sk && sk == NULL) || o.offs == NULL
+            || o.lidx == NULL || o.sidx == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    if (n > INT32_MAX) {
-        res = Py_NewRef(Py_None);    /* offsets would not fit: the Python path takes it */
-        goto done;
-    }
-    Out o = {line, sk, 0, 0, tok, tok + n + 1, offs, 0, offs + 2 * n + 2, offs + 3 * n + 3,
-             0, 0, 0, 0, tokens, skeletons};
-    res = scan(text, &o) < 0 ? Py_NewRef(Py_None) : result(&o);
+    int got = scan(text, &o);
+    if (got == -2)
+        PyErr_NoMemory();
+    else
+        res = got == -1 ? Py_NewRef(Py_None) : result(&o);
 done:
     PyMem_Free(line);
     PyMem_Free(tok);
     PyMem_Free(sk);
-    PyMem_Free(offs);
+    PyMem_Free(o.offs);
+    PyMem_Free(o.lidx);
+    PyMem_Free(o.sidx);
     return res;
 }
 
