@@ -134,17 +134,40 @@ class Compiled:
         if self.has_variants and sk_line is not None:
             line = line + "\n" + sk_line
         out = []
+        # Matches come in order of their end, so counting from the previous match keeps the
+        # total linear (a page repeating a name 100,000 times must not cost n² counting).
+        spaces = (_Counter(line, " ", 0), _Counter(line, " ", split + 1))
+        holders = (_Counter(line, PLACEHOLDER, 0), _Counter(line, PLACEHOLDER, split + 1))
+        indexes = tuple(fastlines.ints(x) if x is not None else None
+                        for x in (line_index, sk_index))
         for end, (keylen, pats) in self.automaton.iter(line):
             begin = end - keylen + 1
             in_skeleton = begin >= split
-            lo, index = (split + 1, sk_index) if in_skeleton else (0, line_index)
-            first = line.count(" ", lo, begin + 1) - 1
+            first = spaces[in_skeleton].before(begin + 1) - 1
+            index = indexes[in_skeleton]
             if index is not None:
-                first = fastlines.ints(index)[first - line.count(PLACEHOLDER, lo, begin)]
+                first = index[first - holders[in_skeleton].before(begin)]
             for pat in pats:
                 if pat.variant == in_skeleton:
                     out.append(Candidate(pat, first, first + pat.ntokens - 1))
         return out
+
+
+class _Counter:
+    """Occurrences of ``ch`` in ``line[lo:pos]``, counted from the previous position asked."""
+
+    __slots__ = ("line", "ch", "pos", "n")
+
+    def __init__(self, line: str, ch: str, lo: int) -> None:
+        self.line, self.ch, self.pos, self.n = line, ch, lo, 0
+
+    def before(self, pos: int) -> int:
+        if pos >= self.pos:
+            self.n += self.line.count(self.ch, self.pos, pos)
+        else:
+            self.n -= self.line.count(self.ch, pos, self.pos)
+        self.pos = pos
+        return self.n
 
 
 def compile_ruleset(ruleset: RuleSet) -> Compiled:

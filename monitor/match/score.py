@@ -13,6 +13,8 @@ when the score reaches its threshold. The document's score is the best rule scor
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -191,24 +193,60 @@ def _resolve(cands: list[Candidate]) -> list[Candidate]:
     """Apply not_in phrases, drop duplicates, and let longer matches hide the ones inside them.
 
     ``روسيا البيضاء`` (Belarus) hides ``روسيا``; ``صدام حفتر`` hides ``حفتر``; an exact match
-    hides a variant match of the same span.
+    hides a variant match of the same span. O(n log n): a hostile page repeating a name a
+    hundred thousand times must not stall the daemon.
     """
-    negatives: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for c in cands:
-        if c.pattern.negative:
-            negatives[c.pattern.entity].append((c.first, c.last))
+    covers = {entity: _Cover(spans) for entity, spans in _negative_spans(cands).items()}
     best: dict[tuple[str, int, int], Candidate] = {}
     for c in cands:
         p = c.pattern
-        if p.negative or any(a <= c.first and c.last <= b for a, b in negatives[p.entity]):
+        if p.negative or (p.entity in covers and covers[p.entity].covers(c.first, c.last)):
             continue
         key = (p.entity, c.first, c.last)
         if key not in best or (best[key].pattern.variant and not p.variant):
             best[key] = c
-    kept = list(best.values())
-    return [c for c in kept if not any(_inside(c, o) for o in kept)]
+    return _outermost(list(best.values()))
 
 
-def _inside(c: Candidate, o: Candidate) -> bool:
-    """``c`` lies inside ``o`` and ``o`` is longer."""
-    return o.first <= c.first and c.last <= o.last and (o.last - o.first) > (c.last - c.first)
+def _negative_spans(cands: list[Candidate]) -> dict[str, list[tuple[int, int]]]:
+    negatives: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for c in cands:
+        if c.pattern.negative:
+            negatives[c.pattern.entity].append((c.first, c.last))
+    return negatives
+
+
+class _Cover:
+    """Does some span of a set contain ``[first, last]``? (sorted starts, running max of ends)"""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        spans.sort()
+        self.starts = [a for a, _ in spans]
+        self.reach = list(itertools.accumulate((b for _, b in spans), max))
+
+    def covers(self, first: int, last: int) -> bool:
+        i = bisect.bisect_right(self.starts, first)
+        return i > 0 and self.reach[i - 1] >= last
+
+
+def _outermost(kept: list[Candidate]) -> list[Candidate]:
+    """The candidates that lie inside no longer candidate, in their original order.
+
+    Sorted by start, longest first, a span is inside a longer one exactly when some span
+    before it (other than an identical one) reaches at least as far.
+    """
+    order = sorted(range(len(kept)), key=lambda i: (kept[i].first, -kept[i].last))
+    inside = [False] * len(kept)
+    reach = -1
+    group: list[int] = []
+    for i in order + [-1]:
+        if group and (i < 0 or (kept[i].first, kept[i].last)
+                      != (kept[group[0]].first, kept[group[0]].last)):
+            hidden = reach >= kept[group[0]].last
+            for j in group:
+                inside[j] = hidden
+            reach = max(reach, kept[group[0]].last)
+            group = []
+        if i >= 0:
+            group.append(i)
+    return [c for i, c in enumerate(kept) if not inside[i]]
