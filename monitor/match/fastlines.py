@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from array import array
 from collections.abc import Callable, Iterable
 from typing import Final
 
-from monitor.normalize.arabic import _fast_tables
+from monitor.match.tokens import _TOKEN, _WAW_MARK, _line_tables_ready
+from monitor.normalize.arabic import _fast_tables, _fold
 from monitor.normalize.fast import _CHARS, CODEC
 
 try:
@@ -92,8 +94,6 @@ def skeleton_filter(skeletons: Iterable[str]) -> bytes | None:
 
     ``skeletons`` are written as :func:`monitor.match.tokens.skeleton` writes them.
     """
-    from monitor.match.tokens import _line_tables_ready
-
     back = {ch: b for b, ch in enumerate(_line_tables_ready().sk_decode)}
     return _filter(_encoded(skeletons, lambda sk: bytes(back[ch] for ch in sk)))
 
@@ -126,8 +126,6 @@ def _filter(items: list[bytes]) -> bytes | None:
 def _configure() -> None:
     """Hand the C module its tables: the normaliser's and the token lines' (built once)."""
     global _configured
-    from monitor.match.tokens import _line_tables_ready
-
     assert _lines is not None
     t = _fast_tables()
     lt = _line_tables_ready()
@@ -151,7 +149,7 @@ def _configure() -> None:
     kinds = bytes(0 if lt.line[b] == 0x20 else 2 if lt.kinds[b] == 0x44 else 1 for b in range(256))
     sk_class = bytes(0 if b in lt.sk_delete else lt.sk[b] for b in range(256))
     waw = lt.waw[0]
-    _lines.configure(_u16(cp_map), kinds, _CHARS, sk_class, waw, lt.sk[_waw_mark()], lt.sk_decode)
+    _lines.configure(_u16(cp_map), kinds, _CHARS, sk_class, waw, lt.sk[_WAW_MARK], lt.sk_decode)
     _configured = True
 
 
@@ -162,9 +160,6 @@ def _separators(cp_map: list[int]) -> None:
     start a cluster of their own, so in a token line they are separators like any space. Without
     this, one ``٪`` in an article sent all of it down the much slower Python path.
     """
-    from monitor.match.tokens import _TOKEN
-    from monitor.normalize.arabic import _fold
-
     for cp in range(65536):
         if cp_map[cp] != _REFUSE:
             continue
@@ -177,12 +172,4 @@ def _separators(cp_map: list[int]) -> None:
 
 
 def _u16(values: list[int]) -> bytes:
-    from array import array
-
     return array("H", values).tobytes()
-
-
-def _waw_mark() -> int:
-    from monitor.match.tokens import _WAW_MARK
-
-    return _WAW_MARK

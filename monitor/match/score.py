@@ -232,21 +232,13 @@ class _Cover:
 def _outermost(kept: list[Candidate]) -> list[Candidate]:
     """The candidates that lie inside no longer candidate, in their original order.
 
-    Sorted by start, longest first, a span is inside a longer one exactly when some span
-    before it (other than an identical one) reaches at least as far.
+    Distinct spans sorted by start, longest first: a span lies inside a longer one exactly when
+    a span before it reaches at least as far.
     """
-    order = sorted(range(len(kept)), key=lambda i: (kept[i].first, -kept[i].last))
-    inside = [False] * len(kept)
+    hidden: set[tuple[int, int]] = set()
     reach = -1
-    group: list[int] = []
-    for i in order + [-1]:
-        if group and (i < 0 or (kept[i].first, kept[i].last)
-                      != (kept[group[0]].first, kept[group[0]].last)):
-            hidden = reach >= kept[group[0]].last
-            for j in group:
-                inside[j] = hidden
-            reach = max(reach, kept[group[0]].last)
-            group = []
-        if i >= 0:
-            group.append(i)
-    return [c for i, c in enumerate(kept) if not inside[i]]
+    for first, last in sorted({(c.first, c.last) for c in kept}, key=lambda s: (s[0], -s[1])):
+        if reach >= last:
+            hidden.add((first, last))
+        reach = max(reach, last)
+    return [c for c in kept if (c.first, c.last) not in hidden]
