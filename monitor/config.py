@@ -24,6 +24,8 @@ from monitor.trends.surges import SurgeSettings
 from monitor.yamlfile import YamlSyntaxError, line_of, load_yaml
 
 ENV_PREFIX = "MONITOR_"
+#: MONITOR_ variables that are process switches, not configuration keys.
+PROCESS_VARIABLES = frozenset({"MONITOR_CONFIG", "MONITOR_PURE_PYTHON", "MONITOR_REQUIRE_C"})
 DEFAULT_CONFIG = "monitor.yaml"
 DEFAULT_FEEDS = Path(__file__).parent / "source" / "default_feeds.yaml"
 SECRET_KEYS = {"token", "bot_token", "password", "secret", "api_key"}
@@ -319,7 +321,7 @@ def _apply_env(raw: dict[str, Any], env: dict[str, str]) -> dict[str, str]:
     """Overlay ``MONITOR_A__B=value`` onto raw; returns dotted key → variable name."""
     applied: dict[str, str] = {}
     for var, text in sorted(env.items()):
-        if not var.startswith(ENV_PREFIX) or var == "MONITOR_CONFIG":
+        if not var.startswith(ENV_PREFIX) or var in PROCESS_VARIABLES:
             continue
         parts = [p.lower() for p in var[len(ENV_PREFIX):].split("__") if p]
         if not parts:

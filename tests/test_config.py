@@ -69,6 +69,13 @@ def test_env_error_names_the_variable():
         load_settings(None, env={"MONITOR_POLL__INTERVAL_SECONDS": "often"})
 
 
+def test_process_switches_are_not_configuration_keys():
+    # MONITOR_PURE_PYTHON (matcher without its C accelerator) once stopped every command with
+    # "unknown key".
+    settings = load_settings(None, env={"MONITOR_PURE_PYTHON": "1", "MONITOR_REQUIRE_C": "1"})
+    assert settings.poll.interval_seconds == 600
+
+
 def test_secret_in_yaml_is_refused(tmp_path):
     path = write(tmp_path, "telegram:\n  token: '123456:ABCDEF'\n")
     with pytest.raises(ConfigError) as err:

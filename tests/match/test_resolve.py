@@ -3,8 +3,6 @@ does not grow quadratically with the number of hits."""
 
 from __future__ import annotations
 
-import time
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
