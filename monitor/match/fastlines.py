@@ -82,11 +82,8 @@ def ints(raw: bytes) -> memoryview:
 
 
 def token_filter(tokens: Iterable[str]) -> bytes | None:
-    """The filter of the tokens of a rule set's keys (``None`` without the C path).
-
-    A token the code page cannot spell can never come out of the C path and is left out.
-    """
-    return _filter(_encoded(tokens, lambda tok: tok.encode(CODEC)))
+    """The filter of the tokens of a rule set's keys (``None`` without the C path)."""
+    return _filter(_token_bytes(tokens)) if _lines is not None else None
 
 
 def skeleton_filter(skeletons: Iterable[str]) -> bytes | None:
@@ -94,8 +91,19 @@ def skeleton_filter(skeletons: Iterable[str]) -> bytes | None:
 
     ``skeletons`` are written as :func:`monitor.match.tokens.skeleton` writes them.
     """
+    return _filter(_skeleton_bytes(skeletons)) if _lines is not None else None
+
+
+def _token_bytes(tokens: Iterable[str]) -> list[bytes]:
+    """Tokens as the C path sees them (code-page bytes). One the code page cannot spell can
+    never come out of the C path and is left out."""
+    return _encoded(tokens, lambda tok: tok.encode(CODEC))
+
+
+def _skeleton_bytes(skeletons: Iterable[str]) -> list[bytes]:
+    """Skeletons as the C path writes them before decoding (skeleton bytes)."""
     back = {ch: b for b, ch in enumerate(_line_tables_ready().sk_decode)}
-    return _filter(_encoded(skeletons, lambda sk: bytes(back[ch] for ch in sk)))
+    return _encoded(skeletons, lambda sk: bytes(back[ch] for ch in sk))
 
 
 def _encoded(items: Iterable[str], encode: Callable[[str], bytes]) -> list[bytes]:
@@ -108,10 +116,9 @@ def _encoded(items: Iterable[str], encode: Callable[[str], bytes]) -> list[bytes
     return out
 
 
-def _filter(items: list[bytes]) -> bytes | None:
+def _filter(items: list[bytes]) -> bytes:
     """A Bloom filter with about 32 bits per item (one hash: ~3 % false positives)."""
-    if _lines is None:
-        return None
+    assert _lines is not None
     size = 1024
     while size < 4 * len(items):
         size *= 2

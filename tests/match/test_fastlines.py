@@ -104,23 +104,12 @@ def test_what_is_outside_the_filters_is_left_out(text: str) -> None:
         return
     tokens, skeletons, _ = want
     # What the filters let through: the items themselves, and (rarely) a false positive.
-    kept = {t for t in tokens if _passes(tokens_in, fastlines._encoded([t], _cp))}
-    kept_sk = {s for s in skeletons if s and _passes(skeletons_in, _sk_bytes(s))}
+    kept = {t for t in tokens if _passes(tokens_in, fastlines._token_bytes([t]))}
+    kept_sk = {s for s in skeletons if s and _passes(skeletons_in, fastlines._skeleton_bytes([s]))}
     assert words & set(tokens) <= kept and wanted & set(skeletons) <= kept_sk
     line, lidx = _spelled(tokens, kept.__contains__)
     assert got[:2] == (line or f" {fastlines.PLACEHOLDER} ", lidx)
     assert got[2:4] == _spelled(skeletons, kept_sk.__contains__)
-
-
-def _cp(text: str) -> bytes:
-    return text.encode("cp1256")
-
-
-def _sk_bytes(sk: str) -> list[bytes]:
-    from monitor.match.tokens import _line_tables_ready
-
-    back = {ch: b for b, ch in enumerate(_line_tables_ready().sk_decode)}
-    return fastlines._encoded([sk], lambda s: bytes(back[ch] for ch in s))
 
 
 def _passes(bloom: bytes, encoded: list[bytes]) -> bool:
