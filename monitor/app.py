@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from monitor.config import Settings
+from monitor.dedupe import bands
 from monitor.deliver.drain import Drainer
 from monitor.deliver.sinks import make_sink
 from monitor.extract.pool import ExtractorPool
@@ -49,6 +51,19 @@ def load_scorer(settings: Settings) -> Any | None:
     return matcher
 
 
+def load_story_index(db: Database, settings: Settings) -> None:
+    """Build the in-memory story index now (it would be built by the first article otherwise),
+    so that its cost shows at start-up with the other loading."""
+    if not settings.stories.enabled:
+        return
+    started = time.monotonic()
+    with db.transaction() as conn:
+        loaded = bands.ensure(conn, time.time() - settings.stories.window_hours * 3600)
+    if loaded is not None:
+        log.info("story index: %d articles of the last %g h loaded in %.2f s", loaded,
+                 settings.stories.window_hours, time.monotonic() - started)
+
+
 @asynccontextmanager
 async def open_app(settings: Settings, scorer: Any | None = None) -> AsyncIterator[App]:
     """Open the store, the shared HTTP client and the extractor pool; close them on exit."""
@@ -63,6 +78,7 @@ async def open_app(settings: Settings, scorer: Any | None = None) -> AsyncIterat
             drainer.reply_every = settings.stories.reply_every
             pipeline.on_alert = drainer.wake.set
             outbox.recover_interrupted(db)
+            load_story_index(db, settings)
             yield App(settings, db, fetcher, extractor, pipeline, drainer)
     finally:
         await sink.close()

@@ -61,10 +61,15 @@ class Fingerprint:
         """(band number, bucket hash) pairs for the LSH index (computed once per fingerprint)."""
         cached = self.__dict__.get("_bands")
         if cached is None:
-            blob, step = self.to_blob(), 8 * ROWS     # a band: ROWS 8-byte values of the blob
-            cached = [(b, zlib.crc32(blob[b * step:(b + 1) * step])) for b in range(BANDS)]
+            cached = bands_of_blob(self.to_blob())
             object.__setattr__(self, "_bands", cached)
         return list(cached)
+
+
+def bands_of_blob(blob: bytes) -> list[tuple[int, int]]:
+    """(band number, bucket hash) pairs of a stored signature: crc32 of each band's values."""
+    step = 8 * ROWS     # a band: ROWS 8-byte values of the blob
+    return [(b, zlib.crc32(blob[b * step:(b + 1) * step])) for b in range(BANDS)]
 
 
 def words(text: str) -> list[str]:

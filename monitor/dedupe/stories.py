@@ -1,5 +1,6 @@
 """Story clustering: each new article joins the story of its nearest earlier near-duplicate
-(within a time window), found through the LSH bands, or starts a story of its own.
+(within a time window), found through the LSH band index (``bands``), or starts a story of its
+own.
 
 Runs inside the transaction that stores the article, so the story, the article and its alert
 (or its "also reported by" update) are recorded together.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from monitor.dedupe import bands
 from monitor.dedupe.fingerprint import Fingerprint, containment, jaccard
 
 JACCARD = 0.25          # same story when the estimated Jaccard of word pairs reaches this...
@@ -44,6 +46,7 @@ def assign_story(conn: sqlite3.Connection, article_id: int, fp: Fingerprint, *, 
                  window_seconds: float) -> StoryMatch:
     """Give ``article_id`` a story id and index its fingerprint (caller's transaction)."""
     since = now - window_seconds
+    bands.ensure(conn, since)
     exact = conn.execute(
         "SELECT story_id FROM articles WHERE text_hash = ? AND id != ? AND story_id IS NOT NULL "
         "AND first_seen_at >= ? ORDER BY id LIMIT 1", (fp.text_hash, article_id, since)).fetchone()
@@ -54,8 +57,7 @@ def assign_story(conn: sqlite3.Connection, article_id: int, fp: Fingerprint, *, 
     conn.execute("UPDATE articles SET story_id = ?, signature = ?, shingles = ?, text_hash = ? "
                  "WHERE id = ?", (match.story_id, fp.to_blob(), fp.shingles, fp.text_hash,
                                   article_id))
-    conn.executemany("INSERT INTO story_bands(band, hash, article_id, at) VALUES (?,?,?,?)",
-                     [(band, h, article_id, now) for band, h in fp.bands()])
+    bands.add(conn, article_id, fp)
     return match
 
 
@@ -63,13 +65,7 @@ def _nearest(conn: sqlite3.Connection, article_id: int, fp: Fingerprint,
              since: float) -> StoryMatch | None:
     if fp.shingles < MIN_SHINGLES:
         return None
-    bands = fp.bands()
-    clause = " OR ".join(["(band = ? AND hash = ?)"] * len(bands))
-    args = [v for pair in bands for v in pair]
-    rows = conn.execute(
-        f"SELECT DISTINCT a.id, a.story_id, a.signature, a.shingles FROM story_bands s "
-        f"JOIN articles a ON a.id = s.article_id WHERE ({clause}) AND s.at >= ? AND a.id != ? "
-        f"AND a.story_id IS NOT NULL LIMIT ?", (*args, since, article_id, MAX_CANDIDATES))
+    rows = bands.candidates(conn, fp, since=since, exclude=article_id, limit=MAX_CANDIDATES)
     best: StoryMatch | None = None
     for _id, story_id, blob, shingles in rows:
         score = is_same_story(fp, Fingerprint.signature_from_blob(blob), shingles)

@@ -27,6 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.app import App
 from monitor.config import FeedSource, Settings, load_settings
+from monitor.dedupe import bands
 from monitor.errors import ConfigError, RulesError
 from monitor.models import CycleStats, FeedReport
 from monitor.ops.metrics import METRICS
@@ -211,6 +212,9 @@ class Service:
             log.info("housekeeping: pruned the text of %d articles older than %g days", pruned,
                      self.settings.ops.retention_days)
             await asyncio.to_thread(vacuum, self.settings.database)
+        with self.app.db.transaction() as conn:
+            dropped = bands.prune(conn, time.time() - self.settings.stories.window_hours * 3600)
+        log.debug("housekeeping: %d story index entries past the window dropped", dropped)
         self.app.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.app.db.conn.execute("PRAGMA optimize")
 

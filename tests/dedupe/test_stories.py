@@ -116,12 +116,12 @@ def test_real_articles_and_rewrites_precision_recall():
     assert precision >= 0.9 and recall >= 0.9
 
 
-def test_band_hashes_stay_those_already_stored() -> None:
-    """story_bands rows of existing databases were written as crc32 of each band's values."""
+def test_band_hashes_are_the_same_from_a_fingerprint_and_from_its_stored_blob() -> None:
+    """The index is rebuilt from stored signatures: both ways must give crc32 of each band."""
     import zlib
     from array import array
 
-    from monitor.dedupe.fingerprint import BANDS, ROWS, fingerprint
+    from monitor.dedupe.fingerprint import BANDS, ROWS, bands_of_blob, fingerprint
 
     fp = fingerprint("قالت مصادر محلية في منطقة الجفرة إن آخر مجموعة من عناصر شركة فاجنر "
                      "العسكرية الخاصة غادرت قاعدة الجفرة الجوية بعد تسليم مواقعها")
@@ -129,3 +129,4 @@ def test_band_hashes_stay_those_already_stored() -> None:
               for b in range(BANDS)]
     assert fp.bands() == stored
     assert fp.bands() == stored          # the cached copy too
+    assert bands_of_blob(fp.to_blob()) == stored
