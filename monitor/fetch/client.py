@@ -65,7 +65,8 @@ class Fetcher:
     async def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
                   accept: str = PAGE_ACCEPT, max_bytes: int | None = None) -> FetchResult:
         """GET ``url``; 200 → body, 304 → empty body. Raises a :class:`FetchError` subclass."""
-        host = check_scheme(url).host
+        parsed = check_scheme(url)
+        host = parsed.host
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
@@ -76,7 +77,7 @@ class Fetcher:
         async with self._hosts[host]:
             try:
                 async with asyncio.timeout(self.settings.total_timeout):
-                    return await self._get(url, headers, cap, started)
+                    return await self._get(url, parsed, headers, cap, started)
             except TimeoutError as exc:
                 raise FetchTimeout(f"no complete answer within {self.settings.total_timeout:g} s",
                                    url=url) from exc
@@ -93,9 +94,10 @@ class Fetcher:
             except httpx.HTTPError as exc:
                 raise NetworkFailure(f"{type(exc).__name__}: {exc}", url=url) from exc
 
-    async def _get(self, url: str, headers: dict[str, str], cap: int,
+    async def _get(self, url: str, parsed: httpx.URL, headers: dict[str, str], cap: int,
                    started: float) -> FetchResult:
-        async with self._client.stream("GET", url, headers=headers) as resp:
+        # The URL already parsed by check_scheme: httpx keeps it as is instead of parsing again.
+        async with self._client.stream("GET", parsed, headers=headers) as resp:
             final = str(resp.url)
             if resp.status_code == 304:
                 # Reading the (empty) body completes the exchange so the connection goes back
