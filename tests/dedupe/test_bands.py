@@ -143,3 +143,15 @@ def test_the_daemon_builds_the_index_at_start_and_says_so(db, tmp_path, caplog):
     assert entries(reopened) == {1}
     assert "story index: 1 articles of the last" in caplog.text
     reopened.close()
+
+
+def test_articles_another_process_placed_are_found_too(db, tmp_path):
+    """`monitor once` run by hand next to the daemon: each has its own in-memory index."""
+    add_article(db, 1, OTHER, 1000.0)                  # the daemon's index exists from here on
+    other = open_database(tmp_path / "state.db")
+    assert add_article(other, 2, WAGNER, 1001.0) == 2  # stored by the other connection
+    other.close()
+    assert add_article(db, 3, WAGNER_AGAIN, 1002.0) == 2
+    assert entries(db) == {1, 2, 3}
+    # Nobody else wrote since: the next article triggers no catch-up, and nothing is lost.
+    assert add_article(db, 4, OTHER + " اليوم", 1003.0) == 1
