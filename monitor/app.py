@@ -58,7 +58,7 @@ def load_story_index(db: Database, settings: Settings) -> None:
         return
     started = time.monotonic()
     with db.transaction() as conn:
-        loaded = bands.ensure(conn, time.time() - settings.stories.window_hours * 3600)
+        loaded = bands.ensure(conn, time.time() - settings.stories.window_seconds)
     if loaded is not None:
         log.info("story index: %d articles of the last %g h loaded in %.2f s", loaded,
                  settings.stories.window_hours, time.monotonic() - started)

@@ -166,6 +166,10 @@ class StorySettings(_Model):
     reply_every: int = Field(3, ge=1, description="when a message cannot be edited: one threaded "
                              "reply per this many new outlets")
 
+    @property
+    def window_seconds(self) -> float:
+        return self.window_hours * 3600
+
 
 class FeedSource(_Model):
     """One source: an RSS/Atom feed, or a Google News search turned into its RSS URL."""

@@ -227,7 +227,7 @@ class Pipeline:
         entities = tuple(h.entity for h in score.hits) if score is not None else ()
         made = extracted.fingerprint if extracted is not None and text == extracted.text else None
         return StoryInput(made or fingerprint(story_body(title, text)), outlet,
-                          self.settings.stories.window_hours * 3600, entities, title, article.url)
+                          self.settings.stories.window_seconds, entities, title, article.url)
 
     def _next_interval(self, source: FeedSource, current: float | None, new_items: int) -> float:
         """A per-feed interval is fixed; otherwise it adapts to the feed's publishing rate."""

@@ -1,14 +1,14 @@
 """The LSH band index of recent fingerprints: where a new article finds its candidate stories.
 
-It lives in memory, as a table of the state connection's ``temp`` schema, and is rebuilt from the
-signatures stored with the articles when first used; when another process wrote to the same
-database (SQLite's ``data_version`` moved), the articles it placed are added before the next
-lookup. Why not on disk: every article adds 64 keys
-that land in 64 random leaves of the index, so each commit wrote ~64 pages (256 KB) to the
-write-ahead log, a fifth of the daemon's CPU per article, and the table kept 64 rows per article
-for ever. In memory an entry costs ~15 bytes (17 MB for 20,000 articles), inserts write
-nothing to disk, and a rolled-back transaction takes its entries with it. The index is derived
-data: the durable record is ``articles.signature``.
+It lives in memory, as tables of the state connection's ``temp`` schema, built from the
+signatures stored with the articles when first used; when another process has written to the
+same database since (SQLite's ``data_version`` moved), the articles it placed are added before
+the next lookup. Why not on disk: every article adds 64 keys that land in 64 random leaves of
+the index, so each commit wrote ~64 pages (256 KB) to the write-ahead log, a fifth of the
+daemon's CPU per article, and the table kept 64 rows per article for ever. In memory an entry
+costs ~15 bytes (17 MB for 20,000 articles), inserts write nothing to disk, and a rolled-back
+transaction takes its entries with it. The index is derived data: the durable record is
+``articles.signature``.
 """
 
 from __future__ import annotations

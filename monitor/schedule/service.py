@@ -213,7 +213,7 @@ class Service:
                      self.settings.ops.retention_days)
             await asyncio.to_thread(vacuum, self.settings.database)
         with self.app.db.transaction() as conn:
-            dropped = bands.prune(conn, time.time() - self.settings.stories.window_hours * 3600)
+            dropped = bands.prune(conn, time.time() - self.settings.stories.window_seconds)
         log.debug("housekeeping: %d story index entries past the window dropped", dropped)
         self.app.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.app.db.conn.execute("PRAGMA optimize")

@@ -155,3 +155,20 @@ def test_articles_another_process_placed_are_found_too(db, tmp_path):
     assert entries(db) == {1, 2, 3}
     # Nobody else wrote since: the next article triggers no catch-up, and nothing is lost.
     assert add_article(db, 4, OTHER + " اليوم", 1003.0) == 1
+
+
+def test_the_daemons_housekeeping_drops_what_left_the_window(db):
+    import asyncio
+    import time
+    from types import SimpleNamespace
+
+    from monitor.config import load_settings
+    from monitor.schedule.service import Service
+
+    now = time.time()
+    add_article(db, 1, WAGNER, now - 3 * DAY)           # the default window is 48 h
+    add_article(db, 2, OTHER, now - 3600)
+    settings = load_settings(None, {}, {"feeds": []})
+    app = SimpleNamespace(db=db, drainer=SimpleNamespace(wake=asyncio.Event(), on_pause=None))
+    asyncio.run(Service(app, settings, None)._housekeeping())
+    assert entries(db) == {2}
