@@ -22,6 +22,8 @@ from monitor.dedupe.fingerprint import Fingerprint, bands_of_blob
 _TABLE = "temp.story_bands"
 _INDEXED = "temp.story_indexed"     # one row per indexed article: what a catch-up can skip
 _STATE = "temp.story_index_state"   # the database's data_version the index is current with
+_ADD_KEY = f"INSERT OR IGNORE INTO {_TABLE}(key, article_id) VALUES (?, ?)"
+_ADD_ARTICLE = f"INSERT OR IGNORE INTO {_INDEXED}(article_id) VALUES (?)"
 _LOAD = ("SELECT a.id, a.signature FROM articles a WHERE a.first_seen_at >= ? "
          "AND a.story_id IS NOT NULL AND a.signature IS NOT NULL")
 
@@ -69,9 +71,8 @@ def ensure(conn: sqlite3.Connection, since: float) -> int | None:
 
 def _index_rows(conn: sqlite3.Connection, rows: Iterable[tuple[int, bytes]]) -> int:
     ids: list[tuple[int]] = []
-    conn.executemany(f"INSERT OR IGNORE INTO {_TABLE}(key, article_id) VALUES (?, ?)",
-                     _stored_entries(rows, ids))
-    conn.executemany(f"INSERT OR IGNORE INTO {_INDEXED}(article_id) VALUES (?)", ids)
+    conn.executemany(_ADD_KEY, _stored_entries(rows, ids))
+    conn.executemany(_ADD_ARTICLE, ids)
     return len(ids)
 
 
@@ -85,9 +86,8 @@ def _stored_entries(rows: Iterable[tuple[int, bytes]], ids: list[tuple[int]]
 
 def add(conn: sqlite3.Connection, article_id: int, fp: Fingerprint) -> None:
     """Index ``article_id`` under its fingerprint's bands (in the caller's transaction)."""
-    conn.executemany(f"INSERT OR IGNORE INTO {_TABLE}(key, article_id) VALUES (?, ?)",
-                     [(key, article_id) for key in _keys(fp.bands())])
-    conn.execute(f"INSERT OR IGNORE INTO {_INDEXED}(article_id) VALUES (?)", (article_id,))
+    conn.executemany(_ADD_KEY, [(key, article_id) for key in _keys(fp.bands())])
+    conn.execute(_ADD_ARTICLE, (article_id,))
 
 
 def candidates(conn: sqlite3.Connection, fp: Fingerprint, *, since: float, exclude: int,
