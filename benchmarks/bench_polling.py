@@ -9,15 +9,19 @@ every feed. Figures: CPU seconds of this process per unchanged feed, measured tw
     (interval ``--interval`` s, default jitter), CPU over ``--cycles`` intervals divided by the
     304 polls made in them (counted by the daemon's own metrics).
 Baseline in the same run: a bare httpx client doing the same conditional GETs with the same
-concurrency (the floor of any httpx-based poller). The feed server runs in its own process; its
-CPU is reported apart.
+concurrency (the floor of any httpx-based poller), in a child process so that it runs stock
+httpx/httpcore (the daemon makes httpcore's locks fast-acquire process-wide,
+``monitor/fetch/locks.py``); the same client with that switch is reported too. The feed server
+runs in its own process; its CPU is reported apart.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +43,29 @@ async def bare_httpx(urls: list[str], concurrency: int) -> None:
                 resp = await client.get(url, headers={"If-None-Match": f'"feed-{i}-v1"'})
                 assert resp.status_code == 304, resp.status_code
         await asyncio.gather(*(one(i, u) for i, u in enumerate(urls)))
+
+
+def bare_cpu(base: str, feeds: int, concurrency: int, cycles: int, fast: bool) -> float:
+    """Median CPU seconds of a bare httpx cycle over the feeds, measured in a fresh process."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--bare", base, "--feeds", str(feeds), "--cycles", str(cycles),
+         "--concurrency", str(concurrency)] + (["--fast-locks"] if fast else []),
+        check=True, capture_output=True, text=True).stdout
+    return float(json.loads(out)["cpu"])
+
+
+def _bare_main(base: str, feeds: int, concurrency: int, cycles: int, fast: bool) -> None:
+    if fast:
+        from monitor.fetch.locks import use_fast_locks
+        assert use_fast_locks()
+    urls = [f"{base}/feed/{i}.xml" for i in range(feeds)]
+    asyncio.run(bare_httpx(urls, concurrency))          # warm-up: imports, first connections
+    cpus = []
+    for _ in range(cycles):
+        c0 = time.process_time()
+        asyncio.run(bare_httpx(urls, concurrency))
+        cpus.append(time.process_time() - c0)
+    print(json.dumps({"cpu": median(cpus)}))
 
 
 def polls(outcome: str) -> float:
@@ -98,19 +125,18 @@ def run(feeds: int = 1000, cycles: int = 3, interval: float = 10.0) -> list[Row]
                 return cpus, walls, (server.cpu() - server_cpu0) / cycles
 
         cpus, walls, server_cpu = asyncio.run(go())
-        urls = [server.feed_url(i) for i in range(feeds)]
-        bare_cpus = []
-        for _ in range(cycles):
-            c0 = time.process_time()
-            asyncio.run(bare_httpx(urls, settings.poll.concurrency))
-            bare_cpus.append(time.process_time() - c0)
+        conc = settings.poll.concurrency
+        bare = bare_cpu(server.base, feeds, conc, cycles, fast=False)
+        bare_fast = bare_cpu(server.base, feeds, conc, cycles, fast=True)
         d_cpu, d_polls, d_wall = daemon_polling(server, Path(tmpdir) / "daemon", feeds, cycles,
                                                 interval)
-    cpu, wall, bare = median(cpus), median(walls), median(bare_cpus)
+    cpu, wall = median(cpus), median(walls)
     per_feed_ms, bare_ms = cpu / feeds * 1000, bare / feeds * 1000
+    fast_ms = bare_fast / feeds * 1000
     daemon_ms = d_cpu / max(1, d_polls) * 1000
     note = (f"{feeds} feeds, median of {cycles} cycles: {cpu:.2f} s CPU, {wall:.2f} s wall; "
-            f"bare httpx {bare:.2f} s CPU; server process {server_cpu:.2f} s CPU per cycle")
+            f"bare httpx {bare:.2f} s CPU (stock), {bare_fast:.2f} s with fast-acquire locks; "
+            f"server process {server_cpu:.2f} s CPU per cycle")
     d_note = (f"{d_polls} polls answered 304 in {d_wall:.1f} s ({cycles} intervals of "
               f"{interval:g} s): {d_cpu:.2f} s CPU, scheduler and idle time included")
     return [
@@ -120,6 +146,9 @@ def run(feeds: int = 1000, cycles: int = 3, interval: float = 10.0) -> list[Row]
         Row("3 polling (304)", "CPU per unchanged feed, `monitor once` cycle", per_feed_ms, "ms",
             "bare httpx conditional GET", bare_ms, per_feed_ms / bare_ms, "< 2 ms",
             per_feed_ms < 2.0, note),
+        Row("3 polling (304)", "CPU per conditional GET, bare httpx with fast-acquire locks",
+            fast_ms, "ms", "bare httpx conditional GET", bare_ms, fast_ms / bare_ms, "—", None,
+            "the floor with monitor/fetch/locks.py's switch"),
         Row("3 polling (304)", "requests per second (`once` cycle)", feeds / wall, "req/s", "—",
             None, None, "—", None, ""),
     ]
@@ -132,7 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--interval", type=float, default=10.0,
                     help="the daemon's poll interval per feed, seconds")
     ap.add_argument("--json")
+    ap.add_argument("--bare", metavar="BASE_URL", help=argparse.SUPPRESS)
+    ap.add_argument("--concurrency", type=int, default=8, help=argparse.SUPPRESS)
+    ap.add_argument("--fast-locks", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.bare:
+        _bare_main(args.bare, args.feeds, args.concurrency, args.cycles, args.fast_locks)
+        return 0
     rows = run(args.feeds, args.cycles, args.interval)
     print_rows(rows)
     dump(rows, args.json)
