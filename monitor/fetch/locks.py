@@ -3,9 +3,10 @@
 httpcore guards each HTTP/1.1 exchange with anyio locks (the connection's request lock and its
 state lock, taken three times a request). anyio's default ``Lock.acquire`` yields to the event
 loop even when the lock is free, inside a shielded cancel scope, so that a task looping on
-``async with lock`` cannot starve others. httpcore's lock regions all wait on the network, so
-that yield buys nothing there, and it cost more than half of the CPU of an unchanged-feed poll
-(1.8 → 0.7 ms per conditional GET measured with ``benchmarks/bench_polling.py``'s bare client).
+``async with lock`` cannot starve others. httpcore never takes its locks in such a loop (each
+request waits on the network in between), so that yield buys nothing there, and it cost about a
+third of the CPU of a conditional GET: 0.90 → 0.61 ms with ``benchmarks/bench_polling.py``'s
+bare client at the daemon's concurrency of 8, 1.8 → 0.7 ms at 20.
 
 ``fast_acquire=True`` is the anyio option made for httpcore (anyio PR 761); httpcore adopted it
 (PR 953), then reverted it for review reasons, not a defect (PR 1002). A contended acquire
