@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_pipeline import settings_for  # noqa: E402
-from benchmarks.common import FeedServer, Row, dump, median, print_rows  # noqa: E402
+from benchmarks.common import FeedServer, Row, dump, feed_url, median, print_rows  # noqa: E402
 
 
 async def bare_httpx(urls: list[str], concurrency: int) -> None:
@@ -58,7 +58,7 @@ def _bare_main(base: str, feeds: int, concurrency: int, cycles: int, fast: bool)
     if fast:
         from monitor.fetch.locks import use_fast_locks
         assert use_fast_locks()
-    urls = [f"{base}/feed/{i}.xml" for i in range(feeds)]
+    urls = [feed_url(base, i) for i in range(feeds)]
     asyncio.run(bare_httpx(urls, concurrency))          # warm-up: imports, first connections
     cpus = []
     for _ in range(cycles):

@@ -61,6 +61,11 @@ def children(pid: int) -> list[int]:
         return []
 
 
+def feed_url(base: str, i: int) -> str:
+    """The address of feed ``i`` on the feed server at ``base``."""
+    return f"{base}/feed/{i}.xml"
+
+
 class FeedServer:
     """benchmarks/feedserver.py in a process of its own (so it never takes our GIL)."""
 
@@ -75,7 +80,7 @@ class FeedServer:
         self.feeds = feeds
 
     def feed_url(self, i: int) -> str:
-        return f"{self.base}/feed/{i}.xml"
+        return feed_url(self.base, i)
 
     def cpu(self) -> float:
         return proc_cpu(self.proc.pid)
