@@ -10,8 +10,7 @@
 ARG BASE_IMAGE=python:3.11-slim
 
 # ---------------------------------------------------------------------------------------------
-# build: install the project (non-editable) and its dependencies, all wheels from PyPI, and
-# compile its C accelerator.
+# build: install the project (non-editable) and its dependencies, all wheels from PyPI.
 FROM ${BASE_IMAGE} AS build
 
 ENV PIP_NO_CACHE_DIR=1 \
@@ -20,26 +19,12 @@ ENV PIP_NO_CACHE_DIR=1 \
 
 RUN python3 -m venv /opt/venv
 
-# The matcher's C accelerator (monitor/match/_lines.c) is compiled here, so this stage needs a C
-# compiler and Python's headers (the official image has the headers, a Debian base does not);
-# the runtime stage only gets the compiled module inside /opt/venv.
-RUN inc=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])') \
-    && pkgs="" \
-    && { command -v gcc > /dev/null || pkgs="gcc libc6-dev"; } \
-    && { [ -f "$inc/Python.h" ] || pkgs="$pkgs python3-dev"; } \
-    && if [ -n "$pkgs" ]; then \
-           apt-get update && apt-get install -y --no-install-recommends $pkgs \
-           && rm -rf /var/lib/apt/lists/*; \
-       fi
-
 # Only what the package build needs: metadata, the README it names, the package itself.
 WORKDIR /src
-COPY pyproject.toml setup.py README.md ./
+COPY pyproject.toml README.md ./
 COPY monitor/ ./monitor/
-RUN MONITOR_REQUIRE_C=1 /opt/venv/bin/python3 -m pip install --no-cache-dir /src \
-    && /opt/venv/bin/monitor --help > /dev/null \
-    && cd / && /opt/venv/bin/python3 -c "from monitor.match import fastlines; \
-assert fastlines.AVAILABLE, 'the C accelerator does not load'"
+RUN /opt/venv/bin/python3 -m pip install --no-cache-dir /src \
+    && /opt/venv/bin/monitor --help > /dev/null
 
 # ---------------------------------------------------------------------------------------------
 # runtime: the same base, the venv, the rules and a state volume; no compilers, no sources.

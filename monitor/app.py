@@ -42,12 +42,8 @@ def load_scorer(settings: Settings) -> Any | None:
     if not settings.rules_path.exists():
         log.warning("no rules at %s: articles are stored unscored", settings.rules_path)
         return None
-    from monitor.match import fastlines
-
     matcher = Matcher(load_rules(settings.rules_path))
-    log.info("matcher: %d keys from %s, %s", matcher.compiled.keys, settings.rules_path,
-             "C accelerator on" if fastlines.AVAILABLE
-             else "C accelerator off (pure Python: slower scoring)")
+    log.info("matcher: %d keys from %s", matcher.compiled.keys, settings.rules_path)
     return matcher
 
 

@@ -25,7 +25,7 @@ from monitor.yamlfile import YamlSyntaxError, line_of, load_yaml
 
 ENV_PREFIX = "MONITOR_"
 #: MONITOR_ variables that are process switches, not configuration keys.
-PROCESS_VARIABLES = frozenset({"MONITOR_CONFIG", "MONITOR_PURE_PYTHON", "MONITOR_REQUIRE_C"})
+PROCESS_VARIABLES = frozenset({"MONITOR_CONFIG"})
 DEFAULT_CONFIG = "monitor.yaml"
 DEFAULT_FEEDS = Path(__file__).parent / "source" / "default_feeds.yaml"
 SECRET_KEYS = {"token", "bot_token", "password", "secret", "api_key"}

@@ -185,17 +185,3 @@ def test_ctrl_c_stops_cleanly_without_worker_tracebacks(tmp_path):
     assert proc.wait(timeout=30) == 0
     err = proc.stderr.read()
     assert "daemon stopped" in err and "Traceback" not in err
-
-
-def test_score_gives_the_same_verdict_without_the_c_accelerator(tmp_path):
-    article = tmp_path / "article.txt"
-    article.write_text("يفكوروف في بنغازي\nوصل نائب وزير الدفاع الروسي يونس بك يفكوروف إلى "
-                       "مطار بنينا في بنغازي، واستقبله صدام حفتر قبل التوجه إلى قاعدة الجفرة.\n",
-                       encoding="utf-8")
-    rules = str(Path(__file__).resolve().parents[1] / "rules")
-    fast = monitor("score", "--rules", rules, str(article), cwd=tmp_path)
-    pure = monitor("score", "--rules", rules, str(article), cwd=tmp_path,
-                   env={"MONITOR_PURE_PYTHON": "1"})
-    assert fast.returncode == pure.returncode == 0, pure.stderr
-    assert "ALERT" in fast.stdout and "yevkurov" in fast.stdout
-    assert pure.stdout == fast.stdout

@@ -70,9 +70,8 @@ def test_env_error_names_the_variable():
 
 
 def test_process_switches_are_not_configuration_keys():
-    # MONITOR_PURE_PYTHON (matcher without its C accelerator) once stopped every command with
-    # "unknown key".
-    settings = load_settings(None, env={"MONITOR_PURE_PYTHON": "1", "MONITOR_REQUIRE_C": "1"})
+    # MONITOR_CONFIG names the file; it is not a key of it.
+    settings = load_settings(None, env={"MONITOR_CONFIG": "monitor.yaml"})
     assert settings.poll.interval_seconds == 600
 
 

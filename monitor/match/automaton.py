@@ -1,10 +1,11 @@
 """Compile every alias of a rule set into one Aho-Corasick automaton, and scan text with it.
 
-Texts and aliases are turned into the same *token line*: normalised tokens joined by single
-spaces, with a space at both ends. An alias key is its token line (`` بالجفره ``), so a key can
-only match on token boundaries, and one pass of the automaton finds every alias of every entity.
-Proclitic forms are precompiled as extra keys instead of being stripped from the text, so the
-text is never guessed at: ``كسرت`` stays one token and simply has no key.
+A text becomes its *token line*: normalised tokens joined by single spaces, with a space at both
+ends. Each alias token is a :class:`~monitor.match.forms.TokenSpec` whose stem is a key of the
+automaton; one pass over the line finds every stem of every alias, and each hit is accepted only
+when what surrounds it inside its token is an allowed proclitic and an allowed suffix (so
+``قواتها`` is ``قوات`` + ``ها``, while ``كسرت`` stays one word that is not Sirte). Multi-token
+aliases are then assembled from consecutive accepted tokens: work linear in the hits.
 
 Entities that opt in to variant-tolerant matching also get *skeleton* keys
 (:func:`monitor.match.tokens.skeleton`); a text's skeleton line is appended after its token line,
@@ -13,14 +14,16 @@ so the same single scan covers both.
 
 from __future__ import annotations
 
+import bisect
+import itertools
+from collections import defaultdict
 from dataclasses import dataclass
 
 import ahocorasick
 
-from monitor.match import fastlines
-from monitor.match.fastlines import PLACEHOLDER
-from monitor.match.model import RuleSet
-from monitor.match.tokens import Token, clitic_forms, skeleton, tokenize
+from monitor.match.forms import TokenSpec, token_spec
+from monitor.match.model import Entity, RuleSet
+from monitor.match.tokens import skeleton, tokenize
 from monitor.normalize import normalize_text
 
 __all__ = ["Pattern", "Candidate", "Compiled", "compile_ruleset", "MIN_SKELETON"]
@@ -31,6 +34,11 @@ __all__ = ["Pattern", "Candidate", "Compiled", "compile_ruleset", "MIN_SKELETON"
 # docs/matching.md.
 MIN_SKELETON = 4
 MIN_TOKEN_SKELETON = 3
+# Longest proclitic chain (وبال، فلل) and longest suffix (اتهما) a token may carry around a stem;
+# anything longer is another word, and checking the length first keeps a hostile one-token page
+# from making every hit copy the whole token.
+_MAX_BEFORE = 4
+_MAX_AFTER = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,25 +54,19 @@ class Pattern:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A raw automaton match, in token indices of one field."""
+    """A raw match, in token indices of one field; ``inflected`` when a suffix was read off."""
 
     pattern: Pattern
     first: int
     last: int
+    inflected: bool = False
 
 
-def _alias_keys(alias: str, variant: bool) -> list[tuple[str, int]]:
-    """Keys (token lines) for one alias with all its clitic forms; ``(key, ntokens)``."""
-    words = [t.text for t in tokenize(normalize_text(alias))]
-    if not words:
-        return []
-    if variant:
-        return _variant_key(words)
-    return [(" " + " ".join([first, *words[1:]]) + " ", len(words))
-            for first in clitic_forms(words[0])]
+def _alias_words(alias: str) -> list[str]:
+    return [t.text for t in tokenize(normalize_text(alias))]
 
 
-def _variant_key(words: list[str]) -> list[tuple[str, int]]:
+def _variant_key(words: list[str]) -> str | None:
     """The skeleton key of an alias, or nothing when the skeleton is too short to be safe.
 
     No clitic forms here: a clitic letter read into a skeleton made فولكنر (Faulkner) and
@@ -73,101 +75,121 @@ def _variant_key(words: list[str]) -> list[tuple[str, int]]:
     skels = [skeleton(w) for w in words]
     if (sum(len(s) for s in skels) < MIN_SKELETON
             or min(len(s) for s in skels) < MIN_TOKEN_SKELETON):
-        return []
-    return [(" " + " ".join(skels) + " ", len(words))]
+        return None
+    return " " + " ".join(skels) + " "
 
 
 class Compiled:
-    """The automaton of a rule set plus the bookkeeping to turn matches into token spans."""
+    """The automaton of a rule set plus the tables that turn its hits into alias matches."""
 
     def __init__(self, ruleset: RuleSet) -> None:
-        table: dict[str, list[Pattern]] = {}
-        self.has_variants = False
+        self._spec_ids: dict[TokenSpec, int] = {}
+        self.specs: list[TokenSpec] = []
+        # first token spec → [(pattern, specs of the following tokens)]
+        self.phrases: dict[int, list[tuple[Pattern, tuple[int, ...]]]] = defaultdict(list)
+        variant_table: dict[str, list[Pattern]] = {}
         for ent in ruleset.entities:
-            for variant in (False, True) if ent.variants else (False,):
-                for negative, phrases in ((False, ent.aliases), (True, ent.not_in)):
-                    for phrase in phrases:
-                        for key, n in _alias_keys(phrase, variant):
-                            self.has_variants |= variant
-                            pats = table.setdefault(key, [])
-                            pat = Pattern(ent.id, phrase, n, negative, variant)
-                            if pat not in pats:
-                                pats.append(pat)
-        self.keys = len(table)
-        # What the C path lets through (fastlines.py): the keys' tokens, and the token
-        # skeletons of the variant keys.
-        exact = {tok for key, pats in table.items() if not all(p.variant for p in pats)
-                 for tok in key.split()}
-        skeletons = {tok for key, pats in table.items() if any(p.variant for p in pats)
-                     for tok in key.split()}
-        self.token_filter = fastlines.token_filter(exact)
-        self.skeleton_filter = fastlines.skeleton_filter(skeletons) if self.has_variants else None
+            if not ent.aliases:
+                continue     # a composed entity: no words of its own
+            self._add_entity(ent, variant_table)
+        self.has_variants = bool(variant_table)
+        keys: dict[str, list[int]] = defaultdict(list)
+        for sid, spec in enumerate(self.specs):
+            keys[f" {spec.stem} " if spec.exact else spec.stem].append(sid)
+        self.keys = len(keys) + len(variant_table)
         self.automaton = ahocorasick.Automaton()
-        for key, pats in table.items():
-            self.automaton.add_word(key, (len(key), tuple(pats)))
-        if table:
+        for key, sids in keys.items():
+            self.automaton.add_word(key, (len(key), key[0] == " ", tuple(sids)))
+        for key, pats in variant_table.items():
+            self.automaton.add_word(key, (len(key), None, tuple(pats)))
+        if self.keys:
             self.automaton.make_automaton()
 
-    def scan(self, tokens: list[Token]) -> list[Candidate]:
-        """Every alias and not_in match in a tokenised field, as token spans."""
-        if not tokens or not self.keys:
+    def _add_entity(self, ent: Entity, variant_table: dict[str, list[Pattern]]) -> None:
+        for negative, phrases in ((False, ent.aliases), (True, ent.not_in)):
+            for phrase in phrases:
+                words = _alias_words(phrase)
+                if not words:
+                    continue
+                inflect = "none" if negative else ent.inflect_of(phrase)
+                sids = [self._spec(token_spec(w, inflect)) for w in words]
+                pat = Pattern(ent.id, phrase, len(words), negative)
+                if (pat, tuple(sids[1:])) not in self.phrases[sids[0]]:
+                    self.phrases[sids[0]].append((pat, tuple(sids[1:])))
+                key = _variant_key(words) if ent.variants else None
+                if key is not None:
+                    vpat = Pattern(ent.id, phrase, len(words), negative, True)
+                    pats = variant_table.setdefault(key, [])
+                    if vpat not in pats:
+                        pats.append(vpat)
+
+    def _spec(self, spec: TokenSpec) -> int:
+        sid = self._spec_ids.get(spec)
+        if sid is None:
+            sid = self._spec_ids[spec] = len(self.specs)
+            self.specs.append(spec)
+        return sid
+
+    def scan(self, words: list[str]) -> list[Candidate]:
+        """Every alias and not_in match among the normalised tokens of one field."""
+        if not words or not self.keys:
             return []
-        words = [t.text for t in tokens]
-        return self.scan_lines(" " + " ".join(words) + " ",
-                               " " + " ".join(map(skeleton, words)) + " "
-                               if self.has_variants else None)
-
-    def scan_lines(self, line: str, sk_line: str | None, line_index: bytes | None = None,
-                   sk_index: bytes | None = None) -> list[Candidate]:
-        """Like :meth:`scan`, on a token line and its skeleton line (:func:`token_lines`).
-
-        Or on the lines of :func:`monitor.match.fastlines.lines`, with their indexes: there a
-        line spells out only some tokens (placeholders stand for the others), and the index gives
-        the token number of each spelled-out item.
-
-        Every key starts with the space before its first token, so a match's item number is the
-        number of spaces before it (less the placeholders): counted only for the (few) matches.
-        """
-        if not self.keys:
-            return []
+        line = " " + " ".join(words) + " "
+        starts = list(itertools.accumulate((len(w) + 1 for w in words), initial=1))
         split = len(line)
-        if self.has_variants and sk_line is not None:
-            line = line + "\n" + sk_line
-        out = []
-        # Matches come in order of their end, so counting from the previous match keeps the
-        # total linear (a page repeating a name 100,000 times must not cost n² counting).
-        spaces = (_Counter(line, " ", 0), _Counter(line, " ", split + 1))
-        holders = (_Counter(line, PLACEHOLDER, 0), _Counter(line, PLACEHOLDER, split + 1))
-        indexes = tuple(fastlines.ints(x) if x is not None else None
-                        for x in (line_index, sk_index))
-        for end, (keylen, pats) in self.automaton.iter(line):
+        sk_starts: list[int] = []
+        if self.has_variants:
+            sk_words = [skeleton(w) for w in words]
+            line += "\n " + " ".join(sk_words) + " "
+            sk_starts = list(itertools.accumulate((len(w) + 1 for w in sk_words),
+                                                  initial=split + 2))
+        found: dict[int, list[tuple[int, bool, bool, bool]]] = defaultdict(list)
+        out: list[Candidate] = []
+        specs = self.specs
+        for end, (keylen, bounded, payload) in self.automaton.iter(line):
             begin = end - keylen + 1
-            in_skeleton = begin >= split
-            first = spaces[in_skeleton].before(begin + 1) - 1
-            index = indexes[in_skeleton]
-            if index is not None:
-                first = index[first - holders[in_skeleton].before(begin)]
-            for pat in pats:
-                if pat.variant == in_skeleton:
-                    out.append(Candidate(pat, first, first + pat.ntokens - 1))
+            if bounded is None:          # a skeleton key (only ever in the skeleton line)
+                k = bisect.bisect_right(sk_starts, begin + 1) - 1
+                out.extend(Candidate(p, k, k + p.ntokens - 1) for p in payload)
+                continue
+            if begin >= split:
+                continue                 # cannot happen: stems are not in the skeleton alphabet
+            if bounded:
+                k = bisect.bisect_right(starts, begin + 1) - 1
+                found[k].extend((sid, True, True, False) for sid in payload)
+                continue
+            k = bisect.bisect_right(starts, begin) - 1
+            tok_start, tok_end = starts[k], starts[k] + len(words[k])
+            if begin - tok_start > _MAX_BEFORE or tok_end - end - 1 > _MAX_AFTER:
+                continue
+            before, after = line[tok_start:begin], line[end + 1:tok_end]
+            for sid in payload:
+                spec = specs[sid]
+                if after in spec.after:
+                    first, inner = before in spec.first, before in spec.inner
+                    if first or inner:
+                        found[k].append((sid, first, inner, after != ""))
+        out.extend(self._assemble(found))
         return out
 
-
-class _Counter:
-    """Occurrences of ``ch`` in ``line[lo:pos]``, counted from the previous position asked."""
-
-    __slots__ = ("line", "ch", "pos", "n")
-
-    def __init__(self, line: str, ch: str, lo: int) -> None:
-        self.line, self.ch, self.pos, self.n = line, ch, lo, 0
-
-    def before(self, pos: int) -> int:
-        if pos >= self.pos:
-            self.n += self.line.count(self.ch, self.pos, pos)
-        else:
-            self.n -= self.line.count(self.ch, pos, self.pos)
-        self.pos = pos
-        return self.n
+    def _assemble(self, found: dict[int, list[tuple[int, bool, bool, bool]]]
+                  ) -> list[Candidate]:
+        """Aliases whose tokens were accepted at consecutive positions."""
+        out = []
+        for k, accepted in found.items():
+            for sid, first, _inner, inflected in accepted:
+                if not first:
+                    continue
+                for pat, rest in self.phrases.get(sid, ()):
+                    flags = [inflected]
+                    for j, want in enumerate(rest, k + 1):
+                        got = [x for x in found.get(j, ()) if x[0] == want and x[2]]
+                        if not got:
+                            break
+                        flags.append(got[0][3])
+                    else:
+                        out.append(Candidate(pat, k, k + len(rest), any(flags)))
+        return out
 
 
 def compile_ruleset(ruleset: RuleSet) -> Compiled:

@@ -6,7 +6,26 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Entity", "Group", "Near", "Rule", "RuleSet", "Hit", "RuleResult", "ScoreResult"]
+__all__ = ["Entity", "Group", "Near", "Rule", "RuleSet", "Hit", "RuleResult", "ScoreResult",
+           "Compose", "Unless"]
+
+
+@dataclass(frozen=True, slots=True)
+class Compose:
+    """A composed concept: a hit of every part within ``within`` tokens of the previous one
+    (``ordered``) or of the first (either order)."""
+
+    parts: tuple[str, ...]
+    within: int
+    ordered: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Unless:
+    """Context exclusion: a hit is dropped when a hit of ``ref`` lies within ``within`` tokens."""
+
+    ref: str
+    within: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +40,17 @@ class Entity:
     variants: bool = False          # opt-in variant-tolerant (skeleton) matching
     not_in: tuple[str, ...] = ()    # phrases in which an alias does not mean this entity
     source: str = ""                # "file:line", for messages
+    inflect: str = "none"           # inflection class of the aliases (monitor.match.forms)
+    alias_inflect: tuple[tuple[str, str], ...] = ()   # per-alias overrides (alias, class)
+    compose: tuple[Compose, ...] = ()   # a composed concept: alternatives
+    unless: tuple[Unless, ...] = ()     # context exclusions
+
+    def inflect_of(self, alias: str) -> str:
+        """The inflection class of one alias (its override, else the entity's)."""
+        for text, inflect in self.alias_inflect:
+            if text == alias:
+                return inflect
+        return self.inflect
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +147,14 @@ class Hit:
     end: int
     token: int = 0          # index of the first token in the field (for proximity)
     variant: bool = False   # found by variant-tolerant matching only
+    last: int = -1          # index of the last token (-1: same as ``token``)
+    inflected: bool = False  # a suffix was read off (قواتها = قوات + ها)
+    parts: tuple[Hit, ...] = ()   # a composed concept's part hits
+
+    @property
+    def last_token(self) -> int:
+        """Index of the hit's last token."""
+        return self.token if self.last < 0 else self.last
 
     def to_json(self) -> dict[str, Any]:
         """The JSONL contract shape of a hit."""
@@ -148,6 +186,7 @@ class ScoreResult:
     alert: bool
     rules: list[RuleResult] = field(default_factory=list)
     hits: list[Hit] = field(default_factory=list)
+    suppressed: list[tuple[Hit, str]] = field(default_factory=list)   # (hit, reason)
 
     @property
     def alerting_rules(self) -> list[RuleResult]:

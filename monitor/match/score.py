@@ -16,15 +16,14 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.match import fastlines
 from monitor.match.automaton import Candidate, compile_ruleset
+from monitor.match.concepts import Concepts
 from monitor.match.model import Hit, Rule, RuleResult, RuleSet, ScoreResult
-from monitor.match.tokens import token_lines, token_spans
-from monitor.normalize import Normalized, normalize
+from monitor.match.tokens import token_spans
+from monitor.normalize import normalize
 
 __all__ = ["Matcher", "saturation"]
 
@@ -60,6 +59,7 @@ class Matcher:
     def __init__(self, ruleset: RuleSet) -> None:
         self.ruleset = ruleset
         self.compiled = compile_ruleset(ruleset)
+        self.concepts = Concepts(ruleset)
         self._weights = {e.id: e.weight for e in ruleset.entities}
         self._plans = tuple(_plan(ruleset, r) for r in ruleset.rules)
         self._no_hits: tuple[RuleResult, ...] | None = None
@@ -70,38 +70,34 @@ class Matcher:
 
     def find(self, text: str, field: str = "text") -> list[Hit]:
         """Every entity hit in one field, in original-text offsets, in text order."""
-        compiled = self.compiled
-        got = fastlines.lines(text, compiled.token_filter, compiled.skeleton_filter)
-        if got is None:
-            return []
-        if got is fastlines.REFUSED:
-            norm = normalize(text)
-            py_lines = token_lines(norm, compiled.has_variants)
-            if py_lines is None:
-                return []
-            cands = compiled.scan_lines(*py_lines)
-        else:
-            line, line_index, sk_line, sk_index, offsets = got   # type: ignore[misc]
-            cands = compiled.scan_lines(line, sk_line, line_index, sk_index)
-        if not cands:
-            return []
-        kept = _resolve(cands)
+        return self._find(text, field)[0]
+
+    def _find(self, text: str, field: str) -> tuple[list[Hit], list[tuple[Hit, str]]]:
+        """Hits of one field, and the hits context exclusions dropped (with the reason)."""
+        norm = normalize(text)
+        spans = token_spans(norm.text)
+        if not spans:
+            return [], []
+        words = [norm.text[a:b] for a, b in spans]
+        cands = self.compiled.scan(words)
+        kept = _resolve(cands) if cands else []
         if not kept:
-            return []
-        # Highlight whole tokens (clitics included) so the quote reads naturally.
-        span = (_offset_spans(fastlines.ints(offsets)) if got is not fastlines.REFUSED
-                else _normalized_spans(norm, max(c.last for c in kept) + 1))
+            return [], []
         hits = []
         for cand in kept:
-            start, end = span(cand.first, cand.last)
+            # Highlight whole tokens (clitics included) so the quote reads naturally.
+            start, end = norm.to_original(spans[cand.first][0], spans[cand.last][1])
             hits.append(Hit(cand.pattern.entity, cand.pattern.alias, text[start:end], field,
-                            start, end, cand.first, cand.pattern.variant))
+                            start, end, cand.first, cand.pattern.variant, cand.last,
+                            cand.inflected))
         hits.sort(key=lambda h: (h.start, h.end, h.entity))
-        return hits
+        return self.concepts.apply(hits, text)
 
     def score(self, title: str, text: str) -> ScoreResult:
         """Score one document (title and body text)."""
-        hits = self.find(title or "", "title") + self.find(text or "", "text")
+        title_hits, title_dropped = self._find(title or "", "title")
+        text_hits, text_dropped = self._find(text or "", "text")
+        hits = title_hits + text_hits
         if hits:
             results = [self._score_rule(p, hits) for p in self._plans]
         else:   # most documents: the same (immutable) rule results every time
@@ -109,7 +105,8 @@ class Matcher:
                 self._no_hits = tuple(self._score_rule(p, []) for p in self._plans)
             results = list(self._no_hits)
         best = max((r.score for r in results), default=0.0)
-        return ScoreResult(best, any(r.alert for r in results), results, hits)
+        return ScoreResult(best, any(r.alert for r in results), results, hits,
+                           title_dropped + text_dropped)
 
     def _score_rule(self, plan: _RulePlan, hits: list[Hit]) -> RuleResult:
         counts: dict[str, int] = defaultdict(int)
@@ -128,17 +125,6 @@ class Matcher:
         return RuleResult(rule.id, rule.title, score, rule.threshold,
                           score >= rule.threshold and not missing, rule.severity,
                           rule.destination, tuple(scope), tuple(missing), raw)
-
-
-def _offset_spans(offsets: memoryview) -> Callable[[int, int], tuple[int, int]]:
-    """Original span of tokens ``first..last`` from the C path's token offsets."""
-    return lambda first, last: (offsets[2 * first], offsets[2 * last + 1])
-
-
-def _normalized_spans(norm: Normalized, ntokens: int) -> Callable[[int, int], tuple[int, int]]:
-    """Original span of tokens ``first..last`` of normalised text (the Python path)."""
-    spans = token_spans(norm.text, ntokens)
-    return lambda first, last: norm.to_original(spans[first][0], spans[last][1])
 
 
 def _plan(ruleset: RuleSet, rule: Rule) -> _RulePlan:

@@ -27,9 +27,6 @@ from array import array
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from monitor.normalize import fast
-from monitor.normalize.fast import OffsetMap
-
 __all__ = ["Normalized", "normalize", "normalize_text"]
 
 _LETTERS = {
@@ -104,13 +101,8 @@ class Normalized:
 
     original: str
     text: str
-    _starts: array | None = field(repr=False, compare=False)  # type: ignore[type-arg]
-    _ends: array | None = field(repr=False, compare=False)  # type: ignore[type-arg]
-    #: The normalised text in the fast path's single-byte code page (``None`` when the text took
-    #: the per-cluster path); the matcher builds its token line from it.
-    encoded: bytes | None = field(default=None, repr=False, compare=False)
-    _raw: bytes | None = field(default=None, repr=False, compare=False)
-    _map: OffsetMap | None = field(default=None, repr=False, compare=False)
+    _starts: array = field(repr=False, compare=False)  # type: ignore[type-arg]
+    _ends: array = field(repr=False, compare=False)  # type: ignore[type-arg]
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map the normalised span ``text[start:end]`` to ``(start, end)`` in the original string.
@@ -121,40 +113,10 @@ class Normalized:
         n = len(self.text)
         start = min(max(start, 0), n)
         end = min(max(end, start), n)
-        if self._starts is None or self._ends is None:
-            return self._fast_to_original(start, end, n)
         if start == end:
             pos = self._starts[start] if start < n else len(self.original)
             return pos, pos
         return self._starts[start], self._ends[end - 1]
-
-    def _fast_to_original(self, start: int, end: int, n: int) -> tuple[int, int]:
-        omap = self._map
-        if omap is None:
-            if self._raw is None or len(self.text) == len(self.original):
-                omap = _IdentityMap(self.original)
-            else:
-                omap = OffsetMap(self.original, self._raw, _fast_tables())
-            object.__setattr__(self, "_map", omap)   # built once, on the first lookup
-        if start == end:
-            pos = omap.start(start) if start < n else len(self.original)
-            return pos, pos
-        return omap.start(start), omap.end(end - 1)
-
-
-class _IdentityMap:
-    """Offsets of fast-path text where nothing was deleted (so no combining marks either)."""
-
-    __slots__ = ()
-
-    def __init__(self, original: str) -> None:
-        pass
-
-    def start(self, k: int) -> int:
-        return k
-
-    def end(self, k: int) -> int:
-        return k + 1
 
 
 # Characters known to normalise to themselves and that never carry marks of their own doing:
@@ -176,20 +138,6 @@ def _cluster_end(text: str, i: int) -> int:
 
 def normalize(text: str) -> Normalized:
     """Normalise ``text`` for matching and keep the offset map back to it. Never raises."""
-    tables = _fast_tables()
-    raw = fast.encode(text, tables)
-    if raw is not None:
-        encoded = raw.translate(tables.table, tables.delete)
-        return Normalized(text, encoded.decode(fast.CODEC), None, None, encoded, raw)
-    return normalize_exact(text)
-
-
-def _fast_tables() -> fast.Tables:
-    return fast.tables(_fold)
-
-
-def normalize_exact(text: str) -> Normalized:
-    """The per-cluster path (what the fast path must agree with); see :func:`normalize`."""
     parts: list[str] = []
     starts = array("l")
     ends = array("l")

@@ -1,0 +1,162 @@
+"""Composed concepts and context exclusions, applied to the alias hits of one field.
+
+A *composed* entity has no words of its own: it is found where its parts are found close
+together (a military noun within three tokens of a Russian adjective: ``سفن حربية روسية``,
+``القوات البحرية الروسية``), so a concept is covered without listing every phrase of it. A
+*context exclusion* (``unless``) drops an entity's hit when a disambiguating hit lies near it
+(Africa Corps next to Rommel is the German WW2 corps). Both are explained: a composed hit carries
+its parts, a dropped hit its reason.
+
+Entities are evaluated in dependency order (parts and exclusion contexts first; cycles are
+refused when the rules are loaded), each step a bisection per hit, so the cost stays linear in
+the number of hits up to a log factor.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable
+
+from monitor.match.model import Compose, Entity, Hit, RuleSet
+
+__all__ = ["Concepts", "dependency_order", "gap"]
+
+_Sorted = tuple[list[Hit], list[int]]   # hits sorted by first token, and those tokens
+
+# A context hit is looked for among hits starting up to this many tokens before the hit it
+# might cancel, beyond ``within``: no alias is longer.
+_LONGEST = 12
+
+
+def gap(a: Hit, b: Hit) -> int:
+    """Tokens between two hits of one field: 0 when they overlap, 1 when adjacent."""
+    return max(0, b.token - a.last_token, a.token - b.last_token)
+
+
+def dependency_order(entities: Iterable[Entity], expand: object) -> list[Entity]:
+    """The entities that compose or exclude, each after everything it depends on.
+
+    Raises ValueError naming the entity when the dependencies form a cycle.
+    """
+    todo = {e.id: e for e in entities if e.compose or e.unless}
+    order: list[Entity] = []
+    state: dict[str, int] = {}      # 1 visiting, 2 done
+
+    def deps(ent: Entity) -> set[str]:
+        refs = [p for c in ent.compose for p in c.parts] + [u.ref for u in ent.unless]
+        return {x for r in refs for x in expand(r)} - {ent.id}   # type: ignore[operator]
+
+    def visit(eid: str, path: tuple[str, ...]) -> None:
+        if state.get(eid) == 2 or eid not in todo:
+            return
+        if state.get(eid) == 1:
+            raise ValueError(f"entity {eid!r} depends on itself through {' -> '.join(path)}")
+        state[eid] = 1
+        for dep in sorted(deps(todo[eid])):
+            visit(dep, (*path, dep))
+        state[eid] = 2
+        order.append(todo[eid])
+
+    for eid in todo:
+        visit(eid, (eid,))
+    return order
+
+
+class Concepts:
+    """Applies composition and exclusions of a rule set to one field's hits."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.order = dependency_order(ruleset.entities, ruleset.expand)
+        self._expand = {ref: ruleset.expand(ref) for ent in self.order
+                        for ref in [*(p for c in ent.compose for p in c.parts),
+                                    *(u.ref for u in ent.unless)]}
+
+    def apply(self, hits: list[Hit], text: str) -> tuple[list[Hit], list[tuple[Hit, str]]]:
+        """The field's hits with composed ones added and excluded ones removed, and the removed
+        ones with their reasons."""
+        if not self.order or not hits:
+            return hits, []
+        by_entity: dict[str, list[Hit]] = defaultdict(list)
+        for h in hits:
+            by_entity[h.entity].append(h)
+        dropped: list[tuple[Hit, str]] = []
+        for ent in self.order:
+            if ent.compose:
+                by_entity[ent.id] = self._composed(ent, by_entity, text)
+            if ent.unless and by_entity.get(ent.id):
+                kept = []
+                contexts = [self._hits_of(u.ref, by_entity) for u in ent.unless]
+                for h in by_entity[ent.id]:
+                    reason = self._excluded(ent, h, contexts)
+                    if reason:
+                        dropped.append((h, reason))
+                    else:
+                        kept.append(h)
+                by_entity[ent.id] = kept
+        out = [h for group in by_entity.values() for h in group]
+        out.sort(key=lambda h: (h.start, h.end, h.entity))
+        return out, dropped
+
+    def _hits_of(self, ref: str, by_entity: dict[str, list[Hit]]) -> _Sorted:
+        found = [h for e in self._expand[ref] for h in by_entity.get(e, ())]
+        found.sort(key=lambda h: h.token)
+        return found, [h.token for h in found]
+
+    def _composed(self, ent: Entity, by_entity: dict[str, list[Hit]], text: str) -> list[Hit]:
+        out: dict[tuple[int, int], Hit] = {}
+        for comp in ent.compose:
+            parts = [self._hits_of(p, by_entity) for p in comp.parts]
+            if not all(hits for hits, _ in parts):
+                continue
+            for anchor in parts[0][0]:
+                chosen = _chain(anchor, parts[1:], comp)
+                if chosen is None:
+                    continue
+                start = min(h.start for h in chosen)
+                end = max(h.end for h in chosen)
+                key = (start, end)
+                if key not in out:
+                    out[key] = Hit(ent.id, " + ".join(comp.parts), text[start:end],
+                                   anchor.field, start, end,
+                                   min(h.token for h in chosen),
+                                   last=max(h.last_token for h in chosen),
+                                   parts=tuple(sorted(chosen, key=lambda h: h.start)))
+        return sorted(out.values(), key=lambda h: h.start)
+
+    def _excluded(self, ent: Entity, hit: Hit, contexts: list[_Sorted]) -> str | None:
+        for rule, context in zip(ent.unless, contexts, strict=True):
+            near = _nearest(hit, context, rule.within)
+            if near is not None:
+                return f"{rule.ref} within {rule.within} tokens: «{near.match}»"
+        return None
+
+
+def _nearest(hit: Hit, sorted_hits: _Sorted, within: int, after_only: bool = False) -> Hit | None:
+    """A hit (of hits sorted by token, with their tokens) within ``within`` tokens of ``hit``,
+    not ``hit`` itself; with ``after_only``, only one that starts after ``hit`` ends."""
+    others, tokens = sorted_hits
+    lo = hit.last_token + 1 if after_only else hit.token - within - _LONGEST
+    i = bisect.bisect_left(tokens, lo)
+    best: Hit | None = None
+    while i < len(others) and tokens[i] <= hit.last_token + within:
+        other = others[i]
+        if (other.start, other.end) != (hit.start, hit.end) and gap(hit, other) <= within:
+            if best is None or gap(hit, other) < gap(hit, best):
+                best = other
+        i += 1
+        if best is not None and gap(hit, best) <= 1:
+            break
+    return best
+
+
+def _chain(anchor: Hit, rest: list[_Sorted], comp: Compose) -> list[Hit] | None:
+    """Hits of the remaining parts that complete ``anchor`` into the composed concept."""
+    chosen = [anchor]
+    for part in rest:
+        ref = chosen[-1] if comp.ordered else anchor
+        nxt = _nearest(ref, part, comp.within, after_only=comp.ordered)
+        if nxt is None or any((nxt.start, nxt.end) == (h.start, h.end) for h in chosen):
+            return None
+        chosen.append(nxt)
+    return chosen

@@ -1,0 +1,132 @@
+"""Word forms: which proclitics and suffixes an alias token may carry in running text.
+
+Arabic attaches conjunctions, prepositions and the article in front of a word (و ف ب ك ل, ال,
+لل) and inflection and pronouns behind it (روسي → روسية، روسيتين؛ قوات → قواتها). Instead of
+guessing at the text (a stemmer would read كسرت "broke" as ك + سرت), each alias token becomes a
+:class:`TokenSpec`: a *stem* that the automaton looks for, plus the exact sets of strings allowed
+before and after it inside the same token. A hit whose leftovers are not in those sets is not a
+match. Work stays one automaton pass plus a set lookup per hit.
+
+Inflection classes (``inflect:`` in the rule files, documented in ``rules/README.md``):
+
+* ``none``: the token as written (names, places, weapons);
+* ``nisba``: adjectives in -ي: روسي → روسية روسيان روسيين روسيون روسيتان روسيتين روسيات روسيا;
+* ``noun``: dual, sound plurals, accusative tanwin alef and pronoun suffixes: دعم → دعما دعمها،
+  قاعدة → قاعدتان قاعدتين قاعدتها قاعدات، مستشار → مستشارون مستشارين مستشاريها;
+* ``pronoun``: pronoun suffixes only: قوات → قواتها قواته قواتهم.
+
+Broken plurals (جنود، قواعد، أسلحة) are different words: the rule writer lists them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["INFLECTIONS", "TokenSpec", "token_spec", "clitic_forms", "is_arabic", "suffixes"]
+
+INFLECTIONS = ("none", "nisba", "noun", "pronoun")
+
+_ARABIC = re.compile(r"[\u0600-\u06FF]")
+
+# Proclitics that may precede a word: conjunctions و ف, prepositions ب ل ك, and their pairs.
+_FULL = ("", "و", "ف", "ب", "ك", "ل", "وب", "فب", "وك", "فك", "ول", "فل")
+# Short words are easily produced by reading a real letter as a clitic: كسرت "broke" is not
+# ك+سرت (Sirte), فسرت "explained" is not ف+سرت, فليبي (Filipe) is not ف+ليبي. For words of 3-4
+# letters only the prepositions ب ل and و (alone or before one) are allowed. Measured in
+# docs/matching.md §2.
+_SHORT = ("", "و", "ب", "ل", "وب", "ول")
+# Before the article: ل + ال is written لل (للجفرة), never لال.
+_BEFORE_ARTICLE = ("", "و", "ف", "ب", "ك", "وب", "فب", "وك", "فك")
+_ARTICLE = frozenset([p + "ال" for p in _BEFORE_ARTICLE] + [p + "لل" for p in ("", "و", "ف")])
+SHORT_MAX = 4
+TINY_MAX = 2
+
+# Pronoun suffixes: his, her, their (m/f/dual), your (m/f/pl), our, my.
+PRONOUNS = ("ه", "ها", "هم", "هما", "هن", "ك", "كم", "كما", "كن", "نا", "ي")
+_P = frozenset(PRONOUNS)
+_NOUN_MASC = frozenset({"", "ا", "ان", "ين", "ون", "ات"} | _P | {"ات" + p for p in _P}
+                       | {"ي" + p for p in _P if p != "ي"})
+# Feminine nouns in ة (normalised ه): the ة becomes ت before any suffix (قاعدتها، قاعدتان).
+_NOUN_FEM = frozenset({"ه", "تان", "تين", "تا", "تي", "ات"} | {"ت" + p for p in _P}
+                      | {"ات" + p for p in _P})
+_NISBA = frozenset({"", "ه", "ان", "ين", "ون", "تان", "تين", "ات", "ا"})
+_PRONOUN = frozenset({""} | _P)
+_NONE = frozenset({""})
+
+
+def is_arabic(word: str) -> bool:
+    """True when the word contains Arabic-script letters (clitics apply to those only)."""
+    return bool(_ARABIC.search(word))
+
+
+def _clitics(word: str) -> tuple[str, ...]:
+    if not is_arabic(word) or len(word) <= TINY_MAX:
+        return ("",)
+    return _SHORT if len(word) <= SHORT_MAX else _FULL
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSpec:
+    """One alias token as the automaton sees it.
+
+    ``stem`` is the key; ``first`` / ``inner`` are the strings allowed before the stem when the
+    token starts its alias or follows another token of it; ``after`` the strings allowed behind it.
+    ``exact`` tokens (digits, one or two letters) are matched as whole tokens only.
+    """
+
+    stem: str
+    first: frozenset[str]
+    inner: frozenset[str]
+    after: frozenset[str]
+    inflect: str = "none"
+
+    @property
+    def exact(self) -> bool:
+        return self.first == self.inner == self.after == _NONE
+
+
+def suffixes(base: str, inflect: str) -> tuple[str, frozenset[str]]:
+    """The stem of ``base`` under an inflection class, and the suffixes allowed after it."""
+    if inflect == "none" or not is_arabic(base) or len(base) <= TINY_MAX:
+        return base, _NONE
+    if inflect == "pronoun":
+        return base, _PRONOUN
+    if inflect == "nisba" and base.endswith("يه"):
+        base = base[:-1]     # written in the feminine (روسية): the same adjective
+    if inflect == "nisba" and base.endswith("ي"):
+        return base, _NISBA
+    if base.endswith("ه") and len(base) > 3:
+        return base[:-1], _NOUN_FEM
+    return base, _NOUN_MASC
+
+
+def token_spec(word: str, inflect: str = "none") -> TokenSpec:
+    """The :class:`TokenSpec` of one normalised alias token.
+
+    A token written with the article (الجفره) needs an article form in the text (الجفرة،
+    بالجفرة، للجفرة); any other Arabic word of three or more letters may take one (فاغنر →
+    الفاغنر، للفاغنر), because the press puts the article on foreign names too.
+    """
+    if not is_arabic(word) or len(word) <= TINY_MAX or word.isdigit():
+        return TokenSpec(word, _NONE, _NONE, _NONE, "none")
+    if word.startswith("ال") and len(word) > 3:
+        base = word[2:]
+        stem, after = suffixes(base, inflect)
+        return TokenSpec(stem, _ARTICLE, frozenset({"ال"}), after, inflect)
+    stem, after = suffixes(word, inflect)
+    return TokenSpec(stem, frozenset(_clitics(word)) | _ARTICLE, frozenset({"", "ال"}), after,
+                     inflect)
+
+
+def clitic_forms(first: str) -> list[str]:
+    """Every proclitic form of an alias's first token, the bare token included (for docs, tests).
+
+    ``الجفره`` → ``الجفره والجفره بالجفره ... للجفره``; ``حفتر`` → ``حفتر لحفتر وبحفتر الحفتر …``.
+    """
+    spec = token_spec(first)
+    if spec.exact:
+        return [first]
+    if first.startswith("ال") and len(first) > 3:
+        return sorted(p + first[2:] for p in spec.first)
+    return sorted(p + first for p in spec.first)
