@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import ahocorasick
@@ -82,7 +83,10 @@ def _variant_key(words: list[str]) -> str | None:
 class Compiled:
     """The automaton of a rule set plus the tables that turn its hits into alias matches."""
 
-    def __init__(self, ruleset: RuleSet) -> None:
+    def __init__(self, ruleset: RuleSet, stem: Callable[[str], str] | None = None) -> None:
+        # ``stem``: a word → stem function applied to alias and text tokens alike, in place of
+        # the inflection classes (benchmarks/eval_matching.py compares a stemmer this way).
+        self.stem = stem
         self._spec_ids: dict[TokenSpec, int] = {}
         self.specs: list[TokenSpec] = []
         # first token spec → [(pattern, specs of the following tokens)]
@@ -112,6 +116,8 @@ class Compiled:
                 if not words:
                     continue
                 inflect = "none" if negative else ent.inflect_of(phrase)
+                if self.stem is not None:
+                    words, inflect = [self.stem(w) for w in words], "none"
                 sids = [self._spec(token_spec(w, inflect)) for w in words]
                 pat = Pattern(ent.id, phrase, len(words), negative)
                 if (pat, tuple(sids[1:])) not in self.phrases[sids[0]]:
@@ -134,6 +140,8 @@ class Compiled:
         """Every alias and not_in match among the normalised tokens of one field."""
         if not words or not self.keys:
             return []
+        if self.stem is not None:
+            words = [self.stem(w) for w in words]
         line = " " + " ".join(words) + " "
         starts = list(itertools.accumulate((len(w) + 1 for w in words), initial=1))
         split = len(line)
@@ -192,6 +200,6 @@ class Compiled:
         return out
 
 
-def compile_ruleset(ruleset: RuleSet) -> Compiled:
+def compile_ruleset(ruleset: RuleSet, stem: Callable[[str], str] | None = None) -> Compiled:
     """Build the automaton for a rule set (done once per rule set)."""
-    return Compiled(ruleset)
+    return Compiled(ruleset, stem)

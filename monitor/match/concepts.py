@@ -44,7 +44,8 @@ def dependency_order(entities: Iterable[Entity], expand: object) -> list[Entity]
     state: dict[str, int] = {}      # 1 visiting, 2 done
 
     def deps(ent: Entity) -> set[str]:
-        refs = [p for c in ent.compose for p in c.parts] + [u.ref for u in ent.unless]
+        refs = ([p for c in ent.compose for p in c.parts] + [u.ref for u in ent.unless]
+                + [u.except_near for u in ent.unless if u.except_near])
         return {x for r in refs for x in expand(r)} - {ent.id}   # type: ignore[operator]
 
     def visit(eid: str, path: tuple[str, ...]) -> None:
@@ -70,7 +71,8 @@ class Concepts:
         self.order = dependency_order(ruleset.entities, ruleset.expand)
         self._expand = {ref: ruleset.expand(ref) for ent in self.order
                         for ref in [*(p for c in ent.compose for p in c.parts),
-                                    *(u.ref for u in ent.unless)]}
+                                    *(u.ref for u in ent.unless),
+                                    *(u.except_near for u in ent.unless if u.except_near)]}
 
     def apply(self, hits: list[Hit], text: str) -> tuple[list[Hit], list[tuple[Hit, str]]]:
         """The field's hits with composed ones added and excluded ones removed, and the removed
@@ -86,7 +88,9 @@ class Concepts:
                 by_entity[ent.id] = self._composed(ent, by_entity, text)
             if ent.unless and by_entity.get(ent.id):
                 kept = []
-                contexts = [self._hits_of(u.ref, by_entity) for u in ent.unless]
+                contexts = [(self._hits_of(u.ref, by_entity),
+                             self._hits_of(u.except_near, by_entity) if u.except_near else None)
+                            for u in ent.unless]
                 for h in by_entity[ent.id]:
                     reason = self._excluded(ent, h, contexts)
                     if reason:
@@ -124,11 +128,16 @@ class Concepts:
                                    parts=tuple(sorted(chosen, key=lambda h: h.start)))
         return sorted(out.values(), key=lambda h: h.start)
 
-    def _excluded(self, ent: Entity, hit: Hit, contexts: list[_Sorted]) -> str | None:
-        for rule, context in zip(ent.unless, contexts, strict=True):
+    def _excluded(self, ent: Entity, hit: Hit,
+                  contexts: list[tuple[_Sorted, _Sorted | None]]) -> str | None:
+        for rule, (context, keep) in zip(ent.unless, contexts, strict=True):
             near = _nearest(hit, context, rule.within)
-            if near is not None:
-                return f"{rule.ref} within {rule.within} tokens: «{near.match}»"
+            if near is None:
+                continue
+            if keep is not None and _nearest(hit, keep,
+                                             rule.except_within or rule.within) is not None:
+                continue     # the context that keeps the hit is within reach too
+            return f"{rule.ref} within {rule.within} tokens: «{near.match}»"
         return None
 
 

@@ -13,7 +13,9 @@ Inflection classes (``inflect:`` in the rule files, documented in ``rules/README
 * ``nisba``: adjectives in -ي: روسي → روسية روسيان روسيين روسيون روسيتان روسيتين روسيات روسيا;
 * ``noun``: dual, sound plurals, accusative tanwin alef and pronoun suffixes: دعم → دعما دعمها،
   قاعدة → قاعدتان قاعدتين قاعدتها قاعدات، مستشار → مستشارون مستشارين مستشاريها;
-* ``pronoun``: pronoun suffixes only: قوات → قواتها قواته قواتهم.
+* ``pronoun``: pronoun suffixes only: قوات → قواتها قواته قواتهم;
+* ``possessed``: a third-person pronoun suffix is required: قوات → قواتها قواته قواتهم, not
+  قوات (for "Russia deploys *its* forces", where the suffix is what ties the noun to Russia).
 
 Broken plurals (جنود، قواعد، أسلحة) are different words: the rule writer lists them.
 """
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 
 __all__ = ["INFLECTIONS", "TokenSpec", "token_spec", "clitic_forms", "is_arabic", "suffixes"]
 
-INFLECTIONS = ("none", "nisba", "noun", "pronoun")
+INFLECTIONS = ("none", "nisba", "noun", "pronoun", "possessed")
 
 _ARABIC = re.compile(r"[\u0600-\u06FF]")
 
@@ -52,6 +54,10 @@ _NOUN_FEM = frozenset({"ه", "تان", "تين", "تا", "تي", "ات"} | {"ت"
                       | {"ات" + p for p in _P})
 _NISBA = frozenset({"", "ه", "ان", "ين", "ون", "تان", "تين", "ات", "ا"})
 _PRONOUN = frozenset({""} | _P)
+_THIRD = ("ه", "ها", "هم", "هما", "هن")
+_POSSESSED_MASC = frozenset(_THIRD) | {"ات" + p for p in _THIRD} | {"ي" + p for p in _THIRD
+                                                                     if p != "ي"}
+_POSSESSED_FEM = frozenset({"ت" + p for p in _THIRD} | {"ات" + p for p in _THIRD})
 _NONE = frozenset({""})
 
 
@@ -92,11 +98,15 @@ def suffixes(base: str, inflect: str) -> tuple[str, frozenset[str]]:
         return base, _NONE
     if inflect == "pronoun":
         return base, _PRONOUN
+    if inflect == "possessed":
+        if base.endswith("ه") and len(base) >= 3:
+            return base[:-1], _POSSESSED_FEM
+        return base, _POSSESSED_MASC
     if inflect == "nisba" and base.endswith("يه"):
         base = base[:-1]     # written in the feminine (روسية): the same adjective
     if inflect == "nisba" and base.endswith("ي"):
         return base, _NISBA
-    if base.endswith("ه") and len(base) > 3:
+    if base.endswith("ه") and len(base) >= 3:
         return base[:-1], _NOUN_FEM
     return base, _NOUN_MASC
 

@@ -26,6 +26,8 @@ class Unless:
 
     ref: str
     within: int
+    except_near: str | None = None   # …but kept when a hit of this is near too,
+    except_within: int = 0           # within this many tokens (0: ``within``)
 
 
 @dataclass(frozen=True, slots=True)

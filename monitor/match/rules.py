@@ -197,8 +197,8 @@ def _parse_entity(item: LineDict, line: int, probs: _Problems) -> Entity | None:
         probs.add(f"'variants' must be true or false, got {_quote(variants)}",
                   _line(item, "variants", line))
     weight = _number(item, "weight", 1.0, 0.0, _MAX_WEIGHT, line, probs)
-    unless = tuple(Unless(ref, within) for ref, within, _ in
-                   _ref_within_list(item, "unless", ("near", "within"), line, probs))
+    unless = tuple(Unless(ref, within, keep, keep_within) for ref, within, keep, keep_within, _
+                   in _ref_within_list(item, "unless", ("near", "within"), line, probs))
     name = item.get("name", eid)
     if eid is None:
         return None
@@ -252,6 +252,8 @@ def _alias_entries(item: LineDict, key: str, line: int, probs: _Problems
             if isinstance(text, str) and text.strip():
                 out.append((text, vline, _inflect(v.get("inflect", "none"), vline, probs)))
                 continue
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = str(v)           # a year or a model number written without quotes: 1941, 29
         if isinstance(v, str) and v.strip():
             out.append((v, vline, None))
         else:
@@ -267,8 +269,9 @@ def _quote(value: Any, limit: int = 80) -> str:
 
 
 def _ref_within_list(item: LineDict, key: str, names: tuple[str, str], line: int,
-                     probs: _Problems) -> list[tuple[str, int, int]]:
-    """Items ``{<ref>: ID, within: N}`` of a list (``unless``), with their lines."""
+                     probs: _Problems) -> list[tuple[str, int, str | None, int, int]]:
+    """Items ``{<ref>: ID, within: N[, except_near: ID, except_within: M]}`` of a list
+    (``unless``), with their lines."""
     value = item.get(key)
     if value is None:
         return []
@@ -278,16 +281,23 @@ def _ref_within_list(item: LineDict, key: str, names: tuple[str, str], line: int
         return []
     out = []
     for cond, cline in zip(value, value.lines, strict=True):
-        if not isinstance(cond, LineDict) or set(cond) != set(names):
-            probs.add(f"each {_quote(key)} item needs exactly {names[0]} and within", cline)
+        if (not isinstance(cond, LineDict) or not set(names) <= set(cond)
+                or not set(cond) <= {*names, "except_near", "except_within"}):
+            probs.add(f"each {_quote(key)} item needs {names[0]} and within (and may say "
+                      "except_near)", cline)
             continue
-        ref, within = cond[names[0]], cond["within"]
-        if not isinstance(ref, str) or not _ID.match(ref):
-            probs.add(f"{_quote(key)}: {names[0]} must be an entity or group id", cline)
-        elif isinstance(within, bool) or not isinstance(within, int) or within < 1:
-            probs.add(f"bad within {_quote(within)}: a positive whole number of tokens", cline)
+        ref, within, keep = cond[names[0]], cond["within"], cond.get("except_near")
+        keep_within = cond.get("except_within", 0)
+        if not isinstance(ref, str) or not _ID.match(ref) or not (
+                keep is None or isinstance(keep, str) and _ID.match(keep)):
+            probs.add(f"{_quote(key)}: {names[0]} and except_near must be entity or group ids",
+                      cline)
+        elif any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in
+                 (within, keep_within)) or within < 1:
+            probs.add(f"bad within {_quote(within)} / except_within {_quote(keep_within)}: "
+                      "positive whole numbers of tokens", cline)
         else:
-            out.append((ref, within, cline))
+            out.append((ref, within, keep, keep_within, cline))
     return out
 
 
@@ -392,7 +402,8 @@ def _check_references(entities: list[Entity], groups: list[tuple[Group, LineDict
             seen[obj.id] = obj.source
     known = {e.id for e in entities} | {g.id for g, _ in groups}
     for ent in entities:
-        refs = [*(p for c in ent.compose for p in c.parts), *(u.ref for u in ent.unless)]
+        refs = [*(p for c in ent.compose for p in c.parts), *(u.ref for u in ent.unless),
+                *(u.except_near for u in ent.unless if u.except_near)]
         _check_refs(refs, known, ent.source, "entity", ent.id, probs)
     for g, item in groups:
         _check_refs(g.members, known, g.source, "group", g.id, probs, item)

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,8 @@ from monitor.normalize import normalize
 __all__ = ["Matcher", "saturation"]
 
 FIELDS = ("title", "text")
+#: Entity types that only serve composed concepts and exclusions (rules/README.md).
+HELPER_TYPES = frozenset({"part", "context"})
 
 
 def saturation(n: int) -> float:
@@ -56,10 +60,13 @@ def entity_names(scorer: Any) -> dict[str, str]:
 class Matcher:
     """Scores documents against a :class:`RuleSet`. Build once; :meth:`score` is thread-safe."""
 
-    def __init__(self, ruleset: RuleSet) -> None:
+    def __init__(self, ruleset: RuleSet, stem: Callable[[str], str] | None = None) -> None:
         self.ruleset = ruleset
-        self.compiled = compile_ruleset(ruleset)
+        self.compiled = compile_ruleset(ruleset, stem)
         self.concepts = Concepts(ruleset)
+        # Helper entities (parts of composed concepts, exclusion contexts) neither hide nor are
+        # hidden by other entities' longer matches, and are not reported as hits themselves.
+        self._helpers = frozenset(e.id for e in ruleset.entities if e.type in HELPER_TYPES)
         self._weights = {e.id: e.weight for e in ruleset.entities}
         self._plans = tuple(_plan(ruleset, r) for r in ruleset.rules)
         self._no_hits: tuple[RuleResult, ...] | None = None
@@ -80,18 +87,28 @@ class Matcher:
             return [], []
         words = [norm.text[a:b] for a, b in spans]
         cands = self.compiled.scan(words)
-        kept = _resolve(cands) if cands else []
+        if not cands:
+            return [], []
+        helpers = [c for c in cands if c.pattern.entity in self._helpers]
+        kept = _resolve([c for c in cands if c.pattern.entity not in self._helpers])
+        if helpers:
+            kept += _resolve(helpers)
         if not kept:
             return [], []
         hits = []
+        place = _positions(norm.text, spans)
         for cand in kept:
             # Highlight whole tokens (clitics included) so the quote reads naturally.
             start, end = norm.to_original(spans[cand.first][0], spans[cand.last][1])
             hits.append(Hit(cand.pattern.entity, cand.pattern.alias, text[start:end], field,
-                            start, end, cand.first, cand.pattern.variant, cand.last,
-                            cand.inflected))
+                            start, end, place(cand.first), cand.pattern.variant,
+                            place(cand.last), cand.inflected))
         hits.sort(key=lambda h: (h.start, h.end, h.entity))
-        return self.concepts.apply(hits, text)
+        hits, dropped = self.concepts.apply(hits, text)
+        if self._helpers:
+            hits = [h for h in hits if h.entity not in self._helpers]
+            dropped = [(h, why) for h, why in dropped if h.entity not in self._helpers]
+        return hits, dropped
 
     def score(self, title: str, text: str) -> ScoreResult:
         """Score one document (title and body text)."""
@@ -125,6 +142,27 @@ class Matcher:
         return RuleResult(rule.id, rule.title, score, rule.threshold,
                           score >= rule.threshold and not missing, rule.severity,
                           rule.destination, tuple(scope), tuple(missing), raw)
+
+
+# Items of a list (a news ticker, a press review: "• … • …") are separate stories: a hit in one
+# item is never near a hit in another. Tokens after the n-th bullet are placed n × ITEM_GAP
+# further on, beyond any ``within``; a sentence end counts SENTENCE_GAP tokens, so that a
+# press review's next sentence ("… in Benghazi. In Niger, a Russian plane …") is further away
+# than the rest of one sentence. Measured in docs/matching.md §5.
+_BULLETS = re.compile(r"[•●▪■◆◇►|]|(?:^|[:\n])\s*-\s|\s-\s(?=\S)")
+_SENTENCE_ENDS = re.compile(r"[.!?؟;؛](?=\s)")
+ITEM_GAP = 10_000
+SENTENCE_GAP = 8
+
+
+def _positions(norm: str, spans: list[tuple[int, int]]) -> Callable[[int], int]:
+    """Token index → proximity position (the index, pushed past earlier bullets and stops)."""
+    bullets = [m.start() for m in _BULLETS.finditer(norm)]
+    stops = [m.start() for m in _SENTENCE_ENDS.finditer(norm)]
+    if not bullets and not stops:
+        return lambda k: k
+    return lambda k: (k + ITEM_GAP * bisect.bisect_left(bullets, spans[k][0])
+                      + SENTENCE_GAP * bisect.bisect_left(stops, spans[k][0]))
 
 
 def _plan(ruleset: RuleSet, rule: Rule) -> _RulePlan:

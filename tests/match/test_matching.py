@@ -67,7 +67,8 @@ def test_clitic_rule_for_short_aliases() -> None:
 def test_not_in_phrases_cancel_wagner_the_composer(matcher: Matcher) -> None:
     assert entities_in(matcher, "أوبرا لريتشارد فاغنر في بايرويت") == []
     assert entities_in(matcher, "Richard Wagner's Ring") == []
-    assert [e for e, _ in entities_in(matcher, "مرتزقة فاغنر في سرت")] == ["wagner", "sirte"]
+    # (مرتزقة is also the generic military_term since composed concepts came in)
+    assert {"wagner", "sirte"} <= {e for e, _ in entities_in(matcher, "مرتزقة فاغنر في سرت")}
 
 
 def test_longer_matches_hide_shorter_ones(matcher: Matcher) -> None:
