@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from monitor.errors import MonitorError
+
 
 class LineDict(dict):  # type: ignore[type-arg]
     """A dict that knows the 1-based line of itself (``line``) and of each key (``lines``)."""
@@ -28,8 +30,56 @@ class LineList(list):  # type: ignore[type-arg]
     lines: list[int]
 
 
-class _Loader(yaml.SafeLoader):
-    pass
+# Hand-edited files never need more: a billion-laughs file (aliases of aliases) expands to
+# gigabytes from a few hundred bytes, and one careless edit would take a live reload down.
+MAX_NODES = 2_000_000
+MAX_BYTES = 64_000_000
+
+
+# libyaml's parser when PyYAML was built with it (the wheels are): a 10 MB rule file parses in
+# seconds instead of minutes; the constructors below are the same either way.
+_SafeBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeBase):  # type: ignore[misc, valid-type]
+    def construct_document(self, node: yaml.Node) -> Any:
+        size = _expanded_size(node)
+        if size > MAX_NODES:
+            raise YamlSyntaxError(
+                f"the document expands to more than {MAX_NODES:,} values (YAML aliases of "
+                "aliases?); refused", node.start_mark.line + 1)
+        return super().construct_document(node)
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the document would have once every alias is copied out.
+
+    Aliases make the node graph a DAG; each node's expanded size is computed once, so this is
+    linear in the distinct nodes however large the expansion.
+    """
+    memo: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in memo:
+            continue
+        children = _children(node)
+        if done or not children:
+            memo[id(node)] = 1 + sum(memo[id(c)] for c in children)
+            if memo[id(node)] > MAX_NODES:
+                return memo[id(node)]
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in memo)
+    return memo[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
@@ -58,8 +108,10 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-class YamlSyntaxError(ValueError):
+class YamlSyntaxError(MonitorError):
     """The text is not valid YAML; ``line`` is 1-based when known."""
+
+    kind = "yaml"
 
     def __init__(self, reason: str, line: int | None) -> None:
         self.reason, self.line = reason, line
@@ -69,7 +121,9 @@ class YamlSyntaxError(ValueError):
 def parse_yaml(text: str) -> Any:
     """Parse YAML text into LineDict/LineList/scalars. Raises :class:`YamlSyntaxError`."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader (C or Python)
+    except YamlSyntaxError:
+        raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = " ".join(p for p in (exc.context, exc.problem) if p) or str(exc)
@@ -79,8 +133,19 @@ def parse_yaml(text: str) -> Any:
 
 
 def load_yaml(path: str | Path) -> Any:
-    """Read and parse a YAML file (UTF-8). Raises OSError or :class:`YamlSyntaxError`."""
-    return parse_yaml(Path(path).read_text(encoding="utf-8"))
+    """Read and parse a YAML file (UTF-8). Raises OSError or :class:`YamlSyntaxError` (also for
+    a file that is not UTF-8 text, or too large to be a hand-edited file)."""
+    path = Path(path)
+    if path.stat().st_size > MAX_BYTES:
+        raise YamlSyntaxError(f"file larger than {MAX_BYTES // 1_000_000} MB; refused", None)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise YamlSyntaxError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as "
+                              "UTF-8 (it may be windows-1256)", line) from None
+    return parse_yaml(text)
 
 
 def line_of(data: Any, loc: Sequence[Any]) -> int | None:

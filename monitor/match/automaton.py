@@ -92,10 +92,12 @@ class Compiled:
         # first token spec → [(pattern, specs of the following tokens)]
         self.phrases: dict[int, list[tuple[Pattern, tuple[int, ...]]]] = defaultdict(list)
         variant_table: dict[str, list[Pattern]] = {}
+        self._seen: set[tuple[Pattern, tuple[int, ...]]] = set()
         for ent in ruleset.entities:
             if not ent.aliases:
                 continue     # a composed entity: no words of its own
             self._add_entity(ent, variant_table)
+        del self._seen
         self.has_variants = bool(variant_table)
         keys: dict[str, list[int]] = defaultdict(list)
         for sid, spec in enumerate(self.specs):
@@ -119,9 +121,10 @@ class Compiled:
                 if self.stem is not None:
                     words, inflect = [self.stem(w) for w in words], "none"
                 sids = [self._spec(token_spec(w, inflect)) for w in words]
-                pat = Pattern(ent.id, phrase, len(words), negative)
-                if (pat, tuple(sids[1:])) not in self.phrases[sids[0]]:
-                    self.phrases[sids[0]].append((pat, tuple(sids[1:])))
+                entry = (Pattern(ent.id, phrase, len(words), negative), tuple(sids[1:]))
+                if entry not in self._seen:      # a set: a million aliases load in linear time
+                    self._seen.add(entry)
+                    self.phrases[sids[0]].append(entry)
                 key = _variant_key(words) if ent.variants else None
                 if key is not None:
                     vpat = Pattern(ent.id, phrase, len(words), negative, True)

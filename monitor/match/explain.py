@@ -70,9 +70,22 @@ def explain(result: ScoreResult, title: str, text: str, width: int = 50,
     fields = {"title": title, "text": text}
     lines.append(f"hits ({len(result.hits)}):")
     for h in result.hits[:max_hits]:
-        how = " (variant)" if h.variant else ""
-        lines.append(f"  {h.entity} <- {h.match!r} as {h.alias!r}{how} [{h.field} {h.start}:{h.end}]")
+        lines.append(f"  {h.entity} <- {h.match!r} {_how(h)} [{h.field} {h.start}:{h.end}]")
+        for part in h.parts:
+            lines.append(f"      part {part.entity} <- {part.match!r} {_how(part)}")
         lines.append("    " + snippet(fields[h.field], h.start, h.end, width))
     if len(result.hits) > max_hits:
         lines.append(f"  … {len(result.hits) - max_hits} more")
+    if result.suppressed:
+        lines.append(f"excluded by context ({len(result.suppressed)}):")
+        for h, why in result.suppressed[:max_hits]:
+            lines.append(f"  {h.entity} <- {h.match!r} [{h.field} {h.start}:{h.end}]: {why}")
     return "\n".join(lines)
+
+
+def _how(h: Hit) -> str:
+    """How a hit was found: composed from parts, or which alias, inflected or variant."""
+    if h.parts:
+        return f"composed of {h.alias}"
+    how = " (variant)" if h.variant else " (inflected)" if h.inflected else ""
+    return f"as {h.alias!r}{how}"

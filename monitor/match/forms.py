@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["INFLECTIONS", "TokenSpec", "token_spec", "clitic_forms", "is_arabic", "suffixes"]
 
@@ -41,6 +42,8 @@ _SHORT = ("", "و", "ب", "ل", "وب", "ول")
 # Before the article: ل + ال is written لل (للجفرة), never لال.
 _BEFORE_ARTICLE = ("", "و", "ف", "ب", "ك", "وب", "فب", "وك", "فك")
 _ARTICLE = frozenset([p + "ال" for p in _BEFORE_ARTICLE] + [p + "لل" for p in ("", "و", "ف")])
+_INNER = frozenset({"", "ال"})
+_INNER_ARTICLE = frozenset({"ال"})
 SHORT_MAX = 4
 TINY_MAX = 2
 
@@ -111,6 +114,12 @@ def suffixes(base: str, inflect: str) -> tuple[str, frozenset[str]]:
     return base, _NOUN_MASC
 
 
+@lru_cache(maxsize=64)
+def _first(clitics: tuple[str, ...]) -> frozenset[str]:
+    # One shared set per clitic class: a pack of 300,000 aliases must not hold 300,000 copies.
+    return frozenset(clitics) | _ARTICLE
+
+
 def token_spec(word: str, inflect: str = "none") -> TokenSpec:
     """The :class:`TokenSpec` of one normalised alias token.
 
@@ -123,10 +132,9 @@ def token_spec(word: str, inflect: str = "none") -> TokenSpec:
     if word.startswith("ال") and len(word) > 3:
         base = word[2:]
         stem, after = suffixes(base, inflect)
-        return TokenSpec(stem, _ARTICLE, frozenset({"ال"}), after, inflect)
+        return TokenSpec(stem, _ARTICLE, _INNER_ARTICLE, after, inflect)
     stem, after = suffixes(word, inflect)
-    return TokenSpec(stem, frozenset(_clitics(word)) | _ARTICLE, frozenset({"", "ال"}), after,
-                     inflect)
+    return TokenSpec(stem, _first(_clitics(word)), _INNER, after, inflect)
 
 
 def clitic_forms(first: str) -> list[str]:

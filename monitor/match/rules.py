@@ -32,6 +32,8 @@ _GROUP_KEYS = {"id", "members"}
 _RULE_KEYS = {"id", "title", "all", "any", "none", "near", "title_boost", "threshold",
               "severity", "destination"}
 _MAX_WEIGHT = 10.0
+#: Aliases and not_in phrases a rule pack may hold (rules/README.md, "Limits").
+MAX_ALIASES = 100_000
 
 
 class _Problems:
@@ -67,6 +69,7 @@ def load_rules(path: str | Path) -> RuleSet:
         if data is not None:
             _parse_file(data, probs, entities, groups, rules)
     _check_references(entities, groups, rules, probs)
+    _check_size(entities, probs)
     if probs.items:
         first = probs.items[0]
         raise RulesError(f"{len(probs.items)} problem(s) in rules; first: {first}",
@@ -456,6 +459,21 @@ def _check_cycles(groups: list[Group], probs: _Problems) -> None:
             if cur not in seen:
                 seen.add(cur)
                 stack.extend(members.get(cur, ()))
+
+
+def _check_size(entities: list[Entity], probs: _Problems) -> None:
+    """Refuse packs beyond MAX_ALIASES: the matcher holds about 1.2 KB per alias (measured in
+    docs/matching.md §7), so the limit keeps a careless import from taking gigabytes."""
+    total = 0
+    for ent in entities:
+        total += len(ent.aliases) + len(ent.not_in)
+        if total > MAX_ALIASES:
+            file, _, line = ent.source.rpartition(":")
+            probs.file = file
+            probs.add(f"the pack has more than {MAX_ALIASES:,} aliases from here on (entity "
+                      f"{_quote(ent.id)}); split it into smaller packs (rules/README.md, Limits)",
+                      int(line))
+            return
 
 
 def _check_concept_cycles(entities: list[Entity], groups: list[Group],

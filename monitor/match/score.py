@@ -227,9 +227,17 @@ def _resolve(cands: list[Candidate]) -> list[Candidate]:
         if p.negative or (p.entity in covers and covers[p.entity].covers(c.first, c.last)):
             continue
         key = (p.entity, c.first, c.last)
-        if key not in best or (best[key].pattern.variant and not p.variant):
+        if key not in best or _better(c, best[key]):
             best[key] = c
     return _outermost(list(best.values()))
+
+
+def _better(c: Candidate, than: Candidate) -> bool:
+    """Of two matches of one entity on one span, the one to show: exact over variant, the alias
+    as written over an inflected reading (روسيا as روسيا, not as روسي + ا)."""
+    if than.pattern.variant != c.pattern.variant:
+        return than.pattern.variant
+    return than.inflected and not c.inflected
 
 
 def _negative_spans(cands: list[Candidate]) -> dict[str, list[tuple[int, int]]]:

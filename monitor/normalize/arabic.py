@@ -6,7 +6,7 @@ Rules and articles are normalised the same way, so that spelling noise does not 
 * drop every combining mark (harakat, shadda, sukun, superscript alef, Quranic marks, and any
   other non-spacing mark), tatweel ``ـ``, and format characters (zero-width joiners and spaces,
   bidi controls, soft hyphen, BOM);
-* unify alef forms ``أ إ آ ٱ`` → ``ا``, ``ى`` → ``ي``, ``ة`` → ``ه``; Persian/Urdu look-alikes
+* unify alef forms ``أ إ آ ٱ`` → ``ا``, ``ى`` → ``ي``, ``ة`` → ``ه``, hamza seats ``ؤ ئ`` → ``ء``; Persian/Urdu look-alikes
   ``ی`` → ``ي``, ``ک`` and ``گ`` → ``ك``, ``ڤ`` → ``ف``, ``ھ ہ ە`` → ``ه``;
 * every decimal digit (Arabic-Indic ``٠-٩``, Eastern ``۰-۹``, others) → ASCII ``0-9``;
 * hyphens and dashes → ``-``, double quotes and guillemets → ``"``, single quotes → ``'``;
@@ -31,6 +31,8 @@ __all__ = ["Normalized", "normalize", "normalize_text"]
 
 _LETTERS = {
     "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ٲ": "ا", "ٳ": "ا",
+    # Hamza on a seat is spelled by its neighbours: خبراء، خبراؤها، خبرائها are one word.
+    "ؤ": "ء", "ئ": "ء",
     "ى": "ي", "ی": "ي", "ې": "ي", "ۍ": "ي", "ێ": "ي",
     "ة": "ه", "ۃ": "ه", "ھ": "ه", "ہ": "ه", "ە": "ه", "ۀ": "ه",
     "ک": "ك", "گ": "ك", "ڪ": "ك",
@@ -124,7 +126,7 @@ class Normalized:
 # the backtick, which becomes an apostrophe). Runs of them are copied in one go; everything else
 # goes through the per-cluster path. tests/normalize checks that this set really is inert.
 PLAIN = re.compile(
-    "[\u0621\u0624\u0626-\u0628\u062a-\u063a\u0641-\u0648\u064a"
+    "[\u0621\u0627\u0628\u062a-\u063a\u0641-\u0648\u064a"
     " a-z0-9!-/:-@\\[-_{-~\u060c\u061b\u061f]+")
 
 
