@@ -14,8 +14,6 @@ so the same single scan covers both.
 
 from __future__ import annotations
 
-import bisect
-import itertools
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ import ahocorasick
 
 from monitor.match.forms import TokenSpec, token_spec
 from monitor.match.model import Entity, RuleSet
-from monitor.match.tokens import skeleton, tokenize
+from monitor.match.tokens import skeleton, skeleton_line, tokenize
 from monitor.normalize import normalize_text
 
 __all__ = ["Pattern", "Candidate", "Compiled", "compile_ruleset", "MIN_SKELETON"]
@@ -146,40 +144,43 @@ class Compiled:
         if self.stem is not None:
             words = [self.stem(w) for w in words]
         line = " " + " ".join(words) + " "
-        starts = list(itertools.accumulate((len(w) + 1 for w in words), initial=1))
         split = len(line)
-        sk_starts: list[int] = []
         if self.has_variants:
-            sk_words = [skeleton(w) for w in words]
-            line += "\n " + " ".join(sk_words) + " "
-            sk_starts = list(itertools.accumulate((len(w) + 1 for w in sk_words),
-                                                  initial=split + 2))
+            line += "\n" + skeleton_line(line)
+        # Hits come in order of their end: counting spaces from the previous hit keeps finding
+        # each hit's token number linear (a page repeating a name 100,000 times stays cheap).
+        spaces = (_Counter(line, 0), _Counter(line, split + 1))
         found: dict[int, list[tuple[int, bool, bool, bool]]] = defaultdict(list)
         out: list[Candidate] = []
         specs = self.specs
         for end, (keylen, bounded, payload) in self.automaton.iter(line):
             begin = end - keylen + 1
             if bounded is None:          # a skeleton key (only ever in the skeleton line)
-                k = bisect.bisect_right(sk_starts, begin + 1) - 1
+                k = spaces[1].before(begin + 1) - 1
                 out.extend(Candidate(p, k, k + p.ntokens - 1) for p in payload)
                 continue
             if begin >= split:
                 continue                 # cannot happen: stems are not in the skeleton alphabet
             if bounded:
-                k = bisect.bisect_right(starts, begin + 1) - 1
-                found[k].extend((sid, True, True, False) for sid in payload)
+                found[spaces[0].before(begin + 1) - 1].extend(
+                    (sid, True, True, False) for sid in payload)
                 continue
-            k = bisect.bisect_right(starts, begin) - 1
-            tok_start, tok_end = starts[k], starts[k] + len(words[k])
-            if begin - tok_start > _MAX_BEFORE or tok_end - end - 1 > _MAX_AFTER:
+            # The token around the stem, looked for no further than a clitic chain or a suffix
+            # can reach: anything longer is another word.
+            tok_start = line.rfind(" ", max(0, begin - _MAX_BEFORE - 1), begin) + 1
+            tok_end = line.find(" ", end + 1, end + 2 + _MAX_AFTER)
+            if tok_start == 0 or tok_end < 0:
                 continue
             before, after = line[tok_start:begin], line[end + 1:tok_end]
+            accepted = []
             for sid in payload:
                 spec = specs[sid]
                 if after in spec.after:
                     first, inner = before in spec.first, before in spec.inner
                     if first or inner:
-                        found[k].append((sid, first, inner, after != ""))
+                        accepted.append((sid, first, inner, after != ""))
+            if accepted:
+                found[spaces[0].before(tok_start) - 1].extend(accepted)
         out.extend(self._assemble(found))
         return out
 
@@ -201,6 +202,23 @@ class Compiled:
                     else:
                         out.append(Candidate(pat, k, k + len(rest), any(flags)))
         return out
+
+
+class _Counter:
+    """Occurrences of ``ch`` in ``line[lo:pos]``, counted from the previous position asked."""
+
+    __slots__ = ("line", "pos", "n")
+
+    def __init__(self, line: str, lo: int) -> None:
+        self.line, self.pos, self.n = line, lo, 0
+
+    def before(self, pos: int) -> int:
+        if pos >= self.pos:
+            self.n += self.line.count(" ", self.pos, pos)
+        else:
+            self.n -= self.line.count(" ", pos, self.pos)
+        self.pos = pos
+        return self.n
 
 
 def compile_ruleset(ruleset: RuleSet, stem: Callable[[str], str] | None = None) -> Compiled:

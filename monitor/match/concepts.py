@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from monitor.match.model import Compose, Entity, Hit, RuleSet
 
@@ -83,13 +83,22 @@ class Concepts:
         for h in hits:
             by_entity[h.entity].append(h)
         dropped: list[tuple[Hit, str]] = []
+        # A reference's hits are final once asked for: every entity it names comes earlier in
+        # the dependency order, so one sorted list per reference serves every later entity.
+        cache: dict[str, _Sorted] = {}
+
+        def hits_of(ref: str) -> _Sorted:
+            got = cache.get(ref)
+            if got is None:
+                got = cache[ref] = self._hits_of(ref, by_entity)
+            return got
+
         for ent in self.order:
             if ent.compose:
-                by_entity[ent.id] = self._composed(ent, by_entity, text)
+                by_entity[ent.id] = self._composed(ent, hits_of, text)
             if ent.unless and by_entity.get(ent.id):
                 kept = []
-                contexts = [(self._hits_of(u.ref, by_entity),
-                             self._hits_of(u.except_near, by_entity) if u.except_near else None)
+                contexts = [(hits_of(u.ref), hits_of(u.except_near) if u.except_near else None)
                             for u in ent.unless]
                 for h in by_entity[ent.id]:
                     reason = self._excluded(ent, h, contexts)
@@ -107,11 +116,16 @@ class Concepts:
         found.sort(key=lambda h: h.token)
         return found, [h.token for h in found]
 
-    def _composed(self, ent: Entity, by_entity: dict[str, list[Hit]], text: str) -> list[Hit]:
+    def _composed(self, ent: Entity, hits_of: Callable[[str], _Sorted], text: str) -> list[Hit]:
         out: dict[tuple[int, int], Hit] = {}
         for comp in ent.compose:
-            parts = [self._hits_of(p, by_entity) for p in comp.parts]
-            if not all(hits for hits, _ in parts):
+            parts = []
+            for ref in comp.parts:
+                part = hits_of(ref)
+                if not part[0]:
+                    break
+                parts.append(part)
+            if len(parts) < len(comp.parts):
                 continue
             for anchor in parts[0][0]:
                 chosen = _chain(anchor, parts[1:], comp)

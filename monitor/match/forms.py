@@ -129,7 +129,8 @@ def token_spec(word: str, inflect: str = "none") -> TokenSpec:
     """
     if not is_arabic(word) or len(word) <= TINY_MAX or word.isdigit():
         return TokenSpec(word, _NONE, _NONE, _NONE, "none")
-    if word.startswith("ال") and len(word) > 3:
+    if word.startswith("ال") and len(word) > 4:
+        # (آلية normalises to اليه: with two letters left, ال is part of the word)
         base = word[2:]
         stem, after = suffixes(base, inflect)
         return TokenSpec(stem, _ARTICLE, _INNER_ARTICLE, after, inflect)
@@ -145,6 +146,6 @@ def clitic_forms(first: str) -> list[str]:
     spec = token_spec(first)
     if spec.exact:
         return [first]
-    if first.startswith("ال") and len(first) > 3:
+    if first.startswith("ال") and len(first) > 4:
         return sorted(p + first[2:] for p in spec.first)
     return sorted(p + first for p in spec.first)

@@ -18,7 +18,8 @@ import itertools
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from monitor.match.automaton import Candidate, compile_ruleset
@@ -32,6 +33,8 @@ __all__ = ["Matcher", "saturation"]
 FIELDS = ("title", "text")
 #: Entity types that only serve composed concepts and exclusions (rules/README.md).
 HELPER_TYPES = frozenset({"part", "context"})
+#: How far into the text a headline's exclusion contexts are looked for (its lede).
+LEDE_TOKENS = 60
 
 
 def saturation(n: int) -> float:
@@ -67,6 +70,7 @@ class Matcher:
         # Helper entities (parts of composed concepts, exclusion contexts) neither hide nor are
         # hidden by other entities' longer matches, and are not reported as hits themselves.
         self._helpers = frozenset(e.id for e in ruleset.entities if e.type in HELPER_TYPES)
+        self._contexts = frozenset(e.id for e in ruleset.entities if e.type == "context")
         self._weights = {e.id: e.weight for e in ruleset.entities}
         self._plans = tuple(_plan(ruleset, r) for r in ruleset.rules)
         self._no_hits: tuple[RuleResult, ...] | None = None
@@ -79,22 +83,24 @@ class Matcher:
         """Every entity hit in one field, in original-text offsets, in text order."""
         return self._find(text, field)[0]
 
-    def _find(self, text: str, field: str) -> tuple[list[Hit], list[tuple[Hit, str]]]:
-        """Hits of one field, and the hits context exclusions dropped (with the reason)."""
+    def _find(self, text: str, field: str, lede: Sequence[Hit] = ()
+              ) -> tuple[list[Hit], list[tuple[Hit, str]], list[Hit]]:
+        """Hits of one field, the hits context exclusions dropped (with the reason), and the
+        field's exclusion-context hits. ``lede``: context hits of the text that follow a title."""
         norm = normalize(text)
         spans = token_spans(norm.text)
         if not spans:
-            return [], []
+            return [], [], []
         words = [norm.text[a:b] for a, b in spans]
         cands = self.compiled.scan(words)
         if not cands:
-            return [], []
+            return [], [], []
         helpers = [c for c in cands if c.pattern.entity in self._helpers]
         kept = _resolve([c for c in cands if c.pattern.entity not in self._helpers])
         if helpers:
             kept += _resolve(helpers)
         if not kept:
-            return [], []
+            return [], [], []
         hits = []
         place = _positions(norm.text, spans)
         for cand in kept:
@@ -104,16 +110,22 @@ class Matcher:
                             start, end, place(cand.first), cand.pattern.variant,
                             place(cand.last), cand.inflected))
         hits.sort(key=lambda h: (h.start, h.end, h.entity))
+        if lede:
+            # A headline is read with its lede: the lede's contexts count, as if it came next.
+            after = place(len(spans) - 1) + SENTENCE_GAP
+            hits += [replace(h, token=after + h.token, last=after + h.last_token) for h in lede]
         hits, dropped = self.concepts.apply(hits, text)
+        contexts = [h for h in hits if h.entity in self._contexts and h.field == field]
         if self._helpers:
             hits = [h for h in hits if h.entity not in self._helpers]
             dropped = [(h, why) for h, why in dropped if h.entity not in self._helpers]
-        return hits, dropped
+        return hits, dropped, contexts
 
     def score(self, title: str, text: str) -> ScoreResult:
         """Score one document (title and body text)."""
-        title_hits, title_dropped = self._find(title or "", "title")
-        text_hits, text_dropped = self._find(text or "", "text")
+        text_hits, text_dropped, contexts = self._find(text or "", "text")
+        lede = [h for h in contexts if h.token < LEDE_TOKENS]
+        title_hits, title_dropped, _ = self._find(title or "", "title", lede)
         hits = title_hits + text_hits
         if hits:
             results = [self._score_rule(p, hits) for p in self._plans]
@@ -149,7 +161,10 @@ class Matcher:
 # further on, beyond any ``within``; a sentence end counts SENTENCE_GAP tokens, so that a
 # press review's next sentence ("… in Benghazi. In Niger, a Russian plane …") is further away
 # than the rest of one sentence. Measured in docs/matching.md §5.
-_BULLETS = re.compile(r"[•●▪■◆◇►|]|(?:^|[:\n])\s*-\s|\s-\s(?=\S)")
+# Bullets, dashes that start an item, and the phrases with which bulletins change the subject
+# ("وفي شأن آخر", "وعلى صعيد منفصل"), in normalised spelling.
+_BULLETS = re.compile(r"[•●▪■◆◇►|]|(?:^|[:\n])\s*-\s|\s-\s(?=\S)"
+                      r"|\b(?:و?في|و?علي) (?:شان|صعيد|سياق|خبر|موضوع) (?:اخر|منفصل|مختلف)\b")
 _SENTENCE_ENDS = re.compile(r"[.!?؟;؛](?=\s)")
 ITEM_GAP = 10_000
 SENTENCE_GAP = 8

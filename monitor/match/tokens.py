@@ -14,7 +14,8 @@ from itertools import islice
 
 from monitor.match.forms import clitic_forms, is_arabic
 
-__all__ = ["Token", "tokenize", "clitic_forms", "skeleton", "is_arabic", "token_spans"]
+__all__ = ["Token", "tokenize", "clitic_forms", "skeleton", "skeleton_line", "is_arabic",
+           "token_spans"]
 
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
 
@@ -58,15 +59,46 @@ def skeleton(word: str) -> str:
     ``فاجنر`` and ``واغنر``. Latin tokens and digits are returned unchanged but shifted into the
     private-use area like everything else.
     """
-    out: list[str] = []
-    for i, ch in enumerate(word):
-        if ch in _VOWELS and not (ch == "و" and i == 0):
-            continue
-        cls = _CLASSES.get(ch, ch)
-        if out and out[-1] == cls:
-            continue
-        out.append(cls)
-    return "".join(chr(_PUA + (ord(c) & 0x1FFF)) if c.isupper() else _shift(c) for c in out)
+    if not word:
+        return ""
+    head = word[0] if word[0] == "و" else ""      # a word-initial و is a consonant (w/v)
+    body = (head.translate(_CLASS_TABLE) + word[len(head):].translate(_SKELETON_TABLE))
+    return _REPEAT.sub(r"\1", body).translate(_SHIFT_TABLE)
+
+
+def skeleton_line(line: str) -> str:
+    """The skeletons of a token line's tokens, in one line spaced like it.
+
+    Equal to ``" " + " ".join(map(skeleton, line.split(" ")[1:-1])) + " "``, but done with
+    whole-line operations: a word-initial و is protected, then one ``translate`` and one
+    substitution do every token at once.
+    """
+    marked = line.replace(" و", " \x01")
+    body = _REPEAT_LINE.sub(r"\1", marked.translate(_SKELETON_LINE_TABLE))
+    return body.translate(_SHIFT_TABLE)
+
+
+def _skeleton_tables() -> tuple[dict[int, str | None], dict[int, str]]:
+    skel: dict[int, str | None] = {ord(k): v for k, v in _CLASSES.items()}
+    skel.update({ord(v): None for v in _VOWELS})      # و inside a word is a vowel
+    return skel, {ord(k): v for k, v in _CLASSES.items()}
+
+
+class _Shift(dict):  # type: ignore[type-arg]
+    """translate() table that shifts every character into the private-use skeleton alphabet."""
+
+    def __missing__(self, cp: int) -> str:
+        ch = chr(cp)
+        out = chr(_PUA + (cp & 0x1FFF)) if ch in ("G", "V") else _shift(ch)
+        self[cp] = out
+        return out
+
+
+_SKELETON_TABLE, _CLASS_TABLE = _skeleton_tables()
+_SKELETON_LINE_TABLE = {**_SKELETON_TABLE, 1: _CLASSES["و"]}
+_SHIFT_TABLE = _Shift({ord(" "): " "})
+_REPEAT = re.compile(r"(.)\1+")
+_REPEAT_LINE = re.compile(r"([^ ])\1+")
 
 
 def _shift(ch: str) -> str:

@@ -21,6 +21,7 @@ found in the normalised text is quoted and highlighted in the original spelling.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from array import array
@@ -103,8 +104,11 @@ class Normalized:
 
     original: str
     text: str
-    _starts: array = field(repr=False, compare=False)  # type: ignore[type-arg]
-    _ends: array = field(repr=False, compare=False)  # type: ignore[type-arg]
+    _starts: array | None = field(repr=False, compare=False)  # type: ignore[type-arg]
+    _ends: array | None = field(repr=False, compare=False)  # type: ignore[type-arg]
+    #: Text of the one-for-one path: ``p_j - j`` for the original positions ``p_j`` of the
+    #: deleted characters (marks, tatweel, format characters), empty when none was deleted.
+    _shift: list[int] | None = field(default=None, repr=False, compare=False)
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map the normalised span ``text[start:end]`` to ``(start, end)`` in the original string.
@@ -115,10 +119,26 @@ class Normalized:
         n = len(self.text)
         start = min(max(start, 0), n)
         end = min(max(end, start), n)
+        if self._shift is not None:
+            return self._one_for_one(start, end, n)
+        assert self._starts is not None and self._ends is not None
         if start == end:
             pos = self._starts[start] if start < n else len(self.original)
             return pos, pos
         return self._starts[start], self._ends[end - 1]
+
+    def _one_for_one(self, start: int, end: int, n: int) -> tuple[int, int]:
+        shift = self._shift or []
+
+        def orig(i: int) -> int:
+            return i + bisect.bisect_right(shift, i)
+        if start == end:
+            pos = orig(start) if start < n else len(self.original)
+            return pos, pos
+        stop = orig(end - 1) + 1
+        while stop < len(self.original) and unicodedata.combining(self.original[stop]):
+            stop += 1         # the marks a letter carries belong to it, as in a cluster
+        return orig(start), stop
 
 
 # Characters known to normalise to themselves and that never carry marks of their own doing:
@@ -138,8 +158,71 @@ def _cluster_end(text: str, i: int) -> int:
     return j
 
 
+def _one_for_one_tables() -> tuple[dict[int, str | None], re.Pattern[str], re.Pattern[str]]:
+    """What :func:`normalize` may do with ``str.translate``: characters whose normal form is one
+    character or nothing, whatever surrounds them.
+
+    Left out (they take the per-cluster path): characters that expand (ﻻ, ß), and combining
+    marks that compose with a letter (madda and hamza above/below make آ أ ؤ from ا و; Latin
+    accents make é). Arabic harakat, shadda, sukun and superscript alef compose with nothing, so
+    dropping them one by one is the same as folding the cluster.
+    """
+    table: dict[int, str | None] = {}
+    keep: list[int] = []
+    deleted: list[int] = []
+    composing = {0x0653, 0x0654, 0x0655}
+    for cp in [*range(0x09, 0x0E), *range(0x20, 0x0700), *range(0x0750, 0x0780),
+               *range(0x08A0, 0x0900), *range(0x2000, 0x2070), *range(0xFE70, 0xFF00)]:
+        ch = chr(cp)
+        if cp in composing or (unicodedata.combining(ch) and not 0x0600 <= cp < 0x0900):
+            continue
+        folded = _fold(ch)
+        if len(folded) > 1:
+            continue
+        keep.append(cp)
+        if folded != ch:
+            table[cp] = folded or None
+        if not folded:
+            deleted.append(cp)
+    return table, re.compile(f"[{_ranges(keep)}]*"), re.compile(f"[{_ranges(deleted)}]")
+
+
+def _ranges(cps: list[int]) -> str:
+    """A regular-expression character class body for sorted code points."""
+    out, i = [], 0
+    while i < len(cps):
+        j = i
+        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
+            j += 1
+        out.append(re.escape(chr(cps[i])) + ("" if i == j else "-" + re.escape(chr(cps[j]))))
+        i = j + 1
+    return "".join(out)
+
+
+_ONE_FOR_ONE: tuple[dict[int, str | None], re.Pattern[str], re.Pattern[str]] | None = None
+
+
 def normalize(text: str) -> Normalized:
-    """Normalise ``text`` for matching and keep the offset map back to it. Never raises."""
+    """Normalise ``text`` for matching and keep the offset map back to it. Never raises.
+
+    Ordinary news text takes one ``str.translate`` (and a search for what it deleted, so that
+    offsets map back); anything else goes cluster by cluster. Both give the same result
+    (property-tested in tests/normalize).
+    """
+    global _ONE_FOR_ONE
+    if _ONE_FOR_ONE is None:
+        _ONE_FOR_ONE = _one_for_one_tables()
+    table, simple, deleted = _ONE_FOR_ONE
+    if simple.fullmatch(text):
+        norm = text.translate(table)
+        shift = ([m.start() - j for j, m in enumerate(deleted.finditer(text))]
+                 if len(norm) != len(text) else [])
+        return Normalized(text, norm, None, None, shift)
+    return normalize_clusters(text)
+
+
+def normalize_clusters(text: str) -> Normalized:
+    """The per-cluster path of :func:`normalize` (any text; the reference for the other)."""
     parts: list[str] = []
     starts = array("l")
     ends = array("l")

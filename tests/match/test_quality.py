@@ -15,8 +15,17 @@ import pytest
 from monitor.match import Matcher
 from tests.match.conftest import shared_path
 
-LABELLED = Path(__file__).resolve().parents[1] / "data" / "labelled.jsonl"
-MIN_PRECISION, MIN_RECALL = 0.95, 0.90
+DATA = Path(__file__).resolve().parents[1] / "data"
+LABELLED = DATA / "labelled.jsonl"
+# Floors per labelled set, pinned at what the shipped pack measures (docs/matching.md §5) less a
+# little slack; they are never lowered to let an edit through. ``test`` is the frozen part,
+# written apart from the rules (frozen at commit cdf4bea); ``dev`` is what the pack is tuned on;
+# ``legacy`` was written together with the first pack.
+FLOORS = {
+    "legacy": (DATA / "labelled.jsonl", 0.98, 0.98),
+    "dev": (DATA / "labelled_dev.jsonl", 0.96, 0.93),
+    "test": (DATA / "labelled_test.jsonl", 0.92, 0.82),
+}
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -24,17 +33,23 @@ def read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def test_labelled_set_is_big_and_balanced() -> None:
-    rows = read_jsonl(LABELLED)
-    labels = Counter(r["label"] for r in rows)
-    assert len(rows) >= 150 and labels[True] >= 60 and labels[False] >= 60
-    assert len({r["id"] for r in rows}) == len(rows)
+def test_labelled_sets_are_big_and_balanced() -> None:
+    rows = {name: read_jsonl(path) for name, (path, _, _) in FLOORS.items()}
+    written = rows["dev"] + rows["test"]
+    assert len(written) >= 400                       # written apart from the first pack
+    for name, got in rows.items():
+        labels = Counter(r["label"] for r in got)
+        assert labels[True] >= 60 and labels[False] >= 60, name
+        assert len({r["id"] for r in got}) == len(got), name
+    assert not {r["text"] for r in rows["dev"]} & {r["text"] for r in rows["test"]}
 
 
-def test_precision_and_recall_on_labelled_snippets(matcher: Matcher) -> None:
+@pytest.mark.parametrize("name", list(FLOORS))
+def test_precision_and_recall_on_labelled_snippets(matcher: Matcher, name: str) -> None:
+    path, min_precision, min_recall = FLOORS[name]
     tp = fp = fn = 0
     misses = []
-    for row in read_jsonl(LABELLED):
+    for row in read_jsonl(path):
         alert = matcher.score(row["title"], row["text"]).alert
         tp += alert and row["label"]
         fp += alert and not row["label"]
@@ -43,10 +58,10 @@ def test_precision_and_recall_on_labelled_snippets(matcher: Matcher) -> None:
             misses.append(row["id"])
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
-    print(f"\nlabelled: precision {precision:.3f} recall {recall:.3f} "
+    print(f"\n{name}: precision {precision:.3f} recall {recall:.3f} "
           f"(tp {tp}, fp {fp}, fn {fn}); wrong: {misses}")
-    assert precision >= MIN_PRECISION, misses
-    assert recall >= MIN_RECALL, misses
+    assert precision >= min_precision, misses
+    assert recall >= min_recall, misses
 
 
 def test_all_seed_articles_alert(matcher: Matcher) -> None:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.normalize import normalize, normalize_text
-from monitor.normalize.arabic import PLAIN, _fold
+from monitor.normalize.arabic import PLAIN, _fold, normalize_clusters
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -96,3 +96,25 @@ def test_never_raises_and_output_has_no_marks(text: str) -> None:
     out = normalize_text(text)
     assert not any(unicodedata.combining(c) for c in out)
     assert "\u0640" not in out
+
+
+ARABIC_NEWS = (st.characters(min_codepoint=0x0600, max_codepoint=0x06FF)
+               | st.sampled_from(" .،-ـ\u200c\u200f\u064e\u0651\u0653\u0654abcAé٣ﻻ"))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=ARABIC_NEWS), st.data())
+def test_translate_path_equals_the_cluster_path(text: str, data: st.DataObject) -> None:
+    # The one-for-one path (str.translate) and the per-cluster path give the same text and the
+    # same offsets, whichever one a text takes.
+    fast, exact = normalize(text), normalize_clusters(text)
+    assert fast.text == exact.text
+    n = len(exact.text)
+    start = data.draw(st.integers(0, n))
+    end = data.draw(st.integers(start, n))
+    assert fast.to_original(start, end) == exact.to_original(start, end)
+
+
+def test_ordinary_news_takes_the_translate_path() -> None:
+    norm = normalize("وصل نائبُ وزيرِ الدفاع الروسي يونس بك يفكيروف، إلى بنغازي (2024).\n")
+    assert norm._starts is None and norm._shift
