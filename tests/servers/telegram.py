@@ -26,11 +26,17 @@ text over 4096 UTF-16 units after entity parsing always gives "Bad Request: mess
 ``unauthorized = True`` answers 401 to everything (a revoked token), and ``valid_tokens`` (a set)
 does so for any other token. ``timed_requests`` adds a ``time.monotonic()`` stamp to each request,
 ``tokens_seen`` is the set of tokens used.
+
+Outages: ``down = True`` answers 502 to everything (a proxy in front of a Telegram that is out);
+:meth:`refuse` closes the listening socket so connections are refused, and :meth:`accept` listens
+again on the same port. ``FakeTelegram(port=N)`` listens on a chosen port (a daemon may be started
+against a Bot API that is not there yet: ``FakeTelegram(port=N, listening=False)``).
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import urllib.parse
@@ -164,6 +170,16 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
+    def setup(self) -> None:
+        super().setup()
+        with self.server.owner._lock:
+            self.server.owner._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.owner._lock:
+            self.server.owner._connections.discard(self.connection)
+        super().finish()
+
     def do_POST(self) -> None:  # noqa: N802
         self._handle()
 
@@ -228,7 +244,8 @@ class FakeTelegram:
 
     __test__ = False
 
-    def __init__(self, *, username: str = "fake_monitor_bot", bot_id: int = 4242) -> None:
+    def __init__(self, *, username: str = "fake_monitor_bot", bot_id: int = 4242, port: int = 0,
+                 listening: bool = True) -> None:
         self.username, self.bot_id = username, bot_id
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.messages: list[dict[str, Any]] = []
@@ -247,22 +264,58 @@ class FakeTelegram:
         self._next_id = 1
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.owner = self
-        self.port = self._httpd.server_address[1]
+        self._connections: set[socket.socket] = set()
+        self.port = port
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._listen_on_enter = listening
+        if listening:
+            self._bind()
+        elif not port:
+            raise ValueError("a FakeTelegram that does not listen yet needs a port")
         self.base_url = f"http://127.0.0.1:{self.port}/bot"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     check_html = staticmethod(check_html)
 
+    def _bind(self) -> None:
+        self._httpd = _Server(("127.0.0.1", self.port), _Handler)
+        self._httpd.owner = self
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
     def __enter__(self) -> FakeTelegram:
-        self._thread.start()
+        if self._thread is not None:
+            self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stopping.set()          # wakes handlers sleeping in a "timeout" script
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self.refuse()
+
+    @property
+    def listening(self) -> bool:
+        return self._httpd is not None
+
+    def refuse(self) -> None:
+        """Stop listening: from now on connections to the port are refused."""
+        httpd, self._httpd, self._thread = self._httpd, None, None
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
+        with self._lock:
+            open_now = list(self._connections)
+        for conn in open_now:     # kept-alive connections die with the server, as in an outage
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def accept(self) -> None:
+        """Listen again on the same port (after :meth:`refuse`, or when created not listening)."""
+        if self._httpd is None:
+            self._bind()
+            assert self._thread is not None
+            self._thread.start()
 
     # ------------------------------------------------------------------ test API
 
