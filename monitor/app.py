@@ -11,6 +11,7 @@ from typing import Any
 
 from monitor.config import Settings
 from monitor.dedupe import bands
+from monitor.deliver.destinations import unconfigured_destinations
 from monitor.deliver.drain import Drainer
 from monitor.deliver.sinks import make_sink
 from monitor.extract.pool import ExtractorPool
@@ -45,6 +46,8 @@ def load_scorer(settings: Settings) -> Any | None:
     from monitor.match import fastlines
 
     matcher = Matcher(load_rules(settings.rules_path))
+    for warning in unconfigured_destinations(matcher.ruleset.rules, settings.alerts):
+        log.warning("%s", warning)
     log.info("matcher: %d keys from %s, %s", matcher.compiled.keys, settings.rules_path,
              "C accelerator on" if fastlines.AVAILABLE
              else "C accelerator off (pure Python: slower scoring)")

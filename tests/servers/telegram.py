@@ -27,9 +27,13 @@ text over 4096 UTF-16 units after entity parsing always gives "Bad Request: mess
 does so for any other token. ``timed_requests`` adds a ``time.monotonic()`` stamp to each request,
 ``tokens_seen`` is the set of tokens used.
 
-Outages: ``down = True`` answers 502 to everything (a proxy in front of a Telegram that is out);
-:meth:`refuse` closes the listening socket so connections are refused, and :meth:`accept` listens
-again on the same port. ``FakeTelegram(port=N)`` listens on a chosen port (a daemon may be started
+Outages: ``down = True`` answers ``down_status`` (502) to everything (a proxy in front of a
+Telegram that is out); :meth:`flood` answers every sendMessage with 429 for a while and logs each
+answer in ``floods`` (arrival time, retry_after, chat) so a test can check that no client came
+back early; :meth:`refuse` closes the listening socket and every open connection, so connections
+are refused, and :meth:`accept` listens again on the same port. ``delivered_at`` holds the arrival
+time of each message in ``messages``; ``unanswered`` the messages that were delivered but whose
+answer could not be written (the connection died): the client cannot know they arrived. ``FakeTelegram(port=N)`` listens on a chosen port (a daemon may be started
 against a Bot API that is not there yet: ``FakeTelegram(port=N, listening=False)``).
 """
 
@@ -191,8 +195,8 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         try:
             self.server.owner.handle(self, raw)
-        except (BrokenPipeError, ConnectionResetError):
-            pass   # the client gave up (its read timeout): expected in the timeout script
+        except OSError:
+            pass   # the client gave up (its read timeout), or refuse() cut the connection
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
@@ -256,6 +260,12 @@ class FakeTelegram:
         self.validate_html = True
         self.unauthorized = False
         self.down = False            # every call answers 502, as a proxy does when Telegram is out
+        self.down_status = 502
+        self.floods: list[tuple[float, float, str]] = []
+        self.delivered_at: list[float] = []
+        self.unanswered: list[dict[str, Any]] = []
+        self._flood_until = 0.0
+        self._flood_retry = 1.0
         self.latency = 0.0           # seconds between recording a message and answering
         self.valid_tokens: set[str] | None = None
         self.chat_types: dict[str, str] = {}
@@ -337,6 +347,11 @@ class FakeTelegram:
         with self._lock:
             self._scripts[key].extend(responses)
 
+    def flood(self, seconds: float, retry_after: float) -> None:
+        """For ``seconds`` from now, answer every sendMessage 429 with ``retry_after``."""
+        with self._lock:
+            self._flood_until, self._flood_retry = time.monotonic() + seconds, retry_after
+
     def calls(self, method: str) -> list[dict[str, str]]:
         """The params of every request to ``method``."""
         with self._lock:
@@ -356,13 +371,20 @@ class FakeTelegram:
         except (ValueError, UnicodeDecodeError):
             self._send(h, 400, _error(400, "Bad Request: can't parse request body"))
             return
+        now = time.monotonic()
         with self._lock:
             self.requests.append((method, params))
-            self.timed_requests.append((method, params, time.monotonic()))
+            self.timed_requests.append((method, params, now))
             self.tokens.append(token)
             scripted = self._pop_script(method, params.get("chat_id"))
+            flooded = method.lower() == "sendmessage" and now < self._flood_until
+            if flooded:
+                self.floods.append((now, self._flood_retry, params.get("chat_id", "")))
         if self.down:
-            self._send(h, 502, _error(502, "Bad Gateway"))
+            self._send(h, self.down_status, _error(self.down_status))
+            return
+        if flooded:
+            self._send(h, 429, _error(429, parameters={"retry_after": self._flood_retry}))
             return
         if self.unauthorized or (self.valid_tokens is not None and token not in self.valid_tokens):
             self._send(h, 401, _error(401, "Unauthorized"))
@@ -378,7 +400,13 @@ class FakeTelegram:
             time.sleep(self.latency)   # delivered, not yet confirmed: the at-least-once window
         if delay and self._stopping.wait(delay):
             return
-        self._send(h, status, body)
+        try:
+            self._send(h, status, body)
+        except OSError:
+            if method.lower() == "sendmessage" and status == 200:
+                with self._lock:
+                    self.unanswered.append(dict(params))
+            raise
 
     def _pop_script(self, method: str, chat_id: str | None) -> Response | None:
         """The next scripted answer: this chat's queue first, then the method's."""
@@ -473,6 +501,7 @@ class FakeTelegram:
         with self._lock:
             message_id, self._next_id = self._next_id, self._next_id + 1
             self.messages.append({**params, "message_id": message_id})
+            self.delivered_at.append(time.monotonic())
             chat = self._chat(chat_id, topic is not None)
             self._texts[(str(chat["id"]), message_id)] = params.get("text", "")
             self._texts[(chat_id, message_id)] = params.get("text", "")
