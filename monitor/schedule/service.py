@@ -37,6 +37,7 @@ from monitor.ops.server import OpsServer
 from monitor.report import cycle_summary, totals_line
 from monitor.schedule.reload import ChangeWatcher, rules_diff
 from monitor.store import feeds as feed_store
+from monitor.store import outbox
 from monitor.store import service as service_store
 from monitor.store.db import Database
 
@@ -320,8 +321,8 @@ class Service:
         window = self.settings.ops.feed_success_window_seconds
         if last is None or time.time() - last > window:
             reasons.append(f"no feed polled successfully in the last {window:.0f} s")
-        depth = self.app.db.conn.execute(
-            "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')").fetchone()[0]
+        # Alerts, as `monitor status` counts them (those folded into unsent digests included).
+        depth = sum(r["pending"] or 0 for r in outbox.status_rows(self.app.db))
         details = {"reasons": reasons, "last_feed_success": last, "feeds": len(self.sources),
                    "outbox_pending": depth, "rules_error": self._rules_error}
         if self.app.drainer.chat_ids:
