@@ -185,3 +185,48 @@ def test_digest_size_that_cannot_be_honoured_is_refused() -> None:
     load_settings(None, env={}, overrides={"alerts": {"digest_max_items": MAX_DIGEST_ITEMS}})
     with pytest.raises(ConfigError, match="digest_max_items.*at most 50"):
         load_settings(None, env={}, overrides={"alerts": {"digest_max_items": MAX_DIGEST_ITEMS + 1}})
+
+
+def test_message_telegram_refuses_is_set_aside_and_the_next_goes(tmp_path, tg):
+    settings = settings_for(tmp_path, tg)
+    ids = queue(settings, [("default", alert(0)), ("default", alert(1))])
+    tg.script("sendMessage", (400, "Bad Request: message is too long"))
+    asyncio.run(run_sender(settings, lambda d: not outbox.status_rows(d.db)[0]["pending"]))
+    db = open_database(settings.database)
+    try:
+        first, second = (outbox.get_row(db, i) for i in ids)
+        assert first["status"] == "rejected" and "too long" in first["last_error"]
+        assert second["status"] == "sent"
+        assert outbox.status_rows(db)[0]["rejected_reason"] == first["last_error"]
+    finally:
+        db.close()
+
+
+def test_unreadable_row_is_set_aside(tmp_path, tg):
+    import sqlite3
+
+    settings = settings_for(tmp_path, tg)
+    ids = queue(settings, [("default", alert(0)), ("default", alert(1))])
+    conn = sqlite3.connect(settings.database)      # a corrupt row, or one from another version
+    conn.execute("UPDATE outbox SET payload_json = '{\"kind\": \"alert\", \"colour\": 1}' "
+                 "WHERE id = ?", (ids[0],))
+    conn.commit()
+    conn.close()
+    asyncio.run(run_sender(settings, lambda d: not outbox.status_rows(d.db)[0]["pending"]))
+    db = open_database(settings.database)
+    try:
+        first = outbox.get_row(db, ids[0])
+        assert first["status"] == "rejected" and "unreadable payload" in first["last_error"]
+        assert outbox.get_row(db, ids[1])["status"] == "sent"
+    finally:
+        db.close()
+    assert len(tg.messages) == 1
+
+
+def test_an_unwritable_jsonl_file_is_a_temporary_failure(tmp_path):
+    from monitor.deliver.console import JsonlSink
+    from monitor.deliver.errors import RetryLater
+
+    sink = JsonlSink(tmp_path)            # a folder where the file should be: cannot append
+    with pytest.raises(RetryLater, match="cannot append"):
+        asyncio.run(sink.send("default", "<b>x</b>", plain_fallback="x"))

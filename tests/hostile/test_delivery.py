@@ -314,3 +314,25 @@ def test_rule_with_unconfigured_destination_warns_everywhere(server, tmp_path, t
     finally:
         if daemon.proc and daemon.proc.poll() is None:
             daemon.kill()
+
+
+def test_dates_are_clamped_but_identity_keeps_the_feeds_value():
+    """Clamping happens when parsing; an item dated in the future keeps one identity while the
+    clock moves (it would otherwise be "new", and alert, at every poll)."""
+    from monitor.parse.feed import parse_feed
+    from monitor.store.articles import timestamp_from_iso
+
+    body = rss([{"title": "t", "link": "https://e.example/1", "guid": "g",
+                 "pubDate": "Fri, 31 Dec 9999 23:59:59 GMT"},
+                {"title": "u", "link": "https://e.example/2", "guid": "h",
+                 "pubDate": "Mon, 01 Jan 0001 00:00:00 GMT"}])
+    first = parse_feed(body, feed_name="f", final_url="https://e.example/feed", content_type=None)
+    time.sleep(0.01)
+    again = parse_feed(body, feed_name="f", final_url="https://e.example/feed", content_type=None)
+    assert [i.identity for i in first.items] == [i.identity for i in again.items]
+    future, ancient = first.items
+    assert future.published is not None and future.published.timestamp() <= time.time()
+    assert ancient.published is None
+    assert timestamp_from_iso("9999-12-31") <= time.time()          # a page's date (trafilatura)
+    assert timestamp_from_iso("0001-01-01T00:00:00+14:00") is None
+    assert timestamp_from_iso("2026-11-20T10:15:00+02:00") == 1795162500.0
