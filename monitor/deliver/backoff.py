@@ -2,7 +2,8 @@
 
 Two kinds of wait: Telegram's flood control (429 ``retry_after``), honoured exactly, also across
 restarts (kept in the database); and our own exponential back-off with jitter after a temporary
-failure, which :meth:`Waits.telegram_back` cuts short as soon as Telegram answers again.
+failure, which :meth:`Waits.end_own_backoff` cuts short as soon as Telegram answers again (and
+at the start of each ``monitor once``, whose runs are spaced by cron already).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class Waits:
     def succeeded(self, dest: str) -> None:
         self.backing_off.discard(dest)
 
-    def telegram_back(self) -> None:
+    def end_own_backoff(self) -> None:
         """Telegram answers again: every own back-off ends now (never a retry_after)."""
         now = self.clock()
         # Every destination with work, not only those whose task has started in this process:

@@ -73,12 +73,16 @@ class Drainer(StoryUpdates):
         self.prober = Prober(sink, self.link, interval=settings.probe_seconds,
                              rejected_interval=settings.pause_retry_seconds,
                              busy=lambda: bool(self.waits.backing_off),
-                             on_back=self.waits.telegram_back)
+                             on_back=self.waits.end_own_backoff)
 
     async def drain(self, *, wait: bool, stop: asyncio.Event | None = None) -> DrainStats:
         """Deliver what is pending. ``wait=False`` tries each destination until its first
         failure (``monitor once``); ``wait=True`` waits out back-offs until the queue is empty."""
         stats = DrainStats()
+        if not wait:
+            # One try per run: the back-off a previous run left is not binding (cron spaces the
+            # runs already); a retry_after Telegram asked for still is.
+            self.waits.end_own_backoff()
         dests = outbox.destinations_with_work(self.db)
         await asyncio.gather(*(self._drain_destination(d, wait, stop, stats) for d in dests))
         return stats

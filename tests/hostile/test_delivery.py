@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,24 @@ def config(tmp_path: Path, server: Any, tg_url: str, *, alerts: dict[str, Any] |
     return conf
 
 
+def serve_feed(server: Any, n: int, **kwargs: Any) -> list[dict[str, str]]:
+    """A feed of ``n`` matching items at /feed.xml; returns the items."""
+    items = matching_items(server, n, **kwargs)
+    server.static("/feed.xml", rss(items))
+    return items
+
+
+@contextmanager
+def running(tmp_path: Path) -> Iterator[Daemon]:
+    """The real daemon for the body of a ``with``; killed afterwards if still running."""
+    daemon = Daemon(tmp_path, ENV).start()
+    try:
+        yield daemon
+    finally:
+        if daemon.proc and daemon.proc.poll() is None:
+            daemon.kill()
+
+
 def links_of(tg: FakeTelegram, chat: str = CHANNEL) -> list[str]:
     """Every article link Telegram received in ``chat``, one entry per occurrence."""
     return [m for msg in tg.messages if msg["chat_id"] == chat
@@ -100,7 +120,7 @@ def healthz(daemon: Daemon) -> dict[str, Any]:
 def test_far_future_date_neither_crashes_nor_blocks_delivery(server, tmp_path, tg):
     """<pubDate> in year 9999 (year 10000 in Tripoli): `monitor once` used to exit 1 in the drain
     step, for ever. The date is clamped when parsed; every alert goes out."""
-    items = matching_items(server, 3)
+    items = matching_items(server, 3)      # served below, with their dates
     items[0]["pubDate"] = "Fri, 31 Dec 9999 23:59:59 GMT"
     items[1]["pubDate"] = "Mon, 01 Jan 0001 00:00:00 GMT"
     server.static("/feed.xml", rss(items))
@@ -123,11 +143,9 @@ def test_unrenderable_message_is_set_aside_and_the_queue_moves_on(server, tmp_pa
     outbox.enqueue_now(db, key="poison", destination="default", now=time.time(),
                        payload=AlertPayload(kind="digest", title="broken", items=(42,)))  # type: ignore[arg-type]
     db.close()
-    items = matching_items(server, 2)
-    server.static("/feed.xml", rss(items))
+    serve_feed(server, 2)
     config(tmp_path, server, tg.base_url)
-    daemon = Daemon(tmp_path, ENV).start()
-    try:
+    with running(tmp_path) as daemon:
         wait_for(lambda: len(links_of(tg)) == 2, 60, "the alerts behind the poison message")
         wait_for(lambda: any("set aside" in m["text"] for m in tg.messages
                              if m["chat_id"] == ADMIN), 30, "operator notice")
@@ -140,9 +158,6 @@ def test_unrenderable_message_is_set_aside_and_the_queue_moves_on(server, tmp_pa
         assert "cannot render" in status.stdout and "not an object" in status.stdout, status.stdout
         assert line.split()[5] == "1", status.stdout
         assert daemon.terminate() == 0
-    finally:
-        if daemon.proc and daemon.proc.poll() is None:
-            daemon.kill()
     assert "Task exception was never retrieved" not in daemon.text()
     assert db_rows(db_path, "SELECT status FROM outbox WHERE idempotency_key = 'poison'") == \
         [("rejected",)]
@@ -156,8 +171,7 @@ def test_every_alert_folded_into_a_backlog_digest_shows_title_and_link(server, t
     more to fit, yet count them all as delivered. Now every folded alert appears, titles shortened,
     in as many digest messages as needed, and counts as delivered only once its digest is sent."""
     filler = " ".join(["وتفاصيل إضافية عن الزيارة والمباحثات العسكرية"] * 6)
-    items = matching_items(server, 60, title="يفكوروف في بنغازي {i} " + filler)
-    server.static("/feed.xml", rss(items))
+    items = serve_feed(server, 60, title="يفكوروف في بنغازي {i} " + filler)
     config(tmp_path, server, tg.base_url, alerts={
         "digest_threshold": 10, "digest_individual": 3, "digest_max_items": 25,
         "per_chat_per_minute": 1000})
@@ -188,14 +202,12 @@ def test_digest_settings_that_cannot_be_honoured_are_refused(server, tmp_path, t
 def test_daemon_starts_polls_and_queues_while_telegram_refuses_connections(server, tmp_path):
     """Start-up used to call getMe and exit 2 with the Bot API unreachable. It starts, polls
     throughout, queues; the first alert leaves within 10 s of Telegram answering again."""
-    items = matching_items(server, 2)
-    server.static("/feed.xml", rss(items))
+    serve_feed(server, 2)
     with FakeTelegram(port=free_port(), listening=False) as tg:
         # A long own back-off (15-45 s after the first failure) that the probe must cut short.
         config(tmp_path, server, tg.base_url, alerts={"retry_base_seconds": 30})
         db_path = tmp_path / "state" / "monitor.db"
-        daemon = Daemon(tmp_path, ENV).start()
-        try:
+        with running(tmp_path) as daemon:
             wait_for(lambda: "daemon started" in daemon.text(), 30, "daemon up")
             wait_for(lambda: db_path.exists() and db_rows(
                 db_path, "SELECT COUNT(*) FROM outbox WHERE status = 'pending'")[0][0] == 2,
@@ -215,35 +227,25 @@ def test_daemon_starts_polls_and_queues_while_telegram_refuses_connections(serve
             assert first - up <= 10, f"first alert {first - up:.1f} s after Telegram came back"
             assert healthz(daemon)["telegram"]["state"] == "ok"
             assert daemon.terminate() == 0
-        finally:
-            if daemon.proc and daemon.proc.poll() is None:
-                daemon.kill()
 
 
 @pytest.mark.parametrize("answer", [(500,), (429, 30)], ids=["getme-500", "getme-429"])
 def test_daemon_starts_when_getme_fails(server, tmp_path, tg, answer):
     tg.script("getMe", *[answer] * 5)
-    items = matching_items(server, 1)
-    server.static("/feed.xml", rss(items))
+    serve_feed(server, 1)
     config(tmp_path, server, tg.base_url)
-    daemon = Daemon(tmp_path, ENV).start()
-    try:
+    with running(tmp_path) as daemon:
         wait_for(lambda: len(links_of(tg)) == 1, 60, "the alert")
         assert daemon.proc.poll() is None
         assert daemon.terminate() == 0
-    finally:
-        if daemon.proc and daemon.proc.poll() is None:
-            daemon.kill()
 
 
 def test_rejected_token_is_reported_loudly_and_polling_goes_on(server, tmp_path, tg):
     tg.valid_tokens = {"42:another-token"}
-    items = matching_items(server, 1)
-    server.static("/feed.xml", rss(items))
+    serve_feed(server, 1)
     config(tmp_path, server, tg.base_url)
-    daemon = Daemon(tmp_path, ENV).start()
     db_path = tmp_path / "state" / "monitor.db"
-    try:
+    with running(tmp_path) as daemon:
         wait_for(lambda: (healthz(daemon) if daemon.healthz() else {}).get(
             "telegram", {}).get("state") == "token_rejected", 60, "token reported as rejected")
         wait_for(lambda: db_rows(db_path, "SELECT COUNT(*) FROM outbox")[0][0] == 1, 60,
@@ -255,9 +257,6 @@ def test_rejected_token_is_reported_loudly_and_polling_goes_on(server, tmp_path,
         status = monitor("status", cwd=tmp_path)
         assert "telegram: BOT TOKEN REJECTED" in status.stdout, status.stdout
         assert daemon.terminate() == 0
-    finally:
-        if daemon.proc and daemon.proc.poll() is None:
-            daemon.kill()
     log = daemon.text()
     assert re.search(r"ERROR .*bot token rejected", log, re.I), log[-3000:]
     assert db_rows(db_path, "SELECT status FROM outbox") == [("pending",)]
@@ -286,8 +285,7 @@ def test_rule_with_unconfigured_destination_warns_everywhere(server, tmp_path, t
     rules = tmp_path / "rules"
     shutil.copytree(REPO / "rules", rules)
     (rules / "typo.yaml").write_text(TYPO_RULE, encoding="utf-8")
-    items = matching_items(server, 1)
-    server.static("/feed.xml", rss(items))
+    items = serve_feed(server, 1)
     config(tmp_path, server, tg.base_url, rules=rules)
     want = re.compile(r"typo\.yaml:3: rule 'yevkurov_typo': destination 'libya_wach' is not "
                       r"configured .*falls? back to the default destination 'default'")
@@ -296,8 +294,7 @@ def test_rule_with_unconfigured_destination_warns_everywhere(server, tmp_path, t
     assert check.returncode == 0, check.stderr
     assert want.search(check.stdout + check.stderr), check.stdout + check.stderr
 
-    daemon = Daemon(tmp_path, ENV).start()
-    try:
+    with running(tmp_path) as daemon:
         wait_for(lambda: want.search(daemon.text()), 30, "start-up warning")
         # The misrouted alert still goes out, to the default destination's chat.
         db_path = tmp_path / "state" / "monitor.db"
@@ -311,9 +308,6 @@ def test_rule_with_unconfigured_destination_warns_everywhere(server, tmp_path, t
         wait_for(lambda: re.search(r"typo2\.yaml:3: rule 'second_typo': destination 'admn' is "
                                    r"not configured", daemon.text()), 30, "reload warning")
         assert daemon.terminate() == 0
-    finally:
-        if daemon.proc and daemon.proc.poll() is None:
-            daemon.kill()
 
 
 def test_dates_are_clamped_but_identity_keeps_the_feeds_value():
