@@ -101,9 +101,16 @@ def links_of(tg: FakeTelegram, chat: str = CHANNEL) -> list[str]:
 
 
 def db_rows(path: Path, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows of ``sql``; none while the daemon has not created the database yet."""
+    if not path.exists():
+        return []
     conn = sqlite3.connect(path, timeout=10)
     try:
         return conn.execute(sql, args).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):      # created, not migrated yet
+            return []
+        raise
     finally:
         conn.close()
 
@@ -209,9 +216,8 @@ def test_daemon_starts_polls_and_queues_while_telegram_refuses_connections(serve
         db_path = tmp_path / "state" / "monitor.db"
         with running(tmp_path) as daemon:
             wait_for(lambda: "daemon started" in daemon.text(), 30, "daemon up")
-            wait_for(lambda: db_path.exists() and db_rows(
-                db_path, "SELECT COUNT(*) FROM outbox WHERE status = 'pending'")[0][0] == 2,
-                60, "alerts queued")
+            wait_for(lambda: db_rows(db_path, "SELECT COUNT(*) FROM outbox WHERE status = "
+                                              "'pending'") == [(2,)], 60, "alerts queued")
             polled = server.hits("/feed.xml")
             wait_for(lambda: server.hits("/feed.xml") >= polled + 3, 30, "polling goes on")
             assert healthz(daemon)["telegram"]["state"] == "unreachable"
@@ -248,7 +254,7 @@ def test_rejected_token_is_reported_loudly_and_polling_goes_on(server, tmp_path,
     with running(tmp_path) as daemon:
         wait_for(lambda: (healthz(daemon) if daemon.healthz() else {}).get(
             "telegram", {}).get("state") == "token_rejected", 60, "token reported as rejected")
-        wait_for(lambda: db_rows(db_path, "SELECT COUNT(*) FROM outbox")[0][0] == 1, 60,
+        wait_for(lambda: db_rows(db_path, "SELECT COUNT(*) FROM outbox") == [(1,)], 60,
                  "the alert queued")
         polled = server.hits("/feed.xml")
         wait_for(lambda: server.hits("/feed.xml") >= polled + 2, 30, "polling goes on")
@@ -298,9 +304,9 @@ def test_rule_with_unconfigured_destination_warns_everywhere(server, tmp_path, t
         wait_for(lambda: want.search(daemon.text()), 30, "start-up warning")
         # The misrouted alert still goes out, to the default destination's chat.
         db_path = tmp_path / "state" / "monitor.db"
-        wait_for(lambda: db_path.exists() and db_rows(
-            db_path, "SELECT status FROM outbox WHERE destination = 'libya_wach'") == [("sent",)],
-            60, "the misrouted alert sent")
+        wait_for(lambda: db_rows(db_path, "SELECT status FROM outbox WHERE destination = "
+                                          "'libya_wach'") == [("sent",)], 60,
+                 "the misrouted alert sent")
         assert set(links_of(tg)) == {items[0]["link"]}
         (rules / "typo2.yaml").write_text(TYPO_RULE.replace("yevkurov_typo", "second_typo")
                                           .replace("libya_wach", "admn"), encoding="utf-8")

@@ -36,9 +36,17 @@ LINK = re.compile(r'href="([^"]+/a/(\d+)\.html)"')
 
 
 def rows(path: Any, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of ``sql``; none while no daemon has created the database yet (a kill during the
+    first start-up)."""
+    if not path.exists():
+        return []
     conn = sqlite3.connect(path, timeout=10)
     try:
         return conn.execute(sql).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
     finally:
         conn.close()
 
@@ -65,8 +73,6 @@ class Feed:
 
 def in_window(db: Any) -> list[int]:
     """Articles whose message may have reached Telegram unconfirmed when the process died."""
-    if not db.exists():
-        return []
     return [r[0] for r in rows(db, "SELECT article_id FROM outbox WHERE status = 'sending' "
                                    "AND article_id IS NOT NULL")] + \
         [r[0] for r in rows(db, "SELECT o.article_id FROM outbox o JOIN outbox d "
