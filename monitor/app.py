@@ -46,8 +46,6 @@ def load_scorer(settings: Settings) -> Any | None:
     from monitor.match import fastlines
 
     matcher = Matcher(load_rules(settings.rules_path))
-    for warning in unconfigured_destinations(matcher.ruleset.rules, settings.alerts):
-        log.warning("%s", warning)
     log.info("matcher: %d keys from %s, %s", matcher.compiled.keys, settings.rules_path,
              "C accelerator on" if fastlines.AVAILABLE
              else "C accelerator off (pure Python: slower scoring)")
@@ -71,6 +69,9 @@ def load_story_index(db: Database, settings: Settings) -> None:
 async def open_app(settings: Settings, scorer: Any | None = None) -> AsyncIterator[App]:
     """Open the store, the shared HTTP client and the extractor pool; close them on exit."""
     sink, chat_ids = make_sink(settings)
+    ruleset = getattr(scorer, "ruleset", None)
+    for warning in unconfigured_destinations(ruleset.rules if ruleset else (), settings.alerts):
+        log.warning("%s", warning)     # start-up of `once` and `run` (rules check, reloads too)
     db = open_database(settings.database)
     extractor = ExtractorPool(settings.extract.workers, settings.extract.timeout_seconds)
     try:

@@ -62,7 +62,7 @@ class Waits:
             if self._flood_until(dest) > now:
                 continue
             if outbox.retry_now(self.db, dest, now):
-                log.info("Telegram answers: retrying destination=%s now", dest)
+                log.info("back-off over: retrying destination=%s now", dest)
             self.nudge(dest).set()
         self.wake()
 

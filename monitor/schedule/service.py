@@ -299,10 +299,12 @@ class Service:
         return True
 
     def _message_set_aside(self, destination: str, row_id: int, reason: str) -> None:
-        self.notifier.notify(f"set-aside:{row_id}", f"Message set aside: {destination}",
+        # One notice per destination and ops.notice_repeat_seconds: a burst of broken rows must
+        # not flood the admin chat; `monitor status` has the count and the latest reason.
+        self.notifier.notify(f"set-aside:{destination}", f"Message set aside: {destination}",
                              f"Outbox message {row_id} can never be delivered and was set aside "
-                             f"({reason}). The queue behind it goes on; 'monitor status' lists "
-                             "it.")
+                             f"({reason}). The queue behind it goes on; 'monitor status' counts "
+                             "the messages set aside.")
 
     def _destination_paused(self, destination: str, reason: str) -> None:
         if destination != self.settings.ops.admin_destination:
