@@ -79,19 +79,41 @@ async def run_sender(settings: Settings, until: Any, timeout: float = 30,
         return app.drainer
 
 
-def test_probe_cuts_our_back_off_short_but_never_a_retry_after(tmp_path, tg):
+def test_probe_ends_our_back_off_when_telegram_answers_again(tmp_path, tg):
     settings = settings_for(tmp_path, tg, retry_base_seconds=30)   # own back-off: 15-45 s
-    queue(settings, [("default", alert(1)), ("ops", alert(2))])
-    tg.script("sendMessage", (429, {"retry_after": 3}), chat_id="@a")
-    tg.script("sendMessage", (502,), chat_id="@b")
-    asyncio.run(run_sender(settings, lambda d: len(tg.messages) == 2))
-    sends = [(p["chat_id"], t) for m, p, t in tg.timed_requests if m == "sendMessage"]
-    a = [t for chat, t in sends if chat == "@a"]
-    b = [t for chat, t in sends if chat == "@b"]
-    probes = [t for m, _, t in tg.timed_requests if m == "getMe"]
-    assert len(a) == 2 and a[1] - a[0] >= 3.0         # Telegram's wait, exactly, never less
-    assert len(b) == 2 and b[1] - b[0] < 15           # ours, cut short when the probe answered
-    assert any(b[0] < t < b[1] for t in probes)
+    queue(settings, [("ops", alert(1))])
+    tg.down = True                                                  # getMe fails too
+    marks: dict[str, float] = {}
+
+    def until(drainer: Drainer) -> bool:
+        calls = [m for m, _, _ in tg.timed_requests]
+        if tg.down and "sendMessage" in calls and calls.count("getMe") >= 2:
+            tg.down, marks["up"] = False, time.monotonic()          # the probe saw the outage
+        return bool(tg.messages)
+    asyncio.run(run_sender(settings, until))
+    sends = [t for m, _, t in tg.timed_requests if m == "sendMessage"]
+    probes = [t for m, _, t in tg.timed_requests if m == "getMe" and t > marks["up"]]
+    assert len(sends) == 2 and sends[1] - marks["up"] < 5          # not 15-45 s later
+    assert probes and probes[0] < sends[1]                          # the probe's answer did it
+
+
+def test_a_retry_after_is_never_cut_short(tmp_path, tg):
+    """Not by the probe's recovery, not by a new process (`monitor once` right after)."""
+    settings = settings_for(tmp_path, tg)
+    queue(settings, [("default", alert(1))])
+    tg.script("sendMessage", (429, {"retry_after": 3}))
+
+    async def once(end_back_off: bool = False) -> int:
+        async with open_app(settings) as app:
+            if end_back_off:
+                app.drainer.waits.end_own_backoff()     # what the probe does on recovery
+            return (await app.drainer.drain(wait=False)).sent
+    assert asyncio.run(once()) == 0                      # the 429
+    assert asyncio.run(once(end_back_off=True)) == 0     # still inside retry_after: nothing
+    time.sleep(3)
+    assert asyncio.run(once()) == 1
+    sends = [t for m, _, t in tg.timed_requests if m == "sendMessage"]
+    assert len(sends) == 2 and sends[1] - sends[0] >= 3.0
 
 
 def test_digest_set_aside_gives_its_alerts_back_one_by_one(tmp_path, tg):
