@@ -20,13 +20,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from monitor.alert.payload import AlertPayload
 from monitor.config import AlertSettings
 from monitor.deliver.backlog import fold_backlog
 from monitor.deliver.backoff import Waits
 from monitor.deliver.base import Sink
 from monitor.deliver.destinations import resolve_destination
 from monitor.deliver.errors import MaybeDelivered, PermanentFailure, RetryLater
+from monitor.deliver.poison import PoisonMessages
 from monitor.deliver.probe import LinkState, Prober, wait_any
 from monitor.deliver.ratelimit import SlidingWindow
 from monitor.deliver.updates import StoryUpdates
@@ -53,7 +53,7 @@ class DrainStats:
     rejected: int = 0
 
 
-class Drainer(StoryUpdates):
+class Drainer(PoisonMessages, StoryUpdates):
     """Sends queued alerts through a sink."""
 
     def __init__(self, db: Database, sink: Sink, settings: AlertSettings, *, chat_ids: bool,
@@ -194,9 +194,7 @@ class Drainer(StoryUpdates):
         return self.clock() - since >= self.settings.pause_retry_seconds
 
     def _due_in(self, row_id: int) -> float:
-        due = self.db.conn.execute("SELECT next_attempt_at FROM outbox WHERE id = ?",
-                                   (row_id,)).fetchone()[0]
-        return max(0.0, due - self.clock())
+        return max(0.0, outbox.next_attempt_at(self.db, row_id) - self.clock())
 
     async def _send(self, row: OutboxRow, stats: DrainStats) -> str:
         assert row.payload is not None
@@ -230,16 +228,6 @@ class Drainer(StoryUpdates):
         log.info("alert sent destination=%s outbox_id=%d article_id=%s message_id=%d",
                  row.destination, row.id, row.payload.article_id, result.message_id)
         return "sent"
-
-    def render_or_set_aside(self, row: OutboxRow, payload: AlertPayload,
-                            stats: DrainStats) -> tuple[str, str] | None:
-        """(html, plain) of ``payload``; None when it cannot be rendered (then set aside)."""
-        try:
-            return self._render(payload)
-        except Exception as exc:   # rendering is pure: this message can never be rendered
-            log.exception("cannot render destination=%s outbox_id=%d", row.destination, row.id)
-            self.set_aside(row, f"cannot render: {type(exc).__name__}: {exc}", "render", stats)
-            return None
 
     def delivered(self, destination: str) -> None:
         """A send went through: the destination's back-off is over, Telegram answers."""
@@ -278,18 +266,6 @@ class Drainer(StoryUpdates):
             self.on_pause(row.destination, str(exc))
         return "paused"
 
-    def set_aside(self, row: OutboxRow, reason: str, kind: str, stats: DrainStats) -> str:
-        """A poison message: keep it aside with its reason, let the queue behind it go on."""
-        back = outbox.set_aside(self.db, row.id, reason=reason)
-        log.error("message SET ASIDE destination=%s outbox_id=%d kind=%s: %s (kept as 'rejected', "
-                  "see monitor status)%s", row.destination, row.id, row.kind, reason,
-                  f"; its {back} alerts go out one by one" if back else "")
-        METRICS.alerts_set_aside.labels(row.destination, kind).inc()
-        stats.rejected += 1
-        if self.on_set_aside is not None and row.kind != "notice":   # no notice about a notice
-            self.on_set_aside(row.destination, row.id, reason)
-        return "rejected"
-
     def resolve(self, destination: str) -> tuple[str, int | None]:
         """Chat id and topic for a destination name."""
         return resolve_destination(self.settings, destination, chat_ids=self.chat_ids)
@@ -299,13 +275,6 @@ class Drainer(StoryUpdates):
             self._per_chat[chat_id] = SlidingWindow(self.settings.per_chat_per_minute,
                                                    self.settings.per_chat_window_seconds)
         return self._per_chat[chat_id]
-
-    def _render(self, payload: AlertPayload) -> tuple[str, str]:
-        from monitor.alert.compose import render_html, render_plain
-
-        return (render_html(payload, tz=self.settings.timezone),
-                render_plain(payload, tz=self.settings.timezone))
-
 
 def _report_death(task: asyncio.Task[None] | None) -> None:
     """A drain task ended: retrieve how, so an exception is logged instead of lost (it should

@@ -91,6 +91,12 @@ def destinations_with_work(db: Database) -> list[str]:
         "SELECT DISTINCT destination FROM outbox WHERE status = 'pending' ORDER BY destination")]
 
 
+def next_attempt_at(db: Database, row_id: int) -> float:
+    """When a row may be tried again (0: now)."""
+    return float(db.conn.execute("SELECT next_attempt_at FROM outbox WHERE id = ?",
+                                 (row_id,)).fetchone()[0])
+
+
 def mark_sending(db: Database, row_id: int) -> None:
     """Commit the intent to send before calling the API (see the module docstring)."""
     with db.transaction() as conn:
