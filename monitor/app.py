@@ -11,6 +11,7 @@ from typing import Any
 
 from monitor.config import Settings
 from monitor.dedupe import bands
+from monitor.deliver.destinations import unconfigured_destinations
 from monitor.deliver.drain import Drainer
 from monitor.deliver.sinks import make_sink
 from monitor.extract.pool import ExtractorPool
@@ -64,6 +65,9 @@ def load_story_index(db: Database, settings: Settings) -> None:
 async def open_app(settings: Settings, scorer: Any | None = None) -> AsyncIterator[App]:
     """Open the store, the shared HTTP client and the extractor pool; close them on exit."""
     sink, chat_ids = make_sink(settings)
+    ruleset = getattr(scorer, "ruleset", None)
+    for warning in unconfigured_destinations(ruleset.rules if ruleset else (), settings.alerts):
+        log.warning("%s", warning)     # start-up of `once` and `run` (rules check, reloads too)
     db = open_database(settings.database)
     extractor = ExtractorPool(settings.extract.workers, settings.extract.timeout_seconds)
     try:

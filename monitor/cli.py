@@ -111,13 +111,35 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging(args.log_level or settings.log_level, args.log_json or settings.log_json)
         args.settings = settings
         args.url_loader = _url_loader(settings)
-        return int(args.func(args) or 0)
+        return int(_with_destination_check(args.func)(args) or 0)
     except MonitorError as exc:
         for problem in getattr(exc, "problems", None) or [exc]:
             print(f"error: {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _with_destination_check(func: Any) -> Any:
+    """``rules check`` also warns about rules whose destination is not configured: only here is
+    the alerts configuration known to it."""
+    from monitor.match.commands import cmd_rules_check
+
+    if func is not cmd_rules_check:
+        return func
+
+    def check(args: argparse.Namespace) -> int:
+        code = cmd_rules_check(args)
+        if code == 0:
+            from monitor.deliver.destinations import unconfigured_destinations
+            from monitor.match.rules import load_rules
+
+            path = args.path or getattr(args, "rules", None) or args.settings.rules_path
+            for warning in unconfigured_destinations(load_rules(path).rules,
+                                                     args.settings.alerts):
+                print(f"warning: {warning}", file=sys.stderr)
+        return code
+    return check
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -229,6 +251,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         rows = outbox.status_rows(db)
         print(outbox_table(rows) if rows else "outbox empty: no alert queued yet")
         print(rules_line(db))
+        from monitor.deliver.probe import status_line
+
+        telegram = status_line(db)
+        if telegram:
+            print(telegram)
     finally:
         db.close()
     return 0
@@ -357,7 +384,7 @@ def cmd_send_test(args: argparse.Namespace) -> int:
 async def _send_test(settings: Settings, destination: str | None) -> int:
     from monitor.alert.compose import render_html, render_plain
     from monitor.alert.payload import AlertPayload
-    from monitor.deliver.drain import resolve_destination
+    from monitor.deliver.destinations import resolve_destination
     from monitor.deliver.errors import DeliveryError
     from monitor.deliver.sinks import make_sink
 

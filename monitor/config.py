@@ -121,6 +121,9 @@ class Destination(_Model):
         return str(value) if isinstance(value, int) else value
 
 
+_MAX_DIGEST_ITEMS = 50   # monitor.alert.digest.MAX_DIGEST_ITEMS (tests check they agree)
+
+
 class AlertSettings(_Model):
     """Where alerts go and how fast. The bot token is TELEGRAM_BOT_TOKEN(_FILE), never here."""
 
@@ -140,11 +143,23 @@ class AlertSettings(_Model):
                                   "which the backlog is folded into digests")
     digest_individual: int = Field(3, ge=0, description="newest high-severity alerts still sent "
                                    "one by one when folding")
-    digest_max_items: int = Field(25, ge=1)
+    digest_max_items: int = Field(25, ge=1, description="alerts in one digest message, at most "
+                                  "MAX_DIGEST_ITEMS (monitor/alert/digest.py)")
     retry_base_seconds: float = Field(2.0, gt=0)
     retry_max_seconds: float = Field(600.0, gt=0)
     pause_retry_seconds: float = Field(900.0, gt=0, description="probe a paused destination again")
+    probe_seconds: float = Field(5.0, gt=0, description="while sends fail, check Telegram (getMe) "
+                                 "this often; the queue goes on within seconds of it answering")
     send_timeout: float = Field(20.0, gt=0)
+
+    @field_validator("digest_max_items")
+    @classmethod
+    def _check_digest_items(cls, value: int) -> int:
+        if value > _MAX_DIGEST_ITEMS:
+            raise ValueError(f"{value} alerts cannot be shown in one Telegram message with their "
+                             f"links (each link is one of the 100 entities a message may have); "
+                             f"at most {_MAX_DIGEST_ITEMS}")
+        return value
 
     @field_validator("timezone")
     @classmethod

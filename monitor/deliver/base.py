@@ -22,6 +22,10 @@ class Sink(Protocol):
 
     async def close(self) -> None: ...
 
+    async def probe(self) -> None:
+        """Check that the sink answers and accepts our credentials (Telegram: getMe), without
+        sending anything; raises like :meth:`send`."""
+
     async def send(self, chat_id: str | int, html: str, *, topic_id: int | None = None,
                    plain_fallback: str | None = None, preview_url: str | None = None,
                    reply_to: int | None = None) -> SendResult: ...

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from monitor.deliver.base import SendResult
+from monitor.deliver.errors import RetryLater
 
 
 class ConsoleSink:
@@ -26,6 +27,9 @@ class ConsoleSink:
     async def close(self) -> None:
         return None
 
+    async def probe(self) -> None:
+        return None
+
     async def edit(self, chat_id: str | int, message_id: int, html: str, *,
                    plain_fallback: str | None = None) -> None:
         """A terminal cannot edit what it printed: show the new version, marked as an update."""
@@ -37,9 +41,12 @@ class ConsoleSink:
                    reply_to: int | None = None) -> SendResult:
         stream = self._stream or sys.stdout
         text = plain_fallback if plain_fallback is not None else html
-        stream.write(f"\n┌─ alert → {chat_id}\n" + "\n".join(f"│ {line}" for line in
-                                                          text.splitlines()) + "\n└─\n")
-        stream.flush()
+        try:
+            stream.write(f"\n┌─ alert → {chat_id}\n" + "\n".join(f"│ {line}" for line in
+                                                              text.splitlines()) + "\n└─\n")
+            stream.flush()
+        except OSError as exc:   # a closed pipe or a full disk, not this message's fault
+            raise RetryLater(f"cannot write to the console: {exc}") from exc
         self._next_id += 1
         return SendResult(self._next_id - 1, str(chat_id))
 
@@ -61,6 +68,9 @@ class JsonlSink:
     async def close(self) -> None:
         return None
 
+    async def probe(self) -> None:
+        return None
+
     async def edit(self, chat_id: str | int, message_id: int, html: str, *,
                    plain_fallback: str | None = None) -> None:
         """Record the edit as a line of its own (readers apply it by ``edit_of``)."""
@@ -77,7 +87,10 @@ class JsonlSink:
         return SendResult(self._next_id - 1, str(chat_id))
 
     def _append(self, record: dict[str, object]) -> None:
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:   # a full disk or a missing folder, not this message's fault
+            raise RetryLater(f"cannot append to {self.path}: {exc}") from exc

@@ -1,32 +1,45 @@
-"""Draining the outbox: in order per destination, rate-limited, retried forever, never dropped.
+"""Draining the outbox: in order per destination, rate-limited, retried forever, never blocked.
 
 Each destination is drained by its own task, so a destination waiting out a 429 or a network
 back-off never blocks the others. A permanent error (bot removed, chat not found) pauses the
-destination: its rows stay queued and it is probed again after ``pause_retry_seconds``.
+destination: its rows stay queued and it is probed again after ``pause_retry_seconds``. A rejected
+token holds every destination (see :mod:`monitor.deliver.probe`). A message that can never go out
+for a reason of its own, a poison message (unreadable, impossible to render, refused by Telegram
+for its content, or failing unexpectedly again and again), is set aside with its reason
+(``monitor status``, ``/metrics``, an operator notice) and the queue behind it goes on. Nothing a
+single message does can end a destination's task.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
+import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass, field
 
-from monitor.alert.payload import AlertPayload
 from monitor.config import AlertSettings
+from monitor.deliver.backlog import fold_backlog
+from monitor.deliver.backoff import Waits
 from monitor.deliver.base import Sink
-from monitor.deliver.errors import EditImpossible, MaybeDelivered, PermanentFailure, RetryLater
+from monitor.deliver.destinations import resolve_destination
+from monitor.deliver.errors import MaybeDelivered, PermanentFailure, RetryLater
+from monitor.deliver.poison import PoisonMessages
+from monitor.deliver.probe import LinkState, Prober, wait_any
 from monitor.deliver.ratelimit import SlidingWindow
+from monitor.deliver.updates import StoryUpdates
 from monitor.ops.metrics import METRICS
 from monitor.store import outbox
 from monitor.store.db import Database
-from monitor.store.outbox import SEVERITY_ORDER, OutboxRow
+from monitor.store.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
+
+# An unexpected error (a bug, not Telegram's answer) while sending one message: retried with
+# back-off this many times, then the message is set aside so the queue cannot stall on it.
+POISON_ATTEMPTS = 5
 
 
 @dataclass
@@ -40,7 +53,7 @@ class DrainStats:
     rejected: int = 0
 
 
-class Drainer:
+class Drainer(PoisonMessages, StoryUpdates):
     """Sends queued alerts through a sink."""
 
     def __init__(self, db: Database, sink: Sink, settings: AlertSettings, *, chat_ids: bool,
@@ -49,15 +62,27 @@ class Drainer:
         self.chat_ids = chat_ids     # Telegram: resolve destination names to chat ids
         self._global = SlidingWindow(settings.global_per_second, 1.0)
         self._per_chat: dict[str, SlidingWindow] = {}
-        self._tz = ZoneInfo(settings.timezone)
         self.wake = asyncio.Event()
-        self.on_pause: Callable[[str, str], None] | None = None   # operator notice hook
+        self.on_pause: Callable[[str, str], None] | None = None   # operator notice hooks
+        self.on_set_aside: Callable[[str, int, str], None] | None = None
         self.reply_every = 3   # stories.reply_every
+        self._unexpected: Counter[int] = Counter()   # outbox id → unexpected failures
+        self.waits = Waits(db, settings, clock)
+        self.waits.wake = self.wake.set
+        self.link = LinkState(db, clock, store=chat_ids)
+        self.prober = Prober(sink, self.link, interval=settings.probe_seconds,
+                             rejected_interval=settings.pause_retry_seconds,
+                             busy=lambda: bool(self.waits.backing_off),
+                             on_back=self.waits.end_own_backoff)
 
     async def drain(self, *, wait: bool, stop: asyncio.Event | None = None) -> DrainStats:
         """Deliver what is pending. ``wait=False`` tries each destination until its first
         failure (``monitor once``); ``wait=True`` waits out back-offs until the queue is empty."""
         stats = DrainStats()
+        if not wait:
+            # One try per run: the back-off a previous run left is not binding (cron spaces the
+            # runs already); a retry_after Telegram asked for still is.
+            self.waits.end_own_backoff()
         dests = outbox.destinations_with_work(self.db)
         await asyncio.gather(*(self._drain_destination(d, wait, stop, stats) for d in dests))
         return stats
@@ -65,41 +90,101 @@ class Drainer:
     async def run(self, stop: asyncio.Event) -> None:
         """The daemon's sender: drain whenever woken (new alerts) or every few seconds."""
         outbox.recover_interrupted(self.db)
+        probe = asyncio.create_task(self.prober.run(stop), name="telegram-probe")
         running: dict[str, asyncio.Task[None]] = {}
         stats = DrainStats()
         while not stop.is_set():
-            for dest in outbox.destinations_with_work(self.db):
-                if dest not in running or running[dest].done():
+            for dest in self._destinations():
+                task = running.get(dest)
+                if task is None or task.done():
+                    _report_death(task)
                     running[dest] = asyncio.create_task(
                         self._drain_destination(dest, True, stop, stats), name=f"drain:{dest}")
             self.wake.clear()
-            try:
-                await asyncio.wait_for(self.wake.wait(), 2.0)
-            except TimeoutError:
-                pass
-        for task in running.values():
+            await wait_any(stop, self.wake, 2.0)
+        # Stopping: a message on its way is let through and confirmed (its task sees the stop
+        # before the next one); a task still waiting for a rate-limit slot after that is ended.
+        busy = [t for t in running.values() if not t.done()]
+        if busy:
+            await asyncio.wait(busy, timeout=self.settings.send_timeout + 1)
+        for task in (*running.values(), probe):
             task.cancel()
-        await asyncio.gather(*running.values(), return_exceptions=True)
+        await asyncio.gather(*running.values(), probe, return_exceptions=True)
+
+    def _destinations(self) -> list[str]:
+        try:
+            return outbox.destinations_with_work(self.db)
+        except sqlite3.Error as exc:    # busy or failing store: try again at the next wake
+            log.error("outbox unreadable, retrying: %s", exc)
+            return []
 
     async def _drain_destination(self, dest: str, wait: bool, stop: asyncio.Event | None,
                                  stats: DrainStats) -> None:
+        """Drain one destination; the job boundary of its task (a store error or a bug ends this
+        pass with a log line, and the sender starts the destination again)."""
+        try:
+            await self._drain_queue(dest, wait, stop, stats)
+        except sqlite3.Error as exc:
+            log.error("outbox unavailable destination=%s, retrying later: %s", dest, exc)
+        except Exception:
+            log.exception("drain of destination=%s failed, retrying later", dest)
+
+    def _fold(self, dest: str, stats: DrainStats) -> None:
+        try:
+            stats.folded += fold_backlog(self.db, dest, self.settings, self.clock())
+        except Exception:   # folding is an optimisation: the queue goes on without it
+            log.exception("folding the backlog of destination=%s failed", dest)
+
+    async def _drain_queue(self, dest: str, wait: bool, stop: asyncio.Event | None,
+                           stats: DrainStats) -> None:
         if not self._may_send(dest):
             return
-        self._fold_backlog(dest, stats)
+        self._fold(dest, stats)
+        nudge = self.waits.nudge(dest)
         while not (stop and stop.is_set()):
-            rows = outbox.pending(self.db, dest, limit=1)
-            if not rows:
+            nudge.clear()     # before reading the queue: a nudge from now on wakes the wait
+            if self.link.token_rejected:
+                if not wait or await wait_any(stop, nudge, None):
+                    return
+                continue
+            row = self._next(dest, stats)
+            if row is None:
                 return
-            row = rows[0]
             delay = self._due_in(row.id)
             if delay > 0:
-                if not wait:
+                if not wait or await wait_any(stop, nudge, delay):
                     return
-                if await _sleep(delay, stop):
-                    return
-            outcome = await self._send(row, stats)
-            if outcome == "paused" or (outcome == "retry" and not wait):
+                self._fold(dest, stats)      # a backlog may have built up meanwhile
+                continue
+            outcome = await self._attempt(row, stats)
+            if outcome in ("paused", "held") or (outcome == "retry" and not wait):
                 return
+
+    def _next(self, dest: str, stats: DrainStats) -> OutboxRow | None:
+        """The oldest pending row; unreadable ones are set aside on the way."""
+        while rows := outbox.pending(self.db, dest, limit=1):
+            if rows[0].payload is not None:
+                return rows[0]
+            self.set_aside(rows[0], rows[0].unreadable or "unreadable payload", "payload", stats)
+        return None
+
+    async def _attempt(self, row: OutboxRow, stats: DrainStats) -> str:
+        """Send one row; whatever goes wrong stays with this row (the task's job boundary)."""
+        try:
+            return await self._send(row, stats)
+        except sqlite3.Error as exc:    # the store, not the message: wait and try again
+            log.error("outbox write failed destination=%s outbox_id=%d, retrying: %s",
+                      row.destination, row.id, exc)
+            await asyncio.sleep(self.settings.retry_base_seconds)
+            return "retry"
+        except Exception as exc:
+            log.exception("unexpected error sending destination=%s outbox_id=%d",
+                          row.destination, row.id)
+            reason = f"unexpected error while sending: {type(exc).__name__}: {exc}"
+            self._unexpected[row.id] += 1
+            if self._unexpected[row.id] >= POISON_ATTEMPTS:
+                return self.set_aside(row, reason, "internal", stats)
+            return self._retry(row, RetryLater(reason), stats)
 
     def _may_send(self, dest: str) -> bool:
         paused = outbox.paused(self.db).get(dest)
@@ -109,20 +194,22 @@ class Drainer:
         return self.clock() - since >= self.settings.pause_retry_seconds
 
     def _due_in(self, row_id: int) -> float:
-        due = self.db.conn.execute("SELECT next_attempt_at FROM outbox WHERE id = ?",
-                                   (row_id,)).fetchone()[0]
-        return max(0.0, due - self.clock())
+        return max(0.0, outbox.next_attempt_at(self.db, row_id) - self.clock())
 
     async def _send(self, row: OutboxRow, stats: DrainStats) -> str:
+        assert row.payload is not None
         if row.kind == "update":
             return await self._update(row, stats)
         try:
             chat_id, topic_id = self.resolve(row.destination)
         except PermanentFailure as exc:
             return self._permanent(row, exc, stats)
+        rendered = self.render_or_set_aside(row, row.payload, stats)
+        if rendered is None:
+            return "rejected"
+        html, plain = rendered
         await self._global.acquire()
         await self._chat_limit(chat_id).acquire()
-        html, plain = self._render(row.payload)
         outbox.mark_sending(self.db, row.id)
         try:
             result = await self.sink.send(chat_id, html, topic_id=topic_id, plain_fallback=plain,
@@ -131,80 +218,26 @@ class Drainer:
             return self._permanent(row, exc, stats)
         except RetryLater as exc:
             return self._retry(row, exc, stats)
-        outbox.mark_sent(self.db, row.id, now=self.clock(), message_id=result.message_id,
-                         chat_id=result.chat_id, plain_fallback=result.formatting_fallback)
+        delivered = outbox.mark_sent(self.db, row.id, now=self.clock(),
+                                     message_id=result.message_id, chat_id=result.chat_id,
+                                     plain_fallback=result.formatting_fallback)
         outbox.resume(self.db, row.destination)
-        METRICS.alerts_sent.labels(row.destination).inc()
+        self.delivered(row.destination)
+        METRICS.alerts_sent.labels(row.destination).inc(delivered)
         stats.sent += 1
         log.info("alert sent destination=%s outbox_id=%d article_id=%s message_id=%d",
                  row.destination, row.id, row.payload.article_id, result.message_id)
         return "sent"
 
-    async def _update(self, row: OutboxRow, stats: DrainStats) -> str:
-        """A later report of an alerted story: edit the alert, or fold into it if unsent."""
-        target_id = row.payload.target_id or 0
-        target = outbox.get_row(self.db, target_id)
-        if target is None or target["status"] in ("folded", "rejected"):
-            outbox.mark_merged(self.db, row.id)
-            return "merged"
-        payload = AlertPayload.from_json(target["payload_json"])
-        also = tuple(o for o in outbox.story_outlets_of(self.db, target["article_id"])
-                     if o != payload.outlet)
-        payload = replace(payload, also=also)
-        if target["status"] != "sent":
-            # Not out yet: the alert itself will carry "also reported by".
-            outbox.set_payload(self.db, target_id, payload)
-            outbox.mark_merged(self.db, row.id)
-            return "merged"
-        await self._global.acquire()
-        await self._chat_limit(target["chat_id"]).acquire()
-        html, plain = self._render(payload)
-        outbox.mark_sending(self.db, row.id)
-        try:
-            await self.sink.edit(target["chat_id"], target["message_id"], html,
-                                 plain_fallback=plain)
-        except EditImpossible:
-            return await self._reply_instead(row, target, payload, stats)
-        except PermanentFailure as exc:
-            return self._permanent(row, exc, stats)
-        except RetryLater as exc:
-            return self._retry(row, exc, stats)
-        outbox.set_payload(self.db, target_id, payload)
-        outbox.mark_sent(self.db, row.id, now=self.clock(), message_id=target["message_id"],
-                         chat_id=target["chat_id"], plain_fallback=False)
-        stats.sent += 1
-        log.info("alert updated destination=%s outbox_id=%d message_id=%d outlets=%d",
-                 row.destination, target_id, target["message_id"], len(also) + 1)
-        return "sent"
-
-    async def _reply_instead(self, row: OutboxRow, target: Any, payload: AlertPayload,
-                             stats: DrainStats) -> str:
-        """The alert can no longer be edited: one threaded reply per ``reply_every`` outlets."""
-        if len(payload.also) - payload.replied < self.reply_every:
-            outbox.mark_merged(self.db, row.id)
-            return "merged"
-        note = AlertPayload(kind="notice", title=f"📰 {payload.title}",
-                            body="also reported by: " + ", ".join(payload.also))
-        html, plain = self._render(note)
-        try:
-            result = await self.sink.send(target["chat_id"], html, plain_fallback=plain,
-                                          reply_to=target["message_id"])
-        except PermanentFailure as exc:
-            return self._permanent(row, exc, stats)
-        except RetryLater as exc:
-            return self._retry(row, exc, stats)
-        outbox.set_payload(self.db, target["id"], replace(payload, replied=len(payload.also)))
-        outbox.mark_sent(self.db, row.id, now=self.clock(), message_id=result.message_id,
-                         chat_id=result.chat_id, plain_fallback=result.formatting_fallback)
-        stats.sent += 1
-        return "sent"
+    def delivered(self, destination: str) -> None:
+        """A send went through: the destination's back-off is over, Telegram answers."""
+        self.waits.succeeded(destination)
+        self.prober.answered()
 
     def _retry(self, row: OutboxRow, exc: RetryLater, stats: DrainStats) -> str:
-        if exc.retry_after is not None:
-            delay = float(exc.retry_after)          # Telegram's flood control: exactly this
-        else:
-            base = self.settings.retry_base_seconds * 2 ** min(row.attempts, 20)
-            delay = min(self.settings.retry_max_seconds, base) * random.uniform(0.5, 1.5)
+        delay = self.waits.after_failure(row.destination, row.attempts, exc)
+        if exc.retry_after is None:
+            self.prober.needed.set()       # is Telegram down? the probe will tell
         kind = "maybe delivered (timeout)" if isinstance(exc, MaybeDelivered) else "retry"
         log.warning("alert not sent, %s in %.1f s destination=%s outbox_id=%d: %s", kind, delay,
                     row.destination, row.id, exc)
@@ -214,22 +247,20 @@ class Drainer:
         return "retry"
 
     def _permanent(self, row: OutboxRow, exc: PermanentFailure, stats: DrainStats) -> str:
-        if getattr(exc, "scope", "chat") == "message":
-            # Only this message is unacceptable (the plain-text resend was tried already):
-            # keep it, visibly, and let the rest of the queue go on.
-            log.error("alert REJECTED by Telegram destination=%s outbox_id=%d article_id=%s: %s "
-                      "(kept in the outbox as 'rejected')", row.destination, row.id,
-                      row.payload.article_id, exc)
-            outbox.mark_rejected(self.db, row.id, error=str(exc))
-            stats.rejected += 1
-            return "rejected"
+        if exc.scope == "message":
+            # Only this message is unacceptable (the plain-text resend was tried already).
+            return self.set_aside(row, str(exc), "refused", stats)
+        outbox.mark_retry(self.db, row.id, error=str(exc), next_attempt_at=0)
+        METRICS.alerts_failed.labels(row.destination, exc.kind).inc()
+        if exc.scope == "bot":
+            # The token, not the chat: every destination waits for the probe to see it accepted.
+            self.link.set("token_rejected", str(exc))
+            return "held"
         log.error("DESTINATION PAUSED destination=%s: %s. Its %d queued alerts are kept; fix the "
                   "bot's access and restart (or wait %.0f s for the next probe).", row.destination,
-                  exc, len(outbox.pending(self.db, row.destination)) + 1,
+                  exc, len(outbox.pending(self.db, row.destination)),
                   self.settings.pause_retry_seconds)
-        outbox.mark_retry(self.db, row.id, error=str(exc), next_attempt_at=0)
         outbox.pause(self.db, row.destination, str(exc), self.clock())
-        METRICS.alerts_failed.labels(row.destination, exc.kind).inc()
         stats.paused.append(row.destination)
         if self.on_pause is not None:
             self.on_pause(row.destination, str(exc))
@@ -245,63 +276,12 @@ class Drainer:
                                                    self.settings.per_chat_window_seconds)
         return self._per_chat[chat_id]
 
-    def _render(self, payload: AlertPayload) -> tuple[str, str]:
-        from monitor.alert.compose import render_html, render_plain
-
-        return (render_html(payload, tz=self.settings.timezone),
-                render_plain(payload, tz=self.settings.timezone))
-
-    def _fold_backlog(self, dest: str, stats: DrainStats) -> None:
-        """Deep queue: keep the newest high-severity alerts, fold the rest into digests."""
-        rows = [r for r in outbox.pending(self.db, dest, limit=100_000) if r.kind == "alert"]
-        if len(rows) <= self.settings.digest_threshold:
-            return
-        urgent = [r for r in reversed(rows)
-                  if SEVERITY_ORDER.get(r.severity or "", 0) >= SEVERITY_ORDER["high"]]
-        keep = {r.id for r in urgent[: self.settings.digest_individual]}
-        rest = [r for r in rows if r.id not in keep]
-        size = self.settings.digest_max_items
-        for i in range(0, len(rest), size):
-            chunk = rest[i:i + size]
-            payload = _digest_payload(chunk, len(rows))
-            key = f"digest:{dest}:{chunk[0].id}-{chunk[-1].id}"
-            outbox.fold_into_digest(self.db, [r.id for r in chunk], key=key, destination=dest,
-                                    payload=payload, now=self.clock())
-            stats.folded += len(chunk)
-        log.warning("outbox deep destination=%s pending=%d: %d sent individually, %d folded into "
-                    "digests", dest, len(rows), len(keep), len(rest))
-
-
-def resolve_destination(settings: AlertSettings, destination: str, *,
-                        chat_ids: bool) -> tuple[str, int | None]:
-    """Chat id and topic of a destination name; an unknown name uses the default destination
-    (a rule naming a destination nobody configured still alerts somewhere)."""
-    if not chat_ids:
-        return destination, None
-    dests = settings.destinations
-    dest = dests.get(destination) or dests.get(settings.default_destination)
-    if dest is None:
-        raise PermanentFailure(f"destination {destination!r} is not configured "
-                               "(alerts.destinations)")
-    return dest.chat_id, dest.topic_id
-
-
-def _digest_payload(rows: list[OutboxRow], backlog: int) -> AlertPayload:
-    items = tuple({"title": r.payload.title, "url": r.payload.url, "outlet": r.payload.outlet,
-                   "severity": r.payload.severity, "rule_title": r.payload.rule_title}
-                  for r in rows)
-    return AlertPayload(kind="digest", title=f"ملخص التنبيهات المتراكمة ({len(rows)})",
-                        body=f"{backlog} alerts were queued; these are folded into one message.",
-                        items=items)
-
-
-async def _sleep(seconds: float, stop: asyncio.Event | None) -> bool:
-    """Sleep, returning True early if ``stop`` is set."""
-    if stop is None:
-        await asyncio.sleep(seconds)
-        return False
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-        return True
-    except TimeoutError:
-        return False
+def _report_death(task: asyncio.Task[None] | None) -> None:
+    """A drain task ended: retrieve how, so an exception is logged instead of lost (it should
+    never happen: every per-message failure is contained in ``_attempt``)."""
+    if task is None or task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        log.error("drain task %s died, restarting it: %s: %s", task.get_name(),
+                  type(exc).__name__, exc, exc_info=exc)

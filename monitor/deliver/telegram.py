@@ -206,6 +206,7 @@ class TelegramSink:
         self._link_preview = link_preview
         self._timeout = timeout
         self._bot: Bot | None = None
+        self._requests: tuple[HTTPXRequest, ...] = ()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
 
@@ -226,30 +227,26 @@ class TelegramSink:
                             pool_timeout=self._timeout, httpx_kwargs={"trust_env": False})
 
     async def start(self) -> None:
-        """Create the Bot in the running loop and check the token (``getMe``).
-
-        Raises PermanentFailure (scope "bot") when the token is rejected, RetryLater when
-        Telegram cannot be reached.
-        """
+        """Create the Bot in the running loop. No request is made: start-up must never depend on
+        Telegram answering (the token is checked by :meth:`probe`, and by every send)."""
         async with self._lock:
             if self._bot is not None:
                 return
             _guard_logs()   # before Bot(): its constructor logs the API URL at DEBUG
-            bot = Bot(self._token, base_url=self._base_url,
-                      request=self._request(8), get_updates_request=self._request(1))
-            try:
-                await bot.initialize()
-            except (TelegramError, KeyError, TypeError, ValueError) as exc:
-                await bot.shutdown()
-                raise _translate(exc, sending=False) from None
-            self._bot, self._loop = bot, asyncio.get_running_loop()
+            # Bot.initialize() would call getMe; the two request objects are ours to open and
+            # close instead (HTTPXRequest builds its client when created).
+            self._requests = (self._request(8), self._request(1))
+            self._bot = Bot(self._token, base_url=self._base_url, request=self._requests[0],
+                            get_updates_request=self._requests[1])
+            self._loop = asyncio.get_running_loop()
 
     async def close(self) -> None:
         """Release the HTTP connections. The sink can be started again afterwards."""
-        bot, self._bot, self._loop = self._bot, None, None
+        requests, self._requests = self._requests, ()
+        self._bot, self._loop = None, None
         self._lock = asyncio.Lock()     # a lock that waited once is tied to that loop
-        if bot is not None:
-            await bot.shutdown()
+        for request in requests:
+            await request.shutdown()
 
     async def __aenter__(self) -> TelegramSink:
         await self.start()
@@ -270,6 +267,11 @@ class TelegramSink:
         return self._bot
 
     # ------------------------------------------------------------------ calls
+
+    async def probe(self) -> None:
+        """Check that Telegram answers and accepts the token (getMe); raises PermanentFailure
+        (scope "bot") for a rejected token, RetryLater when Telegram cannot be reached."""
+        await self.get_me()
 
     async def get_me(self) -> str:
         """Ask Telegram who the bot is (checks the token); returns the bot's username."""

@@ -46,6 +46,11 @@ class Metrics:
                                    ["destination"], registry=r)
         self.alerts_failed = Counter("monitor_alerts_failed_total", "Failed send attempts",
                                      ["destination", "kind"], registry=r)
+        # reason: payload (unreadable), render (cannot be rendered), refused (by Telegram, for
+        # its content), internal (failed unexpectedly again and again).
+        self.alerts_set_aside = Counter("monitor_alerts_set_aside_total", "Poison messages set "
+                                        "aside so the queue goes on", ["destination", "reason"],
+                                        registry=r)
         self.rule_reloads = Counter("monitor_rule_reloads_total", "Rule reloads by outcome",
                                     ["outcome"], registry=r)
 

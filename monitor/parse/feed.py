@@ -17,6 +17,7 @@ import feedparser
 from monitor.errors import ParseError
 from monitor.fetch.decode import prepare_feed_bytes
 from monitor.models import ParsedFeed, RawItem
+from monitor.parse.dates import sane_datetime
 from monitor.parse.identity import item_identity
 from monitor.parse.urls import canonical_url
 
@@ -55,8 +56,10 @@ def _item(entry: Any, feed_name: str, base: str) -> RawItem | None:
     identity = item_identity(feed_name, guid, url, title, summary,
                              published.isoformat() if published else None)
     tags = tuple(t.get("term", "") for t in entry.get("tags", []) if t.get("term"))
+    # Identity keeps the feed's own date; what is stored and shown is clamped (parse/dates.py).
     return RawItem(identity=identity, url=url, guid=guid, title=title, summary=summary,
-                   published=published, author=_plain(entry.get("author", ""), 200) or None,
+                   published=sane_datetime(published),
+                   author=_plain(entry.get("author", ""), 200) or None,
                    tags=tags)
 
 

@@ -28,6 +28,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from monitor.app import App
 from monitor.config import FeedSource, Settings, load_settings
 from monitor.dedupe import bands
+from monitor.deliver.destinations import unconfigured_destinations
 from monitor.errors import ConfigError, RulesError
 from monitor.models import CycleStats, FeedReport
 from monitor.ops.metrics import METRICS
@@ -36,6 +37,7 @@ from monitor.ops.server import OpsServer
 from monitor.report import cycle_summary, totals_line
 from monitor.schedule.reload import ChangeWatcher, rules_diff
 from monitor.store import feeds as feed_store
+from monitor.store import outbox
 from monitor.store import service as service_store
 from monitor.store.db import Database
 
@@ -61,6 +63,7 @@ class Service:
         self._config_watch = ChangeWatcher(config_path)
         self._rules_error: str | None = None
         app.drainer.on_pause = self._destination_paused
+        app.drainer.on_set_aside = self._message_set_aside
 
     # ------------------------------------------------------------------ lifecycle
     async def run(self) -> None:
@@ -257,6 +260,8 @@ class Service:
         self._save_rules_state(new.fingerprint, None)
         log.info("rules reloaded (%s): %s", new.fingerprint[:12],
                  rules_diff(old, new) if old else "first load")
+        for warning in unconfigured_destinations(new.rules, self.settings.alerts):
+            log.warning("%s", warning)
         return True
 
     def _save_rules_state(self, fingerprint: str | None, error: str | None) -> None:
@@ -293,6 +298,14 @@ class Service:
             log.warning("config: changes to %s take effect after a restart", ", ".join(other))
         return True
 
+    def _message_set_aside(self, destination: str, row_id: int, reason: str) -> None:
+        # One notice per destination and ops.notice_repeat_seconds: a burst of broken rows must
+        # not flood the admin chat; `monitor status` has the count and the latest reason.
+        self.notifier.notify(f"set-aside:{destination}", f"Message set aside: {destination}",
+                             f"Outbox message {row_id} can never be delivered and was set aside "
+                             f"({reason}). The queue behind it goes on; 'monitor status' counts "
+                             "the messages set aside.")
+
     def _destination_paused(self, destination: str, reason: str) -> None:
         if destination != self.settings.ops.admin_destination:
             self.notifier.notify(f"paused:{destination}", f"Destination paused: {destination}",
@@ -310,10 +323,12 @@ class Service:
         window = self.settings.ops.feed_success_window_seconds
         if last is None or time.time() - last > window:
             reasons.append(f"no feed polled successfully in the last {window:.0f} s")
-        depth = self.app.db.conn.execute(
-            "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')").fetchone()[0]
+        # Alerts, as `monitor status` counts them (those folded into unsent digests included).
+        depth = sum(r["pending"] or 0 for r in outbox.status_rows(self.app.db))
         details = {"reasons": reasons, "last_feed_success": last, "feeds": len(self.sources),
                    "outbox_pending": depth, "rules_error": self._rules_error}
+        if self.app.drainer.chat_ids:
+            details["telegram"] = self.app.drainer.link.snapshot()
         return not reasons, details
 
 

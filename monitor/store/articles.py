@@ -14,6 +14,7 @@ from monitor.alert.payload import AlertPayload
 from monitor.dedupe.fingerprint import Fingerprint
 from monitor.dedupe.stories import assign_story, story_outlets
 from monitor.models import Extracted, ExtractionStatus, RawItem
+from monitor.parse.dates import sane_timestamp
 from monitor.store import outbox
 from monitor.store.db import Database
 
@@ -184,14 +185,15 @@ def _place_in_story(conn: sqlite3.Connection, article_id: int, story: StoryInput
 
 
 def timestamp_from_iso(iso: str | None) -> float | None:
-    """A page's ISO date (trafilatura) as unix time; None when absent or unreadable."""
+    """A page's ISO date (trafilatura) as unix time, clamped to the sane window of
+    :mod:`monitor.parse.dates`; None when absent or unreadable."""
     if not iso:
         return None
     try:
         when = datetime.fromisoformat(iso)
-    except ValueError:
+        return sane_timestamp((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
+    except (ValueError, OverflowError, OSError):
         return None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 def _store_score(conn: sqlite3.Connection, article_id: int, score: Any, now: float) -> None:

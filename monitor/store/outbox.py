@@ -3,9 +3,12 @@
 Row life: ``pending`` → ``sending`` (committed before the API call) → ``sent`` (after Telegram
 confirms, with its message id). A row found in ``sending`` at start-up was interrupted between
 send and confirm: it goes back to ``pending`` and is sent again. That is the only way an alert
-can be duplicated (the at-least-once window). ``folded`` rows went out inside a digest row; ``rejected`` rows were refused by Telegram for
-their content (kept and counted by ``monitor status``); ``merged`` story updates were folded
-into their alert (not sent yet) or did not warrant a threaded reply.
+can be duplicated (the at-least-once window). ``folded`` rows wait inside a digest row and are
+delivered when it is sent (never before: that is how ``monitor status`` counts them);
+``rejected`` rows were set aside as poison messages, refused by Telegram for their content or
+impossible to render, with the reason in ``last_error`` (kept and counted by ``monitor status``);
+``merged`` story updates were folded into their alert (not sent yet) or did not warrant a
+threaded reply.
 """
 
 from __future__ import annotations
@@ -17,19 +20,26 @@ from monitor.alert.payload import AlertPayload
 from monitor.store.db import Database
 
 SEVERITY_ORDER = {"critical": 3, "high": 2, "medium": 1, "low": 0}
+BACKLOG_KEY_PREFIX = "digest:"     # idempotency keys of the digests a backlog is folded into
+# A backlog digest row: its alerts are counted instead of it.
+_BACKLOG_DIGEST = f"(o.kind = 'digest' AND o.idempotency_key LIKE '{BACKLOG_KEY_PREFIX}%')"
 
 
 @dataclass(frozen=True)
 class OutboxRow:
-    """A queued message."""
+    """A queued message. ``payload`` is None when the stored JSON cannot be read (a corrupt row,
+    or one written by another version); ``unreadable`` then says why. ``digest_id`` is set on an
+    alert that came back from a digest that was set aside: it is never folded again."""
 
     id: int
     destination: str
     kind: str
     severity: str | None
-    payload: AlertPayload
+    payload: AlertPayload | None
     attempts: int
     created_at: float
+    digest_id: int | None = None
+    unreadable: str | None = None
 
 
 def enqueue(conn: sqlite3.Connection, *, key: str, destination: str, payload: AlertPayload,
@@ -65,14 +75,26 @@ def pending(db: Database, destination: str, limit: int = 1000) -> list[OutboxRow
 
 
 def _row(r: sqlite3.Row) -> OutboxRow:
-    return OutboxRow(r["id"], r["destination"], r["kind"], r["severity"],
-                     AlertPayload.from_json(r["payload_json"]), r["attempts"], r["created_at"])
+    payload: AlertPayload | None = None
+    problem = None
+    try:
+        payload = AlertPayload.from_json(r["payload_json"])
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        problem = f"unreadable payload: {type(exc).__name__}: {exc}"[:300]
+    return OutboxRow(r["id"], r["destination"], r["kind"], r["severity"], payload,
+                     r["attempts"], r["created_at"], r["digest_id"], problem)
 
 
 def destinations_with_work(db: Database) -> list[str]:
     """Destinations that have pending rows."""
     return [r[0] for r in db.conn.execute(
         "SELECT DISTINCT destination FROM outbox WHERE status = 'pending' ORDER BY destination")]
+
+
+def next_attempt_at(db: Database, row_id: int) -> float:
+    """When a row may be tried again (0: now)."""
+    return float(db.conn.execute("SELECT next_attempt_at FROM outbox WHERE id = ?",
+                                 (row_id,)).fetchone()[0])
 
 
 def mark_sending(db: Database, row_id: int) -> None:
@@ -83,8 +105,9 @@ def mark_sending(db: Database, row_id: int) -> None:
 
 
 def mark_sent(db: Database, row_id: int, *, now: float, message_id: int, chat_id: str,
-              plain_fallback: bool) -> None:
-    """Telegram confirmed: store its message id."""
+              plain_fallback: bool) -> int:
+    """Telegram confirmed: store its message id. Returns the alerts this delivered: those folded
+    into it for a backlog digest, else 1."""
     with db.transaction() as conn:
         conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, chat_id = ?, "
                      "plain_fallback = ?, last_error = NULL WHERE id = ?",
@@ -93,6 +116,9 @@ def mark_sent(db: Database, row_id: int, *, now: float, message_id: int, chat_id
         conn.execute("INSERT INTO destinations(name, last_sent_at) VALUES (?, ?) "
                      "ON CONFLICT(name) DO UPDATE SET last_sent_at = excluded.last_sent_at",
                      (dest, now))
+        folded = conn.execute("SELECT COUNT(*) FROM outbox WHERE digest_id = ? AND "
+                              "status = 'folded'", (row_id,)).fetchone()[0]
+    return int(folded) or 1
 
 
 def mark_retry(db: Database, row_id: int, *, error: str, next_attempt_at: float) -> None:
@@ -128,18 +154,33 @@ def story_outlets_of(db: Database, article_id: int | None) -> list[str]:
     return story_outlets(db.conn, row[0]) if row and row[0] is not None else []
 
 
-def mark_rejected(db: Database, row_id: int, *, error: str) -> None:
-    """Telegram refused this one message for good (never deleted: ``monitor status`` counts it)."""
+def set_aside(db: Database, row_id: int, *, reason: str) -> int:
+    """A poison message: it can never be rendered or sent, so it is kept as ``rejected`` with its
+    reason (never deleted: ``monitor status`` counts it) and the queue goes on. The alerts of a
+    digest set aside go back to the queue, marked so they are sent one by one. Returns how many."""
     with db.transaction() as conn:
         conn.execute("UPDATE outbox SET status = 'rejected', last_error = ? WHERE id = ?",
-                     (error[:500], row_id))
+                     (reason[:500], row_id))
+        return conn.execute("UPDATE outbox SET status = 'pending', next_attempt_at = 0 "
+                            "WHERE digest_id = ? AND status = 'folded'", (row_id,)).rowcount
 
 
-def fold_into_digest(db: Database, row_ids: list[int], *, key: str, destination: str,
-                     payload: AlertPayload, now: float) -> int:
-    """Replace pending rows by one digest row, atomically. Returns the digest row id."""
+def retry_now(db: Database, destination: str, now: float) -> int:
+    """Cut our own back-off short (Telegram answers again): waiting rows become due now."""
     with db.transaction() as conn:
-        enqueue(conn, key=key, destination=destination, payload=payload, now=now)
+        return conn.execute("UPDATE outbox SET next_attempt_at = ? WHERE destination = ? AND "
+                            "status = 'pending' AND next_attempt_at > ?",
+                            (now, destination, now)).rowcount
+
+
+def fold_into_digest(db: Database, row_ids: list[int], *, destination: str,
+                     payload: AlertPayload, now: float) -> int | None:
+    """Replace pending rows by one digest row, atomically. Returns the digest row id, or None
+    (nothing folded) when these rows were folded before: rows never join an older digest."""
+    key = f"{BACKLOG_KEY_PREFIX}{destination}:{row_ids[0]}-{row_ids[-1]}"
+    with db.transaction() as conn:
+        if not enqueue(conn, key=key, destination=destination, payload=payload, now=now):
+            return None
         digest_id = conn.execute("SELECT id FROM outbox WHERE idempotency_key = ?",
                                  (key,)).fetchone()[0]
         conn.executemany("UPDATE outbox SET status = 'folded', digest_id = ? "
@@ -172,15 +213,25 @@ def paused(db: Database) -> dict[str, tuple[float, str]]:
 
 
 def status_rows(db: Database) -> list[sqlite3.Row]:
-    """Per destination: pending, oldest pending, sent, last sent, paused and why."""
+    """Per destination, counted in alerts (a backlog digest row is not one; its alerts are):
+    pending (queued, or folded into a digest not sent yet), oldest pending, sent, delivered in
+    digests, set aside and the latest reason, last sent, paused and why, the first error."""
     return db.conn.execute(
         "SELECT o.destination AS name, "
-        "SUM(o.status IN ('pending', 'sending')) AS pending, "
-        "MIN(CASE WHEN o.status IN ('pending', 'sending') THEN o.created_at END) AS oldest, "
-        "SUM(o.status = 'sent') AS sent, SUM(o.status = 'folded') AS folded, "
+        "SUM(CASE WHEN o.status = 'folded' THEN g.status IN ('pending', 'sending') "
+        "    ELSE o.status IN ('pending', 'sending') AND NOT " + _BACKLOG_DIGEST + " END) "
+        "  AS pending, "
+        "MIN(CASE WHEN o.status IN ('pending', 'sending') OR (o.status = 'folded' AND "
+        "    g.status IN ('pending', 'sending')) THEN o.created_at END) AS oldest, "
+        "SUM(o.status = 'sent' AND NOT " + _BACKLOG_DIGEST + ") AS sent, "
+        "SUM(o.status = 'folded' AND g.status = 'sent') AS folded, "
         "SUM(o.status = 'rejected') AS rejected, "
+        "(SELECT last_error FROM outbox r WHERE r.destination = o.destination "
+        " AND r.status = 'rejected' ORDER BY r.id DESC LIMIT 1) AS rejected_reason, "
         "MAX(o.sent_at) AS last_sent, d.paused_at, d.paused_reason, "
         "(SELECT last_error FROM outbox e WHERE e.destination = o.destination "
         " AND e.status = 'pending' AND e.last_error IS NOT NULL ORDER BY e.id LIMIT 1) AS last_error "
-        "FROM outbox o LEFT JOIN destinations d ON d.name = o.destination "
+        "FROM outbox o LEFT JOIN outbox g ON g.id = o.digest_id AND o.status = 'folded' "
+        "LEFT JOIN destinations d ON d.name = o.destination "
         "GROUP BY o.destination ORDER BY o.destination").fetchall()
+

@@ -23,7 +23,7 @@ _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhd])\s*$", re.IGNORECASE)
 _UNIT = {"m": 60.0, "h": 3600.0, "d": 86400.0}
 MAX_STORIES = 15
 MAX_ENTITIES = 10
-_MESSAGE_STORIES = 10      # stories linked in the queued message (compose shows at most 20)
+_MESSAGE_STORIES = 10      # stories linked in the queued message (a digest holds up to 50)
 
 
 def parse_span(text: str) -> float:

@@ -62,7 +62,8 @@ class SurgeSettings(BaseModel):
         0.5, ge=0, description="lowest usual rate assumed (new installs, rarely named entities)")
     check_seconds: float = Field(300.0, gt=0)
     destination: str = "default"
-    top_articles: int = Field(5, ge=0, description="article links in a surge message")
+    top_articles: int = Field(5, ge=0, le=50, description="article links in a surge message "
+                              "(a digest message holds at most 50: monitor/alert/digest.py)")
     ignore_entities: list[str] = Field(
         default_factory=lambda: ["libya", "russia"],
         description="entity ids (or names) too generic to surge usefully")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,8 +19,10 @@ from monitor.alert.compose import (
     MAX_LENGTH,
     PDI,
     RLM,
+    RenderError,
     clip,
     entity_count,
+    format_time,
     hashtag,
     hashtags,
     render_html,
@@ -28,6 +31,7 @@ from monitor.alert.compose import (
     visible_length,
     visible_text,
 )
+from monitor.alert.digest import MAX_DIGEST_ITEMS, fits_with_every_link
 from monitor.alert.payload import AlertPayload, Snippet
 from tests.servers import telegram as fake
 from tests.servers.telegram import FakeTelegram
@@ -269,20 +273,49 @@ def test_digest_lists_items_as_numbered_links() -> None:
     assert "more" not in shown
 
 
-def test_digest_caps_the_number_of_items() -> None:
+def test_digest_shows_every_item() -> None:
     shown = visible_text(render_html(digest(35)))
-    assert "20. 🔴" in shown and "21. 🔴" not in shown
-    assert shown.endswith("… and 15 more")
+    assert all(f"{i}. 🔴 خبر {i - 1}" in shown for i in range(1, 36))
+    assert "more" not in shown
 
 
-def test_digest_drops_items_that_do_not_fit() -> None:
-    html = render_html(digest(20, title_len=280))
+def test_digest_shortens_headlines_rather_than_drop_items() -> None:
+    payload = digest(20, title_len=280)
+    html = render_html(payload)
     assert_telegram_ok(html)
     shown = visible_text(html)
-    shown_items = sum(1 for i in range(1, 21) if f"\n{RLM}{i}. 🔴" in shown)
-    assert 5 <= shown_items < 20
-    assert shown.endswith(f"… and {20 - shown_items} more")
+    assert all(f"\n{RLM}{i}. 🔴 خبر {i - 1} ننن" in shown for i in range(1, 21))
+    assert shown.count("…") >= 20                              # every headline cut, none dropped
+    assert parse(html).hrefs == [f"https://e.example/{i}" for i in range(20)]
     assert shown.startswith("🗞 Daily digest")               # the title is not touched
+    plain = render_plain(payload)
+    assert all(f"https://e.example/{i}\n" in plain + "\n" for i in range(20))
+
+
+def test_digest_over_the_item_limit_is_refused() -> None:
+    with pytest.raises(RenderError):
+        render_html(digest(MAX_DIGEST_ITEMS + 1))
+    assert_telegram_ok(render_html(digest(MAX_DIGEST_ITEMS, title_len=280)))
+
+
+def test_plain_digest_keeps_every_link_or_says_it_cannot() -> None:
+    long_links = digest(25, url="https://news.example/" + "x" * 300)
+    assert not fits_with_every_link(long_links)     # 25 x 300-unit links: not in 4096 units
+    plain = render_plain(long_links)                 # outside the folder: titles, no links
+    assert utf16_len(plain) <= MAX_LENGTH and "25. 🔴 خبر 24" in plain
+    assert fits_with_every_link(digest(8, url="https://news.example/" + "x" * 300))
+
+
+def test_digest_item_that_is_not_an_object_cannot_be_rendered() -> None:
+    with pytest.raises(RenderError, match="item 2 is not an object"):
+        render_html(AlertPayload(kind="digest", title="d", items=({}, 42)))  # type: ignore[arg-type]
+
+
+def test_time_no_calendar_can_show_is_left_out() -> None:
+    assert format_time(253402300799, "Africa/Tripoli") is None      # 9999-12-31T23:59:59Z
+    html = render_html(alert(published_at=253402300799.0))
+    assert_telegram_ok(html)
+    assert "(Africa/Tripoli)" not in visible_text(html) and "بوابة الوسط" in visible_text(html)
 
 
 def test_digest_tolerates_missing_keys() -> None:

@@ -16,6 +16,15 @@ from pathlib import Path
 from typing import Any
 
 
+def write_config(path: Path, config: dict[str, Any]) -> Path:
+    """Write ``config`` as the YAML file ``monitor.yaml`` in ``path``; returns the file."""
+    import yaml
+
+    out = path / "monitor.yaml"
+    out.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -26,11 +26,21 @@ text over 4096 UTF-16 units after entity parsing always gives "Bad Request: mess
 ``unauthorized = True`` answers 401 to everything (a revoked token), and ``valid_tokens`` (a set)
 does so for any other token. ``timed_requests`` adds a ``time.monotonic()`` stamp to each request,
 ``tokens_seen`` is the set of tokens used.
+
+Outages: ``down = True`` answers ``down_status`` (502) to everything (a proxy in front of a
+Telegram that is out); :meth:`flood` answers every sendMessage with 429 for a while and logs each
+answer in ``floods`` (arrival time, retry_after, chat) so a test can check that no client came
+back early; :meth:`refuse` closes the listening socket and every open connection, so connections
+are refused, and :meth:`accept` listens again on the same port. ``delivered_at`` holds the arrival
+time of each message in ``messages``; ``unanswered`` the messages that were delivered but whose
+answer could not be written (the connection died): the client cannot know they arrived. ``FakeTelegram(port=N)`` listens on a chosen port (a daemon may be started
+against a Bot API that is not there yet: ``FakeTelegram(port=N, listening=False)``).
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import urllib.parse
@@ -164,6 +174,16 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
+    def setup(self) -> None:
+        super().setup()
+        with self.server.owner._lock:
+            self.server.owner._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.owner._lock:
+            self.server.owner._connections.discard(self.connection)
+        super().finish()
+
     def do_POST(self) -> None:  # noqa: N802
         self._handle()
 
@@ -175,8 +195,8 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         try:
             self.server.owner.handle(self, raw)
-        except (BrokenPipeError, ConnectionResetError):
-            pass   # the client gave up (its read timeout): expected in the timeout script
+        except OSError:
+            pass   # the client gave up (its read timeout), or refuse() cut the connection
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
@@ -228,7 +248,8 @@ class FakeTelegram:
 
     __test__ = False
 
-    def __init__(self, *, username: str = "fake_monitor_bot", bot_id: int = 4242) -> None:
+    def __init__(self, *, username: str = "fake_monitor_bot", bot_id: int = 4242, port: int = 0,
+                 listening: bool = True) -> None:
         self.username, self.bot_id = username, bot_id
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.messages: list[dict[str, Any]] = []
@@ -239,6 +260,12 @@ class FakeTelegram:
         self.validate_html = True
         self.unauthorized = False
         self.down = False            # every call answers 502, as a proxy does when Telegram is out
+        self.down_status = 502
+        self.floods: list[tuple[float, float, str]] = []
+        self.delivered_at: list[float] = []
+        self.unanswered: list[dict[str, Any]] = []
+        self._flood_until = 0.0
+        self._flood_retry = 1.0
         self.latency = 0.0           # seconds between recording a message and answering
         self.valid_tokens: set[str] | None = None
         self.chat_types: dict[str, str] = {}
@@ -247,22 +274,58 @@ class FakeTelegram:
         self._next_id = 1
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.owner = self
-        self.port = self._httpd.server_address[1]
+        self._connections: set[socket.socket] = set()
+        self.port = port
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._listen_on_enter = listening
+        if listening:
+            self._bind()
+        elif not port:
+            raise ValueError("a FakeTelegram that does not listen yet needs a port")
         self.base_url = f"http://127.0.0.1:{self.port}/bot"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     check_html = staticmethod(check_html)
 
+    def _bind(self) -> None:
+        self._httpd = _Server(("127.0.0.1", self.port), _Handler)
+        self._httpd.owner = self
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
     def __enter__(self) -> FakeTelegram:
-        self._thread.start()
+        if self._thread is not None:
+            self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stopping.set()          # wakes handlers sleeping in a "timeout" script
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self.refuse()
+
+    @property
+    def listening(self) -> bool:
+        return self._httpd is not None
+
+    def refuse(self) -> None:
+        """Stop listening: from now on connections to the port are refused."""
+        httpd, self._httpd, self._thread = self._httpd, None, None
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
+        with self._lock:
+            open_now = list(self._connections)
+        for conn in open_now:     # kept-alive connections die with the server, as in an outage
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def accept(self) -> None:
+        """Listen again on the same port (after :meth:`refuse`, or when created not listening)."""
+        if self._httpd is None:
+            self._bind()
+            assert self._thread is not None
+            self._thread.start()
 
     # ------------------------------------------------------------------ test API
 
@@ -284,6 +347,11 @@ class FakeTelegram:
         with self._lock:
             self._scripts[key].extend(responses)
 
+    def flood(self, seconds: float, retry_after: float) -> None:
+        """For ``seconds`` from now, answer every sendMessage 429 with ``retry_after``."""
+        with self._lock:
+            self._flood_until, self._flood_retry = time.monotonic() + seconds, retry_after
+
     def calls(self, method: str) -> list[dict[str, str]]:
         """The params of every request to ``method``."""
         with self._lock:
@@ -303,13 +371,20 @@ class FakeTelegram:
         except (ValueError, UnicodeDecodeError):
             self._send(h, 400, _error(400, "Bad Request: can't parse request body"))
             return
+        now = time.monotonic()
         with self._lock:
             self.requests.append((method, params))
-            self.timed_requests.append((method, params, time.monotonic()))
+            self.timed_requests.append((method, params, now))
             self.tokens.append(token)
             scripted = self._pop_script(method, params.get("chat_id"))
+            flooded = method.lower() == "sendmessage" and now < self._flood_until
+            if flooded:
+                self.floods.append((now, self._flood_retry, params.get("chat_id", "")))
         if self.down:
-            self._send(h, 502, _error(502, "Bad Gateway"))
+            self._send(h, self.down_status, _error(self.down_status))
+            return
+        if flooded:
+            self._send(h, 429, _error(429, parameters={"retry_after": self._flood_retry}))
             return
         if self.unauthorized or (self.valid_tokens is not None and token not in self.valid_tokens):
             self._send(h, 401, _error(401, "Unauthorized"))
@@ -325,7 +400,13 @@ class FakeTelegram:
             time.sleep(self.latency)   # delivered, not yet confirmed: the at-least-once window
         if delay and self._stopping.wait(delay):
             return
-        self._send(h, status, body)
+        try:
+            self._send(h, status, body)
+        except OSError:
+            if method.lower() == "sendmessage" and status == 200:
+                with self._lock:
+                    self.unanswered.append(dict(params))
+            raise
 
     def _pop_script(self, method: str, chat_id: str | None) -> Response | None:
         """The next scripted answer: this chat's queue first, then the method's."""
@@ -420,6 +501,7 @@ class FakeTelegram:
         with self._lock:
             message_id, self._next_id = self._next_id, self._next_id + 1
             self.messages.append({**params, "message_id": message_id})
+            self.delivered_at.append(time.monotonic())
             chat = self._chat(chat_id, topic is not None)
             self._texts[(str(chat["id"]), message_id)] = params.get("text", "")
             self._texts[(chat_id, message_id)] = params.get("text", "")

@@ -1,0 +1,73 @@
+"""Deep queues (after an outage, a first run with a backlog): fold them into digests that hide
+nothing.
+
+Above ``digest_threshold`` pending alerts for one destination, the newest ``digest_individual``
+high or critical alerts stay single; the rest are folded, in order, into digest messages of at
+most ``digest_max_items``, each checked before it is committed to show every one of its alerts
+with its headline and link, in HTML and in the plain-text fallback (long links make a message
+hold fewer). An alert too large for any digest (a link of thousands of characters) stays single.
+Folded alerts count as delivered when their digest is sent, not before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from monitor.alert.digest import fits_with_every_link
+from monitor.alert.payload import AlertPayload
+from monitor.alert.text import largest
+from monitor.config import AlertSettings
+from monitor.store import outbox
+from monitor.store.db import Database
+from monitor.store.outbox import SEVERITY_ORDER, OutboxRow
+
+log = logging.getLogger(__name__)
+
+
+def fold_backlog(db: Database, dest: str, settings: AlertSettings, now: float) -> int:
+    """Fold a deep queue of ``dest`` into digests; returns how many alerts were folded."""
+    rows = [r for r in outbox.pending(db, dest, limit=100_000)
+            if r.kind == "alert" and r.payload is not None and r.digest_id is None]
+    if len(rows) <= settings.digest_threshold:
+        return 0
+    urgent = [r for r in reversed(rows)
+              if SEVERITY_ORDER.get(r.severity or "", 0) >= SEVERITY_ORDER["high"]]
+    keep = {r.id for r in urgent[: settings.digest_individual]}
+    rest = [r for r in rows if r.id not in keep]
+    folded = digests = 0
+    for chunk, payload in _pack(rest, settings.digest_max_items, len(rows), len(keep)):
+        if outbox.fold_into_digest(db, [r.id for r in chunk], destination=dest,
+                                   payload=payload, now=now) is not None:
+            folded += len(chunk)
+            digests += 1
+    if digests:
+        log.warning("outbox deep destination=%s pending=%d: %d sent individually, %d folded "
+                    "into %d digests", dest, len(rows), len(rows) - folded, folded, digests)
+    return folded
+
+
+def _pack(rows: list[OutboxRow], most: int, backlog: int, single: int
+          ) -> Iterator[tuple[list[OutboxRow], AlertPayload]]:
+    """Consecutive chunks of ``rows``, each as large as fits one message with every link."""
+    i = 0
+    while i < len(rows):
+        def fits(k: int, start: int = i) -> bool:
+            return fits_with_every_link(digest_payload(rows[start:start + k], backlog, single))
+        size = largest(fits, 1, min(most, len(rows) - i))
+        if size is None:           # this alert alone is too large for a digest: it goes single
+            i += 1
+            continue
+        chunk = rows[i:i + size]
+        yield chunk, digest_payload(chunk, backlog, single)
+        i += size
+
+
+def digest_payload(rows: list[OutboxRow], backlog: int, single: int) -> AlertPayload:
+    """The digest message of folded ``rows`` (each with its title, link, outlet and rule)."""
+    items = tuple({"title": r.payload.title, "url": r.payload.url, "outlet": r.payload.outlet,
+                   "severity": r.payload.severity, "rule_title": r.payload.rule_title}
+                  for r in rows if r.payload is not None)
+    return AlertPayload(kind="digest", title=f"ملخص التنبيهات المتراكمة ({len(items)})",
+                        body=f"{backlog} alerts were queued: {single} sent on their own, the "
+                             "others in digests like this one.", items=items)
