@@ -65,7 +65,7 @@ async def open_app(settings: Settings, scorer: Any | None = None) -> AsyncIterat
     """Open the store, the shared HTTP client and the extractor pool; close them on exit."""
     sink, chat_ids = make_sink(settings)
     db = open_database(settings.database)
-    extractor = ExtractorPool(settings.extract.workers, settings.extract.timeout_seconds)
+    extractor = ExtractorPool.from_settings(settings.extract)
     try:
         await sink.start()
         async with Fetcher(settings.fetch) as fetcher:
