@@ -181,6 +181,9 @@ class Pipeline:
         if not extracted.text:    # the note says when only part of the page was searched
             return (ExtractionStatus.FALLBACK_EMPTY, extracted,
                     "; ".join(filter(None, ["no main text found on the page", extracted.note])))
+        if extracted.note and len(extracted.text) < len(article.feed_summary):
+            return (ExtractionStatus.FALLBACK_EMPTY, extracted,
+                    f"less text on the cut page than in the feed summary; {extracted.note}")
         return ExtractionStatus.EXTRACTED, extracted, extracted.note
 
     def _store(self, article: PendingArticle, status: ExtractionStatus,

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from monitor.config import TOKEN_VAR
 from monitor.errors import ExtractionCrashed, ExtractionError
 from monitor.models import Extracted
 
@@ -28,18 +29,24 @@ _BOOT = (f"import sys; sys.path.insert(0, {_ROOT!r}); "
          "from monitor.extract.worker import main; main(sys.argv[1:])")
 
 
+def _worker_env() -> dict[str, str]:
+    """The daemon's environment without the bot token: the process that parses hostile pages
+    has no use for it."""
+    return {k: v for k, v in os.environ.items() if k not in (TOKEN_VAR, f"{TOKEN_VAR}_FILE")}
+
+
 class WorkerOutOfMemory(ExtractionCrashed):
     """The page needed more than the worker's address-space limit (the worker has exited)."""
 
 
 class Worker:
-    """A started worker process. ``on_peak(bytes)`` hears its peak memory after each page and
-    when it is reaped."""
+    """A started worker process. ``on_peak(bytes)`` hears its peak memory (VmHWM) after each
+    page and when it is killed."""
 
     def __init__(self, memory_limit_mb: int, on_peak: Callable[[int], None]) -> None:
         self._proc = subprocess.Popen(
             [sys.executable, "-c", _BOOT, str(memory_limit_mb), str(os.getpid())],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True, env=_worker_env())
         self.pid = self._proc.pid
         self.pages = 0
         self.peak_rss = 0
@@ -81,25 +88,25 @@ class Worker:
 
     def kill(self) -> None:
         """Kill the process now (a stuck page never returns); whoever waits on it sees it die.
-        os.kill rather than Popen.kill: that one polls, and reaping must stay with close()."""
+        Its peak memory is read first. os.kill rather than Popen.kill: that one reaps."""
         with self._lock:
-            if not self._reaped:
-                try:
-                    os.kill(self.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            if self._reaped:
+                return
+            self._peak(_vm_hwm(self.pid))
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def close(self) -> None:
-        """Kill, reap (recording the peak memory the kernel measured) and release the pipes.
-        Not while another thread waits on the worker: kill() is for that."""
+        """Kill, reap and release the pipes. Not while another thread waits on the worker:
+        kill() is for that."""
         self.kill()
         with self._lock:
             if self._reaped:
                 return
-            _pid, status, usage = os.wait4(self.pid, 0)
-            self._proc.returncode = os.waitstatus_to_exitcode(status)
+            self._proc.wait()
             self._reaped = True
-        self._peak(usage.ru_maxrss * 1024)
         for stream in (self._proc.stdin, self._proc.stdout):
             if stream is not None:
                 try:
@@ -122,3 +129,13 @@ class Worker:
     def _peak(self, peak: int) -> None:
         self.peak_rss = max(self.peak_rss, peak)
         self._on_peak(self.peak_rss)
+
+
+def _vm_hwm(pid: int) -> int:
+    """Peak RSS of a live process in bytes, from /proc (0 when unknown)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            return next(int(line.split()[1]) for line in status
+                        if line.startswith("VmHWM:")) * 1024
+    except (OSError, StopIteration, ValueError):
+        return 0

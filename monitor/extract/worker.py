@@ -64,14 +64,7 @@ def main(argv: list[str]) -> None:
 
 def _reached(limit_mb: int) -> bool:
     """Whether this process's address space came within 5 % of its limit (Linux; else False)."""
-    if limit_mb <= 0:
-        return False
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            peak = next(int(line.split()[1]) for line in status if line.startswith("VmPeak:"))
-    except (OSError, StopIteration, ValueError):
-        return False
-    return peak * 1024 >= 0.95 * limit_mb * MIB
+    return limit_mb > 0 and _status_kb("VmPeak") * 1024 >= 0.95 * limit_mb * MIB
 
 
 def limit_memory(limit_mb: int) -> None:
@@ -98,9 +91,18 @@ def _protocol_streams() -> tuple[BinaryIO, BinaryIO]:
 
 
 def _send(replies: BinaryIO, reply: tuple[Any, ...]) -> None:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024   # kB on Linux
-    pickle.dump((*reply, peak), replies, protocol=pickle.HIGHEST_PROTOCOL)
+    pickle.dump((*reply, _status_kb("VmHWM") * 1024), replies, protocol=pickle.HIGHEST_PROTOCOL)
     replies.flush()
+
+
+def _status_kb(field: str) -> int:
+    """A ``/proc/self/status`` figure in kB (Linux; else 0). Not ru_maxrss: that one starts
+    from the daemon's own peak, which a spawned process inherits at exec."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
+    except (OSError, StopIteration, ValueError):
+        return 0
 
 
 def _die_with_parent(parent: int) -> None:
