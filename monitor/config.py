@@ -71,6 +71,9 @@ class ExtractSettings(_Model):
                                 "boundary before extraction (and the cut recorded)")
     max_html_tags: int = Field(100_000, ge=1_000, description="a page with more '<' is cut before "
                                "the first one over: the parse tree drives a worker's memory")
+    max_text_chars: int = Field(200_000, ge=1_000, description="an extracted text is cut at a "
+                                "word boundary to this length (matching costs memory per "
+                                "character)")
     memory_limit_mb: int = Field(360, ge=0, description="address space of each extraction process "
                                  "(RLIMIT_AS, MiB); a page needing more is recorded as failed and "
                                  "the worker replaced; 0: no limit")

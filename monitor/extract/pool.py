@@ -45,11 +45,13 @@ class ExtractorPool:
     """Runs :func:`extract_page` in ``workers`` processes (0: one thread, for tests)."""
 
     def __init__(self, workers: int, timeout: float, *, memory_limit_mb: int = 360,
-                 max_html_chars: int = 2_000_000, max_html_tags: int = 100_000) -> None:
+                 max_html_chars: int = 2_000_000, max_html_tags: int = 100_000,
+                 max_text_chars: int = 200_000) -> None:
         self.workers = workers
         self.timeout = timeout
         self.memory_limit_mb = memory_limit_mb
         self.max_html_chars, self.max_html_tags = max_html_chars, max_html_tags
+        self.max_text_chars = max_text_chars
         self._slots = asyncio.Semaphore(max(1, workers))
         self._idle: list[Worker] = []
         self._live: set[Worker] = set()
@@ -66,7 +68,8 @@ class ExtractorPool:
         """A pool configured by the ``extract`` section (``workers`` overrides its count)."""
         return cls(settings.workers if workers is None else workers, settings.timeout_seconds,
                    memory_limit_mb=settings.memory_limit_mb,
-                   max_html_chars=settings.max_html_chars, max_html_tags=settings.max_html_tags)
+                   max_html_chars=settings.max_html_chars, max_html_tags=settings.max_html_tags,
+                   max_text_chars=settings.max_text_chars)
 
     @property
     def busy_seconds(self) -> float:
@@ -114,7 +117,8 @@ class ExtractorPool:
     async def _in_process(self, html: str, url: str) -> Extracted:
         loop = asyncio.get_running_loop()
         worker = await self._take(loop)
-        future = loop.run_in_executor(self._executor(), worker.extract, html, url)
+        future = loop.run_in_executor(self._executor(), worker.extract, html, url,
+                                      self.max_text_chars)
         try:
             extracted = await asyncio.wait_for(future, self.timeout)
         except TimeoutError:
@@ -191,7 +195,8 @@ class ExtractorPool:
 
     async def _in_thread(self, html: str, url: str) -> Extracted:
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor(), _extract_here, html, url)
+        future = loop.run_in_executor(self._executor(), _extract_here, html, url,
+                                      self.max_text_chars)
         try:
             return await asyncio.wait_for(future, self.timeout)
         except TimeoutError:
@@ -217,10 +222,10 @@ class ExtractorPool:
         self._idle.clear()
 
 
-def _extract_here(html: str, url: str) -> Extracted:
+def _extract_here(html: str, url: str, max_text_chars: int) -> Extracted:
     """extract_page in this process, its failures as ExtractionError (``workers: 0``)."""
     try:
-        return extract_page(html, url)
+        return extract_page(html, url, max_text_chars)
     except Exception as exc:  # job boundary: trafilatura on a hostile page
         log.warning("extraction failed url=%s: %r", url, exc)
         raise ExtractionError(f"extraction failed: {type(exc).__name__}: {exc}"[:500],

@@ -61,12 +61,13 @@ class Worker:
             self.close()
             raise ExtractionCrashed(f"extraction worker sent {reply[0]!r} instead of 'ready'")
 
-    def extract(self, html: str, url: str) -> Extracted:
+    def extract(self, html: str, url: str, max_text_chars: int) -> Extracted:
         """Extract one page in the worker. Raises ExtractionCrashed when the worker died or ran
         out of memory (it is then closed), ExtractionError when trafilatura raised."""
         assert self._proc.stdin is not None
         try:
-            pickle.dump((html, url), self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((html, url, max_text_chars), self._proc.stdin,
+                        protocol=pickle.HIGHEST_PROTOCOL)
             self._proc.stdin.flush()
         except OSError as exc:      # BrokenPipeError: it died before reading the page
             self.close()

@@ -1,7 +1,7 @@
 """The extraction worker: a process of its own that extracts one page at a time.
 
 Started by :class:`monitor.extract.process.Worker` as ``python -c … LIMIT_MB PARENT_PID``. It
-reads pickled ``(html, url)`` requests on stdin and answers each with one pickled
+reads pickled ``(html, url, max_text_chars)`` requests on stdin and answers each with one pickled
 ``(status, payload, peak_rss_bytes)`` on stdout, after a first ``("ready", pid, peak)``.
 
 Before anything else it makes itself safe to lose: its address space is capped (RLIMIT_AS: a
@@ -41,12 +41,12 @@ def main(argv: list[str]) -> None:
     _send(replies, ("ready", os.getpid()))
     while True:
         try:
-            html, url = pickle.load(requests)
+            html, url, max_text_chars = pickle.load(requests)
         except EOFError:
             return
         memory = f"out of memory (extract.memory_limit_mb is {limit_mb})"
         try:
-            reply: tuple[Any, ...] = ("ok", extract_page(html, url))
+            reply: tuple[Any, ...] = ("ok", extract_page(html, url, max_text_chars))
         except MemoryError:
             del html
             reply = ("memory", memory)
@@ -55,7 +55,8 @@ def main(argv: list[str]) -> None:
         if reply[0] == "ok" and _reached(limit_mb):
             # lxml reports a failed allocation while parsing as a parse error, which trafilatura
             # swallows: the page then looks empty. The address-space peak tells the truth.
-            reply = (("ok", dataclasses.replace(reply[1], note=memory + ": text may be partial"))
+            note = "; ".join(filter(None, [reply[1].note, memory + ": text may be partial"]))
+            reply = (("ok", dataclasses.replace(reply[1], note=note))
                      if reply[1].text else ("memory", memory))
         _send(replies, reply)
         if reply[0] == "memory":

@@ -58,7 +58,8 @@ def test_extract_settings_defaults_and_a_too_small_memory_limit(tmp_path):
     from monitor.config import load_settings
 
     s = load_settings(REPO / "examples" / "monitor.yaml", env={}).extract
-    assert (s.max_html_chars, s.max_html_tags, s.memory_limit_mb) == (2_000_000, 100_000, 360)
+    assert (s.max_html_chars, s.max_html_tags, s.max_text_chars, s.memory_limit_mb) == (
+        2_000_000, 100_000, 200_000, 360)
     path = tmp_path / "monitor.yaml"
     path.write_text("extract:\n  workers: 2\n  memory_limit_mb: 50\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"monitor.yaml:3: extract.memory_limit_mb: at least 128"):

@@ -62,6 +62,13 @@ def cmdline(pid: int) -> list[str]:
         return []
 
 
+def environ(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return b""
+
+
 def workers_of(parent_pid: int) -> list[tuple[int, str]]:
     """Extraction workers started by ``parent_pid``, wherever they are now (their command line
     names the parent: they outlive it as orphans, re-parented elsewhere)."""

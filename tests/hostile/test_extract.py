@@ -95,6 +95,8 @@ def test_every_hostile_page_gets_an_outcome_and_no_process_passes_400_mb():
     for name, got in by_page.items():
         assert got["outcome"] == "text" and "page cut to its first" in got["note"], got
         assert got["found"] or name not in KEEPS_ARTICLE, got
+    assert by_page["text_node"]["chars"] <= 200_000     # extract.max_text_chars
+    assert "text cut from 1,999,8" in by_page["text_node"]["note"]
     # VmHWM of every worker, sampled and as the workers reported it after each page; and, from
     # the kernel's accounting of every reaped child, an upper bound (a spawned process's
     # ru_maxrss starts from its parent's peak at the time).
@@ -195,6 +197,26 @@ def test_a_timeout_kills_the_worker_and_a_fresh_one_takes_the_next_page():
     finally:
         pool.close()
     assert "يفكوروف" in after.text
+
+
+def test_an_idle_worker_that_died_is_replaced_before_the_next_page(monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:secret-token-for-this-test")
+    pool = ExtractorPool(1, 60)
+
+    async def go():
+        await pool.extract(NORMAL, "https://x.example/0")
+        first = procs.identity(pool.pids[0])
+        environ = procs.environ(first[0])
+        os.kill(first[0], signal.SIGKILL)
+        await _until(lambda: not procs.alive(first))
+        return first, environ, await pool.extract(NORMAL, "https://x.example/1"), pool.pids
+
+    try:
+        first, environ, after, pids = asyncio.run(go())
+    finally:
+        pool.close()
+    assert "يفكوروف" in after.text and pids and pids[0] != first[0]    # no page was blamed
+    assert b"secret-token-for-this-test" not in environ and b"PATH=" in environ
 
 
 async def _until(predicate, timeout: float = 60) -> None:
