@@ -137,10 +137,11 @@ class ExtractorPool:
             worker.kill()     # abandoned mid-page (shutdown): the page stays pending
             self._retire(worker, "cancelled", url)
             raise
-        if (worker.pages >= MAX_PAGES_PER_WORKER or self.memory_limit_mb and
-                worker.peak_rss > _RECYCLE_SHARE * self.memory_limit_mb * 1024 * 1024):
-            self._retire(worker, "recycled", url)
-            self._executor().submit(worker.close)
+        if (worker.leaving or worker.pages >= MAX_PAGES_PER_WORKER or self.memory_limit_mb
+                and worker.peak_rss > _RECYCLE_SHARE * self.memory_limit_mb * 1024 * 1024):
+            self._retire(worker, "memory" if worker.leaving else "recycled", url)
+            worker.kill()
+            self._executor().submit(worker.close)     # reaped off the loop
         else:
             self._idle.append(worker)
         return extracted
@@ -163,11 +164,11 @@ class ExtractorPool:
         try:
             await asyncio.wait_for(loop.run_in_executor(self._executor(), worker.wait_ready),
                                    START_TIMEOUT)
-        except BaseException as exc:   # CancelledError too: no half-started worker is left
-            worker.kill()
+        except (ExtractionCrashed, TimeoutError, asyncio.CancelledError) as exc:
+            worker.kill()     # no half-started worker is left behind
             self._live.discard(worker)
             self._executor().submit(worker.close)
-            if not isinstance(exc, (ExtractionCrashed, TimeoutError)):
+            if isinstance(exc, asyncio.CancelledError):
                 raise
             log.error("extraction worker could not start (extract.memory_limit_mb=%d): %s",
                       self.memory_limit_mb, exc)
@@ -215,7 +216,7 @@ class ExtractorPool:
             worker.kill()
         self._live.clear()
         if self._threads is not None:
-            self._threads.shutdown(wait=True, cancel_futures=True)   # ends as the workers die
+            self._threads.shutdown(wait=True)   # quick: the waits end as the workers die
             self._threads = None
         for worker in self._idle:
             worker.close()

@@ -50,6 +50,7 @@ class Worker:
         self.pid = self._proc.pid
         self.pages = 0
         self.peak_rss = 0
+        self.leaving = False     # it said it exits after its last answer (memory exhausted)
         self._on_peak = on_peak
         self._lock = threading.Lock()
         self._reaped = False
@@ -118,7 +119,7 @@ class Worker:
     def _receive(self, what: str, url: str | None = None) -> tuple[str, object]:
         assert self._proc.stdout is not None
         try:
-            *reply, peak = pickle.load(self._proc.stdout)
+            *reply, peak, self.leaving = pickle.load(self._proc.stdout)
         except (EOFError, OSError, pickle.UnpicklingError, ValueError) as exc:
             self.close()
             code = self._proc.returncode

@@ -2,7 +2,8 @@
 
 Started by :class:`monitor.extract.process.Worker` as ``python -c … LIMIT_MB PARENT_PID``. It
 reads pickled ``(html, url, max_text_chars)`` requests on stdin and answers each with one pickled
-``(status, payload, peak_rss_bytes)`` on stdout, after a first ``("ready", pid, peak)``.
+``(status, payload, peak_rss_bytes, leaving)`` on stdout, after a first ``("ready", pid, …)``;
+``leaving`` says it exits after this answer.
 
 Before anything else it makes itself safe to lose: its address space is capped (RLIMIT_AS: a
 page that needs more gets a MemoryError, answered as ``"memory"``, after which the worker exits
@@ -34,9 +35,9 @@ def main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     limit_memory(limit_mb)
-    from monitor.extract.page import extract_page   # imports trafilatura: before "ready"
-
     import trafilatura  # noqa: F401
+
+    from monitor.extract.page import extract_page  # imports trafilatura: before "ready"
 
     _send(replies, ("ready", os.getpid()))
     while True:
@@ -52,14 +53,15 @@ def main(argv: list[str]) -> None:
             reply = ("memory", memory)
         except Exception as exc:  # job boundary: one page's failure must not end the worker
             reply = ("error", f"{type(exc).__name__}: {exc}"[:500])
-        if reply[0] == "ok" and _reached(limit_mb):
+        exhausted = reply[0] == "memory" or _reached(limit_mb)
+        if reply[0] == "ok" and exhausted:
             # lxml reports a failed allocation while parsing as a parse error, which trafilatura
             # swallows: the page then looks empty. The address-space peak tells the truth.
             note = "; ".join(filter(None, [reply[1].note, memory + ": text may be partial"]))
             reply = (("ok", dataclasses.replace(reply[1], note=note))
                      if reply[1].text else ("memory", memory))
-        _send(replies, reply)
-        if reply[0] == "memory":
+        _send(replies, reply, leaving=exhausted)
+        if exhausted:
             return   # its heap may be left fragmented or half-built: a fresh process goes on
 
 
@@ -91,8 +93,9 @@ def _protocol_streams() -> tuple[BinaryIO, BinaryIO]:
     return requests, replies
 
 
-def _send(replies: BinaryIO, reply: tuple[Any, ...]) -> None:
-    pickle.dump((*reply, _status_kb("VmHWM") * 1024), replies, protocol=pickle.HIGHEST_PROTOCOL)
+def _send(replies: BinaryIO, reply: tuple[Any, ...], leaving: bool = False) -> None:
+    pickle.dump((*reply, _status_kb("VmHWM") * 1024, leaving), replies,
+                protocol=pickle.HIGHEST_PROTOCOL)
     replies.flush()
 
 

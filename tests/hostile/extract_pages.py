@@ -31,7 +31,7 @@ def _nested() -> bytes:
 
 def _invalid_utf8() -> bytes:
     junk = b"\xff\xfe\xc3\x28\xa0\xa1\xe2\x28\xa1\xf0\x28\x8c\xbc\xed\xa0\x80"
-    head, tail = (_doc(ARTICLE) + "<p>").encode(), "</p></article></body></html>".encode()
+    head, tail = (_doc(ARTICLE) + "<p>").encode(), b"</p></article></body></html>"
     unit = junk + " نص ".encode()
     return head + unit * ((SIZE - len(head) - len(tail)) // len(unit)) + tail
 
