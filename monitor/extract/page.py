@@ -35,7 +35,7 @@ def extract_page(html: str, url: str, max_text_chars: int | None = None) -> Extr
 
 
 def _cap_text(text: str, limit: int | None) -> tuple[str, str | None]:
-    """No article is megabytes long, and matching costs ~100 bytes of memory a character."""
+    """No article is megabytes long, and matching costs 60–100 bytes of memory a character."""
     if limit is None or len(text) <= limit:
         return text, None
     cut = text.rfind(" ", limit - 1000, limit)
