@@ -69,7 +69,7 @@ async def open_app(settings: Settings, scorer: Any | None = None) -> AsyncIterat
     for warning in unconfigured_destinations(ruleset.rules if ruleset else (), settings.alerts):
         log.warning("%s", warning)     # start-up of `once` and `run` (rules check, reloads too)
     db = open_database(settings.database)
-    extractor = ExtractorPool(settings.extract.workers, settings.extract.timeout_seconds)
+    extractor = ExtractorPool.from_settings(settings.extract)
     try:
         await sink.start()
         async with Fetcher(settings.fetch) as fetcher:

@@ -65,8 +65,26 @@ class ExtractSettings(_Model):
     """Article text extraction (trafilatura in a process pool)."""
 
     workers: int = Field(2, ge=0, description="processes; 0 extracts in a thread (tests, tiny boxes)")
-    timeout_seconds: float = Field(20.0, gt=0, description="per page; the worker is recycled after")
+    timeout_seconds: float = Field(20.0, gt=0, description="per page; the worker is killed after")
     max_pages_per_cycle: int = Field(500, ge=1, description="new articles fetched per feed per poll")
+    max_html_chars: int = Field(2_000_000, ge=10_000, description="a longer page is cut at a tag "
+                                "boundary before extraction (and the cut recorded)")
+    max_html_tags: int = Field(100_000, ge=1_000, description="a page with more '<' is cut before "
+                               "the first one over: the parse tree drives a worker's memory")
+    max_text_chars: int = Field(200_000, ge=1_000, description="an extracted text is cut at a "
+                                "word boundary to this length (matching costs memory per "
+                                "character)")
+    memory_limit_mb: int = Field(360, ge=0, description="address space of each extraction process "
+                                 "(RLIMIT_AS, MiB); a page needing more is recorded as failed and "
+                                 "the worker replaced; 0: no limit")
+
+    @field_validator("memory_limit_mb")
+    @classmethod
+    def _check_memory(cls, value: int) -> int:
+        if 0 < value < 128:
+            raise ValueError("at least 128 (a worker needs ~60 MiB before its first page), "
+                             "or 0 for no limit")
+        return value
 
 
 class PollSettings(_Model):

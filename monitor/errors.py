@@ -12,6 +12,9 @@
     │   ├── UnsupportedEncoding  a Content-Encoding we refuse to inflate (br, zstd, ...)
     │   └── NetworkFailure       DNS, refused connection, reset, protocol error
     ├── ParseError               the feed body is not a feed at all
+    ├── ExtractionError          an article page could not be extracted (trafilatura raised)
+    │   ├── ExtractionTimeout    over ``extract.timeout_seconds``: the worker was killed
+    │   └── ExtractionCrashed    the worker ran out of memory, died or could not start
     └── StoreError               the state database is unusable
 """
 
@@ -98,6 +101,24 @@ class ParseError(MonitorError):
     """The fetched body is not a feed (HTML error page, empty body, JSON...)."""
 
     kind = "not_a_feed"
+
+
+class ExtractionError(MonitorError):
+    """An article page could not be extracted. ``url`` is the page's address."""
+
+    kind = "extraction"
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        self.url = url
+        super().__init__(f"{message} ({url})" if url else message)
+
+
+class ExtractionTimeout(ExtractionError):
+    kind = "extraction_timeout"
+
+
+class ExtractionCrashed(ExtractionError):
+    kind = "extraction_crashed"
 
 
 class StoreError(MonitorError):

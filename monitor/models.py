@@ -28,6 +28,7 @@ class ExtractionStatus(StrEnum):
     FALLBACK_EMPTY = "fallback_empty"    # page fetched but no text found: title + summary used
     FALLBACK_TIMEOUT = "fallback_timeout"  # extraction exceeded its time limit
     FALLBACK_BLOCKED = "fallback_blocked"  # link refused (scheme or non-public address)
+    FALLBACK_FAILED = "fallback_failed"    # extraction failed: worker out of memory or dead
 
     @property
     def is_fallback(self) -> bool:
@@ -85,6 +86,7 @@ class Extracted:
     language: str | None
     sitename: str | None = None
     fingerprint: Any = None      # monitor.dedupe.fingerprint.Fingerprint of the body (worker-made)
+    note: str | None = None      # set when only part of the page went to extraction (its caps)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from monitor.config import FeedSource, Settings
 from monitor.dedupe.fingerprint import fingerprint, story_body
 from monitor.errors import BlockedAddress, FetchError, MonitorError, ParseError
 from monitor.extract.article import fetch_article
-from monitor.extract.pool import ExtractionCrashed, ExtractionTimeout, ExtractorPool
+from monitor.extract.pool import ExtractionError, ExtractionTimeout, ExtractorPool
 from monitor.fetch.client import FEED_ACCEPT, Fetcher
 from monitor.match.score import entity_names
 from monitor.models import CycleStats, Extracted, ExtractionStatus, FeedReport, PollOutcome
@@ -176,11 +176,15 @@ class Pipeline:
             return ExtractionStatus.FALLBACK_FETCH, None, f"{exc.kind}: {exc}"
         except ExtractionTimeout as exc:
             return ExtractionStatus.FALLBACK_TIMEOUT, None, str(exc)
-        except ExtractionCrashed as exc:
-            return ExtractionStatus.FALLBACK_EMPTY, None, str(exc)
-        if not extracted.text:
-            return ExtractionStatus.FALLBACK_EMPTY, extracted, "no main text found on the page"
-        return ExtractionStatus.EXTRACTED, extracted, None
+        except ExtractionError as exc:      # out of memory, worker died, trafilatura raised
+            return ExtractionStatus.FALLBACK_FAILED, None, str(exc)
+        if not extracted.text:    # the note says when only part of the page was searched
+            return (ExtractionStatus.FALLBACK_EMPTY, extracted,
+                    "; ".join(filter(None, ["no main text found on the page", extracted.note])))
+        if extracted.note and len(extracted.text) < len(article.feed_summary):
+            return (ExtractionStatus.FALLBACK_EMPTY, extracted,
+                    f"less text on the cut page than in the feed summary; {extracted.note}")
+        return ExtractionStatus.EXTRACTED, extracted, extracted.note
 
     def _store(self, article: PendingArticle, status: ExtractionStatus,
                extracted: Extracted | None, error: str | None) -> int:

@@ -14,8 +14,9 @@ _DATE_PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S%z", "original_date": True,
                 "extensive_search": True}
 
 
-def extract_page(html: str, url: str) -> Extracted:
-    """Main text and metadata of an article page (text is '' when nothing was found)."""
+def extract_page(html: str, url: str, max_text_chars: int | None = None) -> Extracted:
+    """Main text and metadata of an article page (text is '' when nothing was found). A text
+    over ``max_text_chars`` is cut at a word boundary and ``note`` says so."""
     import trafilatura  # imported here: only worker processes pay the 0.2 s import
 
     doc = trafilatura.bare_extraction(
@@ -24,13 +25,22 @@ def extract_page(html: str, url: str) -> Extracted:
     if doc is None:
         return Extracted(title=None, text="", published=None, author=None,
                          language=detect_language("", html))
-    text = (doc.text or "").strip()
+    text, note = _cap_text((doc.text or "").strip(), max_text_chars)
     title = doc.title or None
-    return Extracted(title=title, text=text, published=doc.date or None,
+    return Extracted(title=title, text=text, published=doc.date or None, note=note,
                      author=doc.author or None, language=detect_language(text, html),
                      sitename=doc.sitename or None,
                      # CPU work done here, in the worker process, not on the event loop.
                      fingerprint=fingerprint(story_body(title or "", text)) if text else None)
+
+
+def _cap_text(text: str, limit: int | None) -> tuple[str, str | None]:
+    """No article is megabytes long, and matching costs 60–100 bytes of memory a character."""
+    if limit is None or len(text) <= limit:
+        return text, None
+    cut = text.rfind(" ", limit - 1000, limit)
+    return (text[:cut if cut > 0 else limit],
+            f"text cut from {len(text):,} characters (extract.max_text_chars: {limit:,})")
 
 
 def detect_language(text: str, html: str = "") -> str | None:

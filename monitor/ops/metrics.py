@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -37,6 +37,15 @@ class Metrics:
         # the bottleneck and more cores would help; well below, the workers wait for pages.
         self.extraction_busy = Counter(
             "monitor_extraction_busy_seconds", "Worker-seconds spent with a page to extract",
+            registry=r)
+        self.extraction_truncated = Counter(
+            "monitor_extraction_truncated", "Pages cut to the extraction caps (extract.max_html_*)",
+            registry=r)
+        self.extraction_workers_replaced = Counter(
+            "monitor_extraction_workers_replaced", "Extraction workers replaced, by reason "
+            "(timeout, memory, died, cancelled, recycled)", ["reason"], registry=r)
+        self.extraction_worker_peak = Gauge(
+            "monitor_extraction_worker_peak_rss_bytes", "Largest peak RSS of any extraction worker",
             registry=r)
         self.matches = Counter("monitor_matches_total", "Articles matched, by rule", ["rule"],
                                registry=r)
