@@ -111,35 +111,13 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging(args.log_level or settings.log_level, args.log_json or settings.log_json)
         args.settings = settings
         args.url_loader = _url_loader(settings)
-        return int(_with_destination_check(args.func)(args) or 0)
+        return int(args.func(args) or 0)
     except MonitorError as exc:
         for problem in getattr(exc, "problems", None) or [exc]:
             print(f"error: {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
-
-
-def _with_destination_check(func: Any) -> Any:
-    """``rules check`` also warns about rules whose destination is not configured: only here is
-    the alerts configuration known to it."""
-    from monitor.match.commands import cmd_rules_check
-
-    if func is not cmd_rules_check:
-        return func
-
-    def check(args: argparse.Namespace) -> int:
-        code = cmd_rules_check(args)
-        if code == 0:
-            from monitor.deliver.destinations import unconfigured_destinations
-            from monitor.match.rules import load_rules
-
-            path = args.path or getattr(args, "rules", None) or args.settings.rules_path
-            for warning in unconfigured_destinations(load_rules(path).rules,
-                                                     args.settings.alerts):
-                print(f"warning: {warning}", file=sys.stderr)
-        return code
-    return check
 
 
 def _settings(args: argparse.Namespace) -> Settings:

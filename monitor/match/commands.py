@@ -63,6 +63,14 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
             print(str(p), file=sys.stderr)
         print(f"{path}: {len(problems)} problem(s)", file=sys.stderr)
         return 1
+    settings = getattr(args, "settings", None)
+    if settings is not None:
+        # Only here is the alerts configuration known: a rule naming a destination nobody
+        # configured alerts at the default one, and must not do so silently.
+        from monitor.deliver.destinations import unconfigured_destinations
+
+        for warning in unconfigured_destinations(ruleset.rules, settings.alerts):
+            print(f"warning: {warning}", file=sys.stderr)
     s = ruleset.summary()
     print(f"{path}: OK — {s['entities']} entities, {s['aliases']} aliases, "
           f"{s['groups']} groups, {s['rules']} rules")
