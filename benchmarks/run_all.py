@@ -51,12 +51,10 @@ def bench(number: int, sizes: dict) -> list[Row]:
 
 
 def machine() -> dict:
-    from monitor.match import fastlines
-
     mem = Path("/proc/meminfo").read_text().split("\n")[0].split()[1]
     return {"cpus": os.cpu_count(), "ram_gb": round(int(mem) / 1024 / 1024, 1),
             "python": platform.python_version(), "platform": platform.platform(),
-            "date": time.strftime("%Y-%m-%d"), "c_accelerator": fastlines.AVAILABLE}
+            "date": time.strftime("%Y-%m-%d")}
 
 
 def table(rows: list[Row]) -> str:
@@ -94,7 +92,6 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     info = machine()
     print(f"\n{info['cpus']} vCPU, {info['ram_gb']} GB RAM, Python {info['python']}, "
-          f"C accelerator {'on' if info['c_accelerator'] else 'off'}, "
           f"{info['date']}; {'quick' if args.quick else 'full'} run; load averages and "
           f"durations: {timings}")
     if args.json:
