@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-from monitor.match.forms import TokenSpec, token_spec
+from monitor.match.forms import TokenSpec, is_arabic, token_spec
 from monitor.match.model import Entity, RuleSet
 from monitor.match.tokens import skeleton, skeleton_line, tokenize
 from monitor.normalize import normalize_text
@@ -123,7 +123,9 @@ class Compiled:
                 if entry not in self._seen:      # a set: a million aliases load in linear time
                     self._seen.add(entry)
                     self.phrases[sids[0]].append(entry)
-                key = _variant_key(words) if ent.variants else None
+                # Variant keys for Arabic spellings only: Latin ones are listed as written, and a
+                # text without Arabic letters then needs no skeleton line at all.
+                key = _variant_key(words) if ent.variants and is_arabic(phrase) else None
                 if key is not None:
                     vpat = Pattern(ent.id, phrase, len(words), negative, True)
                     pats = variant_table.setdefault(key, [])
@@ -145,7 +147,7 @@ class Compiled:
             words = [self.stem(w) for w in words]
         line = " " + " ".join(words) + " "
         split = len(line)
-        if self.has_variants:
+        if self.has_variants and is_arabic(line):
             line += "\n" + skeleton_line(line)
         # Hits come in order of their end: counting spaces from the previous hit keeps finding
         # each hit's token number linear (a page repeating a name 100,000 times stays cheap).
