@@ -1,7 +1,9 @@
 """feedparser on fetched bytes: malformed (bozo) feeds keep what parsed; a non-feed is an error.
 
-Bytes go through :func:`monitor.fetch.decode.prepare_feed_bytes` first (encoding repair, DOCTYPE
-removal). feedparser is never given a ``str`` (it may read it as a URL or a file path).
+Bytes are decoded by :func:`monitor.fetch.decode.decode_feed` (encoding repair, per item) and
+cleaned by :func:`monitor.parse.clean.clean_feed` (no prolog, so no DTD and no entity; no
+forbidden characters; at most ``MAX_ITEMS`` items) first. feedparser is given UTF-8 bytes,
+never a ``str`` (it may read it as a URL or a file path).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any
 import feedparser
 
 from monitor.errors import ParseError
-from monitor.fetch.decode import prepare_feed_bytes
+from monitor.fetch.decode import decode_feed
+from monitor.parse.clean import clean_feed
 from monitor.models import ParsedFeed, RawItem
 from monitor.parse.identity import item_identity
 from monitor.parse.urls import canonical_url
@@ -29,16 +32,18 @@ MAX_SUMMARY = 20_000
 def parse_feed(body: bytes, *, feed_name: str, final_url: str,
                content_type: str | None) -> ParsedFeed:
     """Parse a feed body into items. Raises :class:`ParseError` when it is not a feed at all."""
-    data = prepare_feed_bytes(body, content_type)
-    parsed = feedparser.parse(data, response_headers={
+    text, truncated = clean_feed(decode_feed(body, content_type))
+    parsed = feedparser.parse(text.encode("utf-8"), response_headers={
         "content-type": "application/xml; charset=utf-8", "content-location": final_url})
     if not parsed.get("version") and not parsed.entries:
         reason = _bozo_text(parsed) or "no RSS/Atom structure found"
         raise ParseError(f"not a feed: {reason}")
     items = [item for entry in parsed.entries
              if (item := _item(entry, feed_name, final_url)) is not None]
+    # A feed cut after MAX_ITEMS ends mid-document: that parse error is ours, the cut is the news.
+    bozo = truncated or (_bozo_text(parsed) if parsed.get("bozo") else None)
     return ParsedFeed(items=items, title=_plain(parsed.feed.get("title", ""), 300) or None,
-                      bozo_error=_bozo_text(parsed) if parsed.get("bozo") else None,
+                      bozo_error=bozo,
                       ttl_minutes=_ttl(parsed.feed.get("ttl")))
 
 
