@@ -69,6 +69,15 @@ class ExtractSettings(_Model):
     max_pages_per_cycle: int = Field(500, ge=1, description="new articles fetched per feed per poll")
 
 
+class ParseSettings(_Model):
+    """Feed parsing (feedparser), in worker processes bounded in time and memory."""
+
+    workers: int = Field(1, ge=0, le=8, description="processes; 0 parses in a thread, without "
+                         "the time and memory limits (tests, tiny boxes)")
+    timeout_seconds: float = Field(20.0, gt=0, description="per feed; the worker is replaced after")
+    max_memory_mb: int = Field(350, ge=64, le=65536, description="address space of a worker")
+
+
 class PollSettings(_Model):
     """How often feeds are polled. Without a per-feed ``interval_seconds`` a feed's interval
     adapts between ``min_interval_seconds`` and ``max_interval_seconds`` to how often it publishes."""
@@ -213,6 +222,7 @@ class Settings(_Model):
     log_json: bool = False
     fetch: FetchSettings = FetchSettings()
     extract: ExtractSettings = ExtractSettings()
+    parse: ParseSettings = ParseSettings()
     poll: PollSettings = PollSettings()
     alerts: AlertSettings = AlertSettings()
     ops: OpsSettings = OpsSettings()

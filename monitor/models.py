@@ -62,6 +62,8 @@ class RawItem:
     published: datetime | None
     author: str | None
     tags: tuple[str, ...] = ()
+    key: str = ""                     # content key: tells apart items sharing a guid or a link
+    base_identity: str | None = None  # the identity before it was made unique (parse.identity)
 
 
 @dataclass(frozen=True)

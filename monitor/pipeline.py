@@ -22,6 +22,8 @@ from monitor.fetch.client import FEED_ACCEPT, Fetcher
 from monitor.match.score import entity_names
 from monitor.models import CycleStats, Extracted, ExtractionStatus, FeedReport, PollOutcome
 from monitor.ops.metrics import METRICS
+from monitor.parse.identity import is_shared_page
+from monitor.parse.worker import FeedParsers
 from monitor.schedule import adaptive
 from monitor.store import articles as article_store
 from monitor.store import feeds as feed_store
@@ -43,8 +45,9 @@ class Pipeline:
 
     def __init__(self, settings: Settings, db: Database, fetcher: Fetcher,
                  extractor: ExtractorPool, scorer: Scorer | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, parsers: FeedParsers | None = None) -> None:
         self.settings, self.db, self.fetcher, self.extractor = settings, db, fetcher, extractor
+        self.parsers = parsers or FeedParsers(settings.parse)
         self.scorer = scorer
         self.clock = clock
         self.on_alert: Callable[[], None] | None = None   # wakes the sender
@@ -99,9 +102,8 @@ class Pipeline:
         ttl = None
         if not result.not_modified:
             try:
-                parsed = await asyncio.to_thread(
-                    _parse, result.body, source.name, result.final_url,
-                    result.headers.get("content-type"))
+                parsed = await self.parsers.parse(result.body, source.name, result.final_url,
+                                                  result.headers.get("content-type"))
             except ParseError as exc:
                 return self._failed(state.id, source, exc, exc.kind)
             bozo, ttl = parsed.bozo_error, parsed.ttl_minutes
@@ -165,6 +167,9 @@ class Pipeline:
                        ) -> tuple[ExtractionStatus, Extracted | None, str | None]:
         if not article.url:
             return ExtractionStatus.FALLBACK_FETCH, None, "item has no link"
+        if is_shared_page(article.url):
+            return (ExtractionStatus.FALLBACK_FETCH, None,
+                    "link shared by several items of the feed: its page is not this item's text")
         try:
             extracted = await fetch_article(self.fetcher, self.extractor, article.url)
         except BlockedAddress as exc:
@@ -256,8 +261,3 @@ class Pipeline:
             interval=source.interval_seconds or self.settings.poll.interval_seconds,
             retry_after=retry_after)
 
-
-def _parse(body: bytes, name: str, final_url: str, content_type: str | None) -> Any:
-    from monitor.parse.feed import parse_feed
-
-    return parse_feed(body, feed_name=name, final_url=final_url, content_type=content_type)

@@ -18,15 +18,19 @@ import feedparser
 
 from monitor.errors import ParseError
 from monitor.fetch.decode import decode_feed
-from monitor.parse.clean import clean_feed
 from monitor.models import ParsedFeed, RawItem
-from monitor.parse.identity import item_identity
+from monitor.parse.clean import clean_feed
+from monitor.parse.identity import content_key, disambiguate, item_identity
 from monitor.parse.urls import canonical_url
 
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
 MAX_TITLE = 1000
 MAX_SUMMARY = 20_000
+MAX_LINK = 8192
+MAX_GUID_STORED = 1000
+MAX_TAGS = 50
+EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
 
 
 def parse_feed(body: bytes, *, feed_name: str, final_url: str,
@@ -38,8 +42,8 @@ def parse_feed(body: bytes, *, feed_name: str, final_url: str,
     if not parsed.get("version") and not parsed.entries:
         reason = _bozo_text(parsed) or "no RSS/Atom structure found"
         raise ParseError(f"not a feed: {reason}")
-    items = [item for entry in parsed.entries
-             if (item := _item(entry, feed_name, final_url)) is not None]
+    items = disambiguate([item for entry in parsed.entries
+                          if (item := _item(entry, feed_name, final_url)) is not None])
     # A feed cut after MAX_ITEMS ends mid-document: that parse error is ours, the cut is the news.
     bozo = truncated or (_bozo_text(parsed) if parsed.get("bozo") else None)
     return ParsedFeed(items=items, title=_plain(parsed.feed.get("title", ""), 300) or None,
@@ -48,21 +52,27 @@ def parse_feed(body: bytes, *, feed_name: str, final_url: str,
 
 
 def _item(entry: Any, feed_name: str, base: str) -> RawItem | None:
-    link = entry.get("link") or ""
+    link = str(entry.get("link") or "")
     url = canonical_url(link, base) if link else None
-    guid = entry.get("id") or None
+    if url and len(url) > MAX_LINK:
+        url = None     # no server or browser takes it; the item keeps its title and summary
+    guid = str(entry.get("id") or "")[:MAX_GUID_STORED] or None
     title = _strip_source_suffix(
         _text(entry.get("title", ""), entry.get("title_detail"), MAX_TITLE), entry)
     summary = _text(_summary_html(entry), entry.get("summary_detail"), MAX_SUMMARY)
     if not (title or summary or url):
         return None
-    published = _when(entry)
-    identity = item_identity(feed_name, guid, url, title, summary,
-                             published.isoformat() if published else None)
-    tags = tuple(t.get("term", "") for t in entry.get("tags", []) if t.get("term"))
+    stated = _when(entry)
+    # The identity uses the date as stated, so that clamping (which moves with the clock)
+    # never changes it from one poll to the next.
+    stated_iso = stated.isoformat() if stated else None
+    identity = item_identity(feed_name, entry.get("id") or None, url, title, summary, stated_iso)
+    tags = tuple(str(t.get("term", ""))[:100] for t in entry.get("tags", [])[:MAX_TAGS]
+                 if t.get("term"))
     return RawItem(identity=identity, url=url, guid=guid, title=title, summary=summary,
-                   published=published, author=_plain(entry.get("author", ""), 200) or None,
-                   tags=tags)
+                   published=_plausible(stated), tags=tags,
+                   author=_plain(entry.get("author", ""), 200) or None,
+                   key=content_key(title, summary, stated_iso))
 
 
 def _strip_source_suffix(title: str, entry: Any) -> str:
@@ -104,9 +114,17 @@ def _when(entry: Any) -> datetime | None:
         if value:
             try:
                 return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
-            except (OverflowError, ValueError):
+            except (OverflowError, ValueError, TypeError):
                 continue
     return None
+
+
+def _plausible(when: datetime | None) -> datetime | None:
+    """A publication date in a sane window: none before 1995 (a placeholder such as 0001 or
+    1970), none later than now (``9999-12-31`` or a wrong clock: now is when we saw it)."""
+    if when is None or when < EARLIEST:
+        return None
+    return min(when, datetime.now(UTC))
 
 
 def _ttl(value: Any) -> int | None:

@@ -14,6 +14,7 @@ from monitor.alert.payload import AlertPayload
 from monitor.dedupe.fingerprint import Fingerprint
 from monitor.dedupe.stories import assign_story, story_outlets
 from monitor.models import Extracted, ExtractionStatus, RawItem
+from monitor.parse.identity import reusing
 from monitor.store import outbox
 from monitor.store.db import Database
 
@@ -74,10 +75,23 @@ def record_items(db: Database, feed_id: int, items: Iterable[RawItem], now: floa
 
 def _record(conn: sqlite3.Connection, feed_id: int, item: RawItem, now: float) -> Sighting:
     """Record one item: seen before in this feed, a duplicate of a known article, or new."""
-    seen = conn.execute("SELECT article_id FROM sightings WHERE feed_id = ? AND identity = ?",
-                        (feed_id, item.identity)).fetchone()
+    seen = _sighted(conn, feed_id, item.identity)
     if seen is not None:
-        return Sighting.SEEN
+        other = reusing(item, seen["feed_title"], seen["canonical_url"])
+        if other is None:
+            return Sighting.SEEN
+        # The feed reuses this identity for a different item: give the item its own.
+        item = other
+        if _sighted(conn, feed_id, item.identity) is not None:
+            return Sighting.SEEN
+    if item.base_identity:
+        # Made unique because a namesake appeared beside it: it may be the item seen under
+        # the plain identity before.
+        before = _sighted(conn, feed_id, item.base_identity)
+        if before is not None and reusing(item, before["feed_title"],
+                                          before["canonical_url"]) is None:
+            _add_sighting(conn, feed_id, item.identity, before["article_id"], now)
+            return Sighting.SEEN
     existing = _find_existing(conn, item)
     if existing is not None:
         _add_sighting(conn, feed_id, item.identity, existing, now)
@@ -89,6 +103,14 @@ def _record(conn: sqlite3.Connection, feed_id: int, item: RawItem, now: float) -
          item.author, item.published.timestamp() if item.published else None, now))
     _add_sighting(conn, feed_id, item.identity, int(cur.lastrowid or 0), now)
     return Sighting.NEW
+
+
+def _sighted(conn: sqlite3.Connection, feed_id: int, identity: str) -> sqlite3.Row | None:
+    """The article this feed delivered under ``identity``, with what tells items apart."""
+    return conn.execute(
+        "SELECT s.article_id, a.feed_title, a.canonical_url FROM sightings s "
+        "JOIN articles a ON a.id = s.article_id WHERE s.feed_id = ? AND s.identity = ?",
+        (feed_id, identity)).fetchone()
 
 
 def _find_existing(conn: sqlite3.Connection, item: RawItem) -> int | None:

@@ -15,7 +15,6 @@ from monitor.fetch.client import Fetcher
 from monitor.fetch.translate import HTTPX_ERRORS, translate
 from tests.builders import rss
 from tests.conftest import make_settings, run_cycle
-from tests.servers.http import send
 from tests.test_cli import monitor
 from tests.test_ingest import feed_row, rows
 
