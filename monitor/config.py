@@ -52,6 +52,10 @@ class FetchSettings(_Model):
         description="non-public addresses allowed anyway: IP or CIDR, optionally :port")
     backoff_base_seconds: float = Field(60.0, gt=0)
     backoff_max_seconds: float = Field(6 * 3600.0, gt=0)
+    breaker_failures: int = Field(5, ge=0, description="article pages of one host failing in a "
+                                  "row (time-out, network, 5xx, 429) that make it skipped; 0: never")
+    breaker_cooldown_seconds: float = Field(600.0, gt=0, description="how long such a host is "
+                                            "skipped before one more try")
 
     @field_validator("allow_addresses")
     @classmethod
@@ -66,7 +70,14 @@ class ExtractSettings(_Model):
 
     workers: int = Field(2, ge=0, description="processes; 0 extracts in a thread (tests, tiny boxes)")
     timeout_seconds: float = Field(20.0, gt=0, description="per page; the worker is recycled after")
-    max_pages_per_cycle: int = Field(500, ge=1, description="new articles fetched per feed per poll")
+    max_pages_per_cycle: int = Field(500, ge=1, description="article pages fetched per feed per "
+                                     "poll; the rest stay pending for the next poll")
+    poll_budget_seconds: float = Field(300.0, gt=0, description="a poll starts no page fetch "
+                                       "later than this after its start; the rest stay pending")
+    page_concurrency: int = Field(8, ge=1, description="article pages in work at once, all feeds "
+                                  "together (a host never takes more than its own share)")
+    max_defer_seconds: float = Field(6 * 3600.0, gt=0, description="an article of a skipped host "
+                                     "waits at most this long, then is scored on its feed text")
 
 
 class ParseSettings(_Model):
@@ -229,6 +240,20 @@ class Settings(_Model):
     surges: SurgeSettings = SurgeSettings()
     stories: StorySettings = StorySettings()
     feeds: list[FeedSource] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_page_limits(self) -> Settings:
+        if self.extract.page_concurrency <= self.fetch.per_host_concurrency:
+            raise ValueError(
+                f"extract.page_concurrency ({self.extract.page_concurrency}) must be larger than "
+                f"fetch.per_host_concurrency ({self.fetch.per_host_concurrency}): one slow host "
+                "would otherwise hold every page slot")
+        if self.extract.max_defer_seconds <= self.fetch.breaker_cooldown_seconds:
+            raise ValueError(
+                f"extract.max_defer_seconds ({self.extract.max_defer_seconds:g}) must be longer "
+                f"than fetch.breaker_cooldown_seconds ({self.fetch.breaker_cooldown_seconds:g}): "
+                "articles of a skipped host would be given up before it is tried again")
+        return self
 
     @field_validator("feeds")
     @classmethod

@@ -114,6 +114,7 @@ class CycleStats:
     fallback = property(lambda self: self._sum("fallback"))
     failed = property(lambda self: self._sum("failed"))
     alerts = property(lambda self: self._sum("alerts"))
+    deferred = property(lambda self: self._sum("deferred"))
 
 
 @dataclass
@@ -128,6 +129,7 @@ class FeedReport:
     fallback: int = 0
     failed: int = 0
     alerts: int = 0
+    deferred: int = 0      # pending pages left for the next poll (budget, skipped host)
     error: str | None = None
     error_kind: str | None = None
     note: str | None = None

@@ -19,6 +19,7 @@ from monitor.errors import BlockedAddress, FetchError, MonitorError, ParseError
 from monitor.extract.article import fetch_article
 from monitor.extract.pool import ExtractionCrashed, ExtractionTimeout, ExtractorPool
 from monitor.fetch.client import FEED_ACCEPT, Fetcher
+from monitor.fetch.pages import Budget, PagePolicy
 from monitor.match.score import entity_names
 from monitor.models import CycleStats, Extracted, ExtractionStatus, FeedReport, PollOutcome
 from monitor.ops.metrics import METRICS
@@ -27,6 +28,7 @@ from monitor.parse.worker import FeedParsers
 from monitor.schedule import adaptive
 from monitor.store import articles as article_store
 from monitor.store import feeds as feed_store
+from monitor.store import hosts as host_store
 from monitor.store import service as service_store
 from monitor.store.articles import PendingArticle, Sighting, StoryInput
 from monitor.store.db import Database
@@ -51,7 +53,10 @@ class Pipeline:
         self.scorer = scorer
         self.clock = clock
         self.on_alert: Callable[[], None] | None = None   # wakes the sender
-        self._page_slots = asyncio.Semaphore(8)
+        self.pages = PagePolicy(settings, clock)
+        for row in host_store.circuits(db):
+            self.pages.breaker.restore(row["host"], row["failures"], row["open_until"],
+                                       row["last_error"] or "")
 
     async def run_cycle(self, sources: Iterable[FeedSource], *, only_due: bool = False) -> CycleStats:
         """Poll the given feeds concurrently (bounded) and return the cycle's counters."""
@@ -129,19 +134,54 @@ class Pipeline:
         return report
 
     def _record_items(self, feed_id: int, items: list[Any], report: FeedReport) -> None:
+        # Every item is recorded (rows are cheap; the parser keeps at most MAX_ITEMS): an item
+        # left for a later poll could roll off the feed by then. Pages are what the budget limits.
         sightings = article_store.record_items(self.db, feed_id, items, self.clock(),
-                                               self.settings.extract.max_pages_per_cycle)
+                                               max(1, len(items)))
         report.new_items += sightings.count(Sighting.NEW)
         report.duplicates += sightings.count(Sighting.DUPLICATE)
 
     async def process_pending(self, feed_id: int, report: FeedReport) -> None:
-        """Fetch, extract, score and store every pending article of a feed (crash leftovers too)."""
-        pending = article_store.pending_articles(self.db, feed_id,
-                                                 self.settings.extract.max_pages_per_cycle)
-        await asyncio.gather(*(self._process_guarded(p, report) for p in pending))
+        """Fetch, extract, score and store the pending articles of a feed (leftovers of earlier
+        polls and crashes too), as far as the poll's budget goes; the rest stay pending."""
+        budget = self.pages.budget()
+        chosen = self._admissible(feed_id, budget.pages + 1, report)
+        await asyncio.gather(*(self._process_guarded(p, report, budget)
+                               for p in chosen[:budget.pages]))
+        if report.deferred or len(chosen) > budget.pages:
+            report.deferred = article_store.count_pending(self.db, feed_id)
+            log.info("pages left pending feed_id=%d pending=%d (poll budget or skipped host)",
+                     feed_id, report.deferred)
 
-    async def _process_guarded(self, article: PendingArticle, report: FeedReport) -> None:
-        async with self._page_slots:
+    def _admissible(self, feed_id: int, limit: int, report: FeedReport) -> list[PendingArticle]:
+        """Up to ``limit`` pending articles, oldest first, passing over those of skipped hosts
+        (however many: they must not hide the feed's other articles)."""
+        chosen: list[PendingArticle] = []
+        after = 0
+        while len(chosen) < limit:
+            batch = article_store.pending_articles(self.db, feed_id, 200, after_id=after)
+            if not batch:
+                break
+            after = batch[-1].id
+            for article in batch:
+                if self.pages.skipped(article.url) and not self.pages.given_up(
+                        article.url, article.first_seen_at):
+                    report.deferred += 1
+                else:
+                    chosen.append(article)
+        return chosen[:limit]
+
+    async def _process_guarded(self, article: PendingArticle, report: FeedReport,
+                               budget: Budget) -> None:
+        async with self.pages.slot(article.url):
+            if self.pages.given_up(article.url, article.first_seen_at):
+                self._store(article, ExtractionStatus.FALLBACK_FETCH, None,
+                            "host skipped (circuit open) for too long: scored on the feed text")
+                report.fallback += 1
+                return
+            if self.pages.skipped(article.url) or not budget.take():
+                report.deferred += 1      # the circuit opened meanwhile, or the budget is spent
+                return
             try:
                 status = await self._process(article, report)
             except Exception as exc:  # one article's bug must not stop its feed
@@ -178,14 +218,33 @@ class Pipeline:
         except FetchError as exc:
             log.info("article fetch failed article_id=%d url=%s kind=%s", article.id,
                      article.url, exc.kind)
+            self._host_outcome(article.url, exc)
             return ExtractionStatus.FALLBACK_FETCH, None, f"{exc.kind}: {exc}"
         except ExtractionTimeout as exc:
+            self._host_outcome(article.url)      # the page arrived: the host is fine
             return ExtractionStatus.FALLBACK_TIMEOUT, None, str(exc)
         except ExtractionCrashed as exc:
+            self._host_outcome(article.url)
             return ExtractionStatus.FALLBACK_EMPTY, None, str(exc)
+        self._host_outcome(article.url)
         if not extracted.text:
             return ExtractionStatus.FALLBACK_EMPTY, extracted, "no main text found on the page"
         return ExtractionStatus.EXTRACTED, extracted, None
+
+    def _host_outcome(self, url: str | None, error: FetchError | None = None) -> None:
+        event = self.pages.outcome(url or "", error)
+        if event is None:
+            return
+        if event.circuit is None:
+            log.info("host answering again, circuit closed host=%s", event.host)
+            host_store.close_circuit(self.db, event.host)
+            return
+        log.warning("host skipped until %s after %d failed pages in a row host=%s error=%s",
+                    time.strftime("%H:%M:%S", time.localtime(event.circuit.open_until)),
+                    event.circuit.failures, event.host, event.circuit.last_error)
+        host_store.open_circuit(self.db, event.host, failures=event.circuit.failures,
+                                now=self.clock(), until=event.circuit.open_until,
+                                error=event.circuit.last_error)
 
     def _store(self, article: PendingArticle, status: ExtractionStatus,
                extracted: Extracted | None, error: str | None) -> int:

@@ -60,7 +60,8 @@ class Fetcher:
                   accept: str = PAGE_ACCEPT, max_bytes: int | None = None) -> FetchResult:
         """GET ``url``; 200 → body, 304 → empty body. Raises a :class:`FetchError` subclass."""
         parsed = check_scheme(url)
-        host = parsed.host
+        # Per origin (host and port), as the page slots are: two sites never share a limit.
+        host = f"{parsed.host}:{parsed.port or parsed.scheme}"
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag

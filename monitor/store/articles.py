@@ -49,6 +49,7 @@ class PendingArticle:
     feed_summary: str
     feed_name: str
     published_at: float | None = None
+    first_seen_at: float = 0.0
 
 
 def record_items(db: Database, feed_id: int, items: Iterable[RawItem], now: float,
@@ -126,18 +127,26 @@ def _add_sighting(conn: sqlite3.Connection, feed_id: int, identity: str, article
                  (feed_id, identity, article_id, now))
 
 
-def pending_articles(db: Database, feed_id: int | None = None, limit: int = 1000) -> list[PendingArticle]:
-    """Articles recorded but not yet extracted (new ones, or left over by a crash)."""
-    sql = ("SELECT a.id, a.canonical_url, a.feed_title, a.feed_summary, f.name, a.published_at "
-           "FROM articles a "
-           "JOIN feeds f ON f.id = a.feed_id WHERE a.extraction_status = 'pending'")
-    args: tuple[Any, ...] = ()
+def pending_articles(db: Database, feed_id: int | None = None, limit: int = 1000,
+                     after_id: int = 0) -> list[PendingArticle]:
+    """Articles recorded but not yet extracted (new ones, or left over by a crash or a poll's
+    budget), oldest first, from the one after ``after_id`` on."""
+    sql = ("SELECT a.id, a.canonical_url, a.feed_title, a.feed_summary, f.name, a.published_at, "
+           "a.first_seen_at FROM articles a "
+           "JOIN feeds f ON f.id = a.feed_id WHERE a.extraction_status = 'pending' AND a.id > ?")
+    args: tuple[Any, ...] = (after_id,)
     if feed_id is not None:
         sql += " AND a.feed_id = ?"
-        args = (feed_id,)
+        args = (after_id, feed_id)
     rows = db.conn.execute(sql + " ORDER BY a.id LIMIT ?", (*args, limit)).fetchall()
     return [PendingArticle(r["id"], r["canonical_url"], r["feed_title"], r["feed_summary"],
-                           r["name"], r["published_at"]) for r in rows]
+                           r["name"], r["published_at"], r["first_seen_at"]) for r in rows]
+
+
+def count_pending(db: Database, feed_id: int) -> int:
+    """How many of a feed's articles still wait for their page."""
+    return int(db.conn.execute("SELECT COUNT(*) FROM articles WHERE feed_id = ? AND "
+                               "extraction_status = 'pending'", (feed_id,)).fetchone()[0])
 
 
 def save_extraction(db: Database, article_id: int, *, status: ExtractionStatus,
