@@ -66,7 +66,8 @@ def test_huge_number_of_items_is_cut_with_a_note(server, tmp_path):
                              extract={"max_pages_per_cycle": 10}, parse={"workers": 1},
                              fetch={"max_body_bytes": 5_000_000})
     stats = run_cycle(settings)
-    assert stats.feeds_ok == 1 and stats.new_items == 10        # the per-poll page budget
+    assert stats.feeds_ok == 1 and stats.new_items == MAX_ITEMS
+    assert stats.fallback == 10 and stats.deferred == MAX_ITEMS - 10   # the per-poll page budget
     assert f"more than {MAX_ITEMS} items" in feed_row(settings, "f")["bozo_note"]
 
 
