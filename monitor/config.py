@@ -86,7 +86,8 @@ class ParseSettings(_Model):
     workers: int = Field(1, ge=0, le=8, description="processes; 0 parses in a thread, without "
                          "the time and memory limits (tests, tiny boxes)")
     timeout_seconds: float = Field(20.0, gt=0, description="per feed; the worker is replaced after")
-    max_memory_mb: int = Field(350, ge=64, le=65536, description="address space of a worker")
+    max_memory_mb: int = Field(256, ge=64, le=65536, description="address space of a worker "
+                               "(a legitimate 4 MB feed of 2,000 items needs about 55 MB)")
 
 
 class PollSettings(_Model):
