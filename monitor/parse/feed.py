@@ -39,7 +39,9 @@ def parse_feed(body: bytes, *, feed_name: str, final_url: str,
     text, truncated = clean_feed(decode_feed(body, content_type))
     parsed = feedparser.parse(text.encode("utf-8"), response_headers={
         "content-type": "application/xml; charset=utf-8", "content-location": final_url})
-    if not parsed.get("version") and not parsed.entries:
+    # Malformed and without a single item: an HTML page whose script spells "<rss" gets a
+    # version from the lenient parser; a working feed is never both.
+    if not parsed.entries and (not parsed.get("version") or (parsed.get("bozo") and not truncated)):
         reason = _bozo_text(parsed) or "no RSS/Atom structure found"
         raise ParseError(f"not a feed: {reason}")
     items = disambiguate([item for entry in parsed.entries

@@ -15,6 +15,7 @@ from monitor.fetch.client import Fetcher
 from monitor.fetch.translate import HTTPX_ERRORS, translate
 from tests.builders import rss
 from tests.conftest import make_settings, run_cycle
+from tests.servers.http import send
 from tests.test_cli import monitor
 from tests.test_ingest import feed_row, rows
 
@@ -40,6 +41,9 @@ BAD_LOCATIONS = [
     pytest.param("http://xn--/", id="empty-punycode"),
     pytest.param("http://8.8.8.8:99999/", id="port-over-65535"),
     pytest.param("http://[::1/", id="broken-ipv6"),
+    pytest.param("/" + "x" * 70_000, id="70k-location"),
+    pytest.param("http://exa\x00mple.org/", id="nul-in-location"),
+    pytest.param("", id="empty-location"),
 ]
 
 
@@ -50,7 +54,7 @@ def test_feed_redirect_to_unusable_url_is_a_recorded_failure(server, tmp_path, l
     stats = run_cycle(settings)
     row = feed_row(settings, "f")
     assert stats.feeds_failed == 1
-    assert row["error_kind"] in ("blocked_address", "network"), row["last_error"]
+    assert row["error_kind"] in ("blocked_address", "network", "redirects"), row["last_error"]
     assert "internal error" not in row["last_error"]
 
 
@@ -112,3 +116,30 @@ def test_each_httpx_exception_translates_to_a_fetch_error(cls):
     out = translate(exc, "http://example.org/", max_redirects=5)
     assert isinstance(out, FetchError) and "http://example.org/" in str(out)
     assert out.__class__ is not FetchError or cls is httpx.HTTPError
+
+
+def test_redirect_without_location_is_an_http_status(server, tmp_path):
+    server.add("/feed.xml", lambda h: send(h, 302, b"", None))
+    settings = make_settings(tmp_path, server, [{"name": "f", "url": server.url("/feed.xml")}])
+    run_cycle(settings)
+    row = feed_row(settings, "f")
+    assert row["error_kind"] == "http_status" and "302" in row["last_error"]
+
+
+def test_relative_links_resolve_against_the_feed_url_after_redirects(server, tmp_path):
+    server.add("/old.xml", lambda h: send(h, 301, b"", None, {"Location": "/feeds/new.xml"}))
+    server.static("/feeds/new.xml", rss([{"title": "خبر", "link": "a/1.html", "guid": "1"}]))
+    settings = make_settings(tmp_path, server, [{"name": "f", "url": server.url("/old.xml")}])
+    run_cycle(settings)
+    assert rows(settings, "SELECT canonical_url FROM articles")[0][0] == server.url("/feeds/a/1.html")
+
+
+def test_redirect_chain_with_changing_urls_stops_at_the_limit(server, tmp_path):
+    def hop(h):
+        n = int(h.path.split("=")[-1]) if "=" in h.path else 0
+        send(h, 302, b"", None, {"Location": f"/chain?n={n + 1}"})
+    server.add("/chain", hop)
+    settings = make_settings(tmp_path, server, [{"name": "f", "url": server.url("/chain")}])
+    run_cycle(settings)
+    assert feed_row(settings, "f")["error_kind"] == "redirects"
+    assert server.hits("/chain") == settings.fetch.max_redirects + 1
