@@ -176,3 +176,46 @@ def test_page_limits_that_cannot_work_are_refused(tmp_path, overrides, message):
     cfg.write_text(yaml.safe_dump(overrides))
     with pytest.raises(ConfigError, match=message):
         load_settings(cfg, env={})
+
+
+def test_daemon_serves_a_healthy_feed_while_a_slow_site_trickles(server, tmp_path):
+    """The issue's case with the real daemon and its default limits (45 s deadline)."""
+    import sqlite3
+
+    from tests.schedule.daemon import Daemon, wait_for
+
+    def late_feed(h):                   # polled "a second later" than the slow feed
+        time.sleep(1.5)
+        send(h, 200, rss([{"title": "خبر ok 0", "link": server.url("/ok/0.html"), "guid": "o"}]),
+             "application/rss+xml")
+    with TestServer() as slow:
+        for i in range(40):
+            slow.add(f"/slow/{i}.html", trickle(ARTICLE[:100], 2.0, "text/html"))
+        _feed(slow, "/slow.xml", "slow", 40)
+        server.add("/ok.xml", late_feed)
+        server.static("/ok/0.html", ARTICLE, "text/html")
+        (tmp_path / "monitor.yaml").write_text(
+            f"fetch:\n  allow_addresses: ['127.0.0.1:{server.port}', '127.0.0.1:{slow.port}']\n"
+            "extract:\n  workers: 0\n"
+            f"feeds:\n  - name: slow\n    url: {slow.url('/slow.xml')}\n"
+            f"  - name: ok\n    url: {server.url('/ok.xml')}\n")
+        daemon = Daemon(tmp_path).start()
+        db = tmp_path / "state" / "monitor.db"
+
+        def statuses() -> dict[str, list[str]]:
+            try:
+                conn = sqlite3.connect(db)
+                found = conn.execute("SELECT feed_title, extraction_status FROM articles").fetchall()
+                conn.close()
+            except sqlite3.Error:
+                return {}
+            out: dict[str, list[str]] = {"slow": [], "ok": []}
+            for title, status in found:
+                out[title.split()[1]].append(status)
+            return out
+        try:
+            seen = wait_for(lambda: (s := statuses()) and s["ok"] == ["extracted"] and s, 60,
+                            "the healthy feed's article extracted")
+            assert seen["slow"] == ["pending"] * 40
+        finally:
+            daemon.kill()
