@@ -137,3 +137,12 @@ def test_decoders_never_raise_on_any_label():
     for label in [*NON_TEXT_LABELS, "", "..", "utf-8\x00", "encodings.idna"]:
         assert decode_feed("خبر".encode("cp1256"), f"text/xml; charset={label}") == "خبر"
         assert decode_html(b"<meta charset='" + label.encode() + b"'>\xd9", None)
+
+
+def test_utf16_page_with_bom_and_a_lying_header(server, tmp_path):
+    html = codecs.BOM_UTF16_LE + page(TITLES[0], PARAS, charset="utf-16").encode("utf-16-le")
+    server.static("/a.html", html, "text/html; charset=windows-1256")
+    server.static("/feed.xml", rss([{"title": "خبر", "link": server.url("/a.html"), "guid": "1"}]))
+    settings = make_settings(tmp_path, server, [{"name": "f", "url": server.url("/feed.xml")}])
+    assert run_cycle(settings).extracted == 1
+    assert "قاعدة الجفرة" in rows(settings, "SELECT text FROM articles")[0][0]
