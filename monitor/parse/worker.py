@@ -20,11 +20,13 @@ import resource
 import signal
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from monitor.config import ParseSettings
 from monitor.errors import ParseError
 from monitor.models import ParsedFeed
+
+if TYPE_CHECKING:   # the worker process imports this module: keep pydantic out of it
+    from monitor.config import ParseSettings
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ def _serve(conn: Connection, memory_bytes: int, cpu_seconds: float) -> None:
     while True:
         try:
             request = conn.recv()
-        except (EOFError, OSError):
+        except (EOFError, OSError, MemoryError):   # parent gone, or a body over our means
             return
         used = resource.getrusage(resource.RUSAGE_SELF)
         soft = int(used.ru_utime + used.ru_stime + cpu_seconds) + 1
@@ -106,7 +108,11 @@ class FeedParsers:
             worker.kill()          # overran, died or was cancelled: never reused
             idle.put_nowait(None)
             raise
-        idle.put_nowait(worker)
+        if answer[0] in ("ok", "not_a_feed"):
+            idle.put_nowait(worker)
+        else:
+            worker.kill()      # after a MemoryError its heap is no place for the next feed
+            idle.put_nowait(None)
         return _result(answer, self.settings)
 
     def _queue(self) -> asyncio.Queue[_Worker | None]:
@@ -118,23 +124,14 @@ class FeedParsers:
         return self._idle
 
     async def _ask(self, worker: _Worker, request: Request) -> tuple[str, Any]:
-        loop = asyncio.get_running_loop()
-        worker.conn.send(request)
-        answered: asyncio.Future[None] = loop.create_future()
-        loop.add_reader(worker.conn.fileno(),
-                        lambda: answered.done() or answered.set_result(None))
-        try:
-            async with asyncio.timeout(self.settings.timeout_seconds):
-                await answered
-        except TimeoutError:
-            log.warning("feed parse over %g s: parser process replaced", self.settings.timeout_seconds)
-            raise ParseError(f"parsing took over {self.settings.timeout_seconds:g} s") from None
-        finally:
-            loop.remove_reader(worker.conn.fileno())
-        try:
-            return worker.conn.recv()
-        except (EOFError, OSError):
-            raise ParseError("the parser process died (memory or CPU limit)") from None
+        # In a thread: sending a 5 MB body waits for a fresh worker to finish importing, and
+        # receiving waits for the parse; neither may hold up the event loop.
+        timeout = self.settings.timeout_seconds
+        answer = await asyncio.to_thread(_exchange, worker.conn, request, timeout)
+        if answer is None:
+            log.warning("feed parse over %g s: parser process replaced", timeout)
+            raise ParseError(f"parsing took over {timeout:g} s")
+        return answer
 
     def close(self) -> None:
         """Stop every worker (they also stop by themselves when this process dies)."""
@@ -142,6 +139,18 @@ class FeedParsers:
             worker = self._idle.get_nowait()
             if worker is not None:
                 worker.kill()
+
+
+def _exchange(conn: Connection, request: Request, timeout: float) -> tuple[str, Any] | None:
+    """Send one request and wait for its answer; None when none came within ``timeout``."""
+    try:
+        conn.send(request)
+        if not conn.poll(timeout):
+            return None
+        answer: tuple[str, Any] = conn.recv()
+    except (EOFError, OSError) as exc:
+        raise ParseError("the parser process died (memory or CPU limit)") from exc
+    return answer
 
 
 def _result(answer: tuple[str, Any], settings: ParseSettings) -> ParsedFeed:
