@@ -47,7 +47,8 @@ HTTPX_ERRORS: dict[type[Exception], tuple[type[FetchError], str]] = {
     httpx.DecodingError: (UnsupportedEncoding, "undecodable body"),
     httpx.TooManyRedirects: (TooManyRedirects, "too many redirects"),
     httpx.HTTPStatusError: (HTTPStatusError, "HTTP error status"),
-    httpx.InvalidURL: (BlockedAddress, "refused: invalid URL"),
+    # The URL asked for is checked before (check_scheme): this one is a redirect target.
+    httpx.InvalidURL: (BlockedAddress, "refused: redirect to an invalid URL"),
     httpx.CookieConflict: (NetworkFailure, "conflicting cookies"),
     httpx.StreamError: (NetworkFailure, "stream error"),
     httpx.StreamConsumed: (NetworkFailure, "stream error"),

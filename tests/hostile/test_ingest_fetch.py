@@ -78,7 +78,7 @@ def test_once_cli_reports_javascript_redirect_as_refusal(server, tmp_path):
         f"feeds:\n  - name: js\n    url: {server.url('/feed.xml')}\n")
     result = monitor("once", cwd=tmp_path)
     assert "crashed" not in result.stderr and "Traceback" not in result.stderr
-    assert "refused: invalid URL" in result.stdout, result.stdout
+    assert "refused: redirect to an invalid URL" in result.stdout, result.stdout
     feeds = monitor("feeds", cwd=tmp_path)
     assert "blocked_address" in next(ln for ln in feeds.stdout.splitlines() if ln.startswith("js"))
 
