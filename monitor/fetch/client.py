@@ -61,7 +61,7 @@ class Fetcher:
         """GET ``url``; 200 → body, 304 → empty body. Raises a :class:`FetchError` subclass."""
         parsed = check_scheme(url)
         # Per origin (host and port), as the page slots are: two sites never share a limit.
-        host = f"{parsed.host}:{parsed.port or parsed.scheme}"
+        host = f"{parsed.host}:{parsed.port or (443 if parsed.scheme == 'https' else 80)}"
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag

@@ -50,7 +50,10 @@ class PagePolicy:
         fetch, extract = settings.fetch, settings.extract
         self.extract = extract
         self.clock = clock
-        self.gate = HostGate(fetch.per_host_concurrency, extract.page_concurrency)
+        # A host never holds every shared slot, whatever per_host_concurrency says (a setup
+        # polling one host only may set it high): one is always left for the others.
+        self.gate = HostGate(min(fetch.per_host_concurrency, extract.page_concurrency - 1),
+                             extract.page_concurrency)
         self.breaker = CircuitBreaker(fetch.breaker_failures, fetch.breaker_cooldown_seconds, clock)
 
     def budget(self) -> Budget:
