@@ -16,6 +16,7 @@ from monitor.deliver.drain import Drainer
 from monitor.deliver.sinks import make_sink
 from monitor.extract.pool import ExtractorPool
 from monitor.fetch.client import Fetcher
+from monitor.parse.worker import FeedParsers
 from monitor.pipeline import Pipeline
 from monitor.store import outbox
 from monitor.store.db import Database, open_database
@@ -70,10 +71,11 @@ async def open_app(settings: Settings, scorer: Any | None = None) -> AsyncIterat
         log.warning("%s", warning)     # start-up of `once` and `run` (rules check, reloads too)
     db = open_database(settings.database)
     extractor = ExtractorPool.from_settings(settings.extract)
+    parsers = FeedParsers(settings.parse)
     try:
         await sink.start()
         async with Fetcher(settings.fetch) as fetcher:
-            pipeline = Pipeline(settings, db, fetcher, extractor, scorer)
+            pipeline = Pipeline(settings, db, fetcher, extractor, scorer, parsers=parsers)
             drainer = Drainer(db, sink, settings.alerts, chat_ids=chat_ids)
             drainer.reply_every = settings.stories.reply_every
             pipeline.on_alert = drainer.wake.set
@@ -82,5 +84,6 @@ async def open_app(settings: Settings, scorer: Any | None = None) -> AsyncIterat
             yield App(settings, db, fetcher, extractor, pipeline, drainer)
     finally:
         await sink.close()
+        parsers.close()
         extractor.close()
         db.close()

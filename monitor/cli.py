@@ -19,10 +19,11 @@ from monitor.app import load_scorer, open_app
 from monitor.config import Settings, load_settings, resolve_config_path
 from monitor.errors import MonitorError
 from monitor.logs import setup_logging
-from monitor.report import cycle_summary, feeds_table, outbox_table
+from monitor.report import circuits_table, cycle_summary, feeds_table, outbox_table
 from monitor.store import outbox
 from monitor.store.db import open_database
 from monitor.store.feeds import feed_health
+from monitor.store.hosts import circuits
 
 log = logging.getLogger("monitor")
 DEMO_DATABASE = Path("state/demo.db")
@@ -211,6 +212,10 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     db = open_database(path)
     try:
         print(feeds_table(feed_health(db)))
+        skipped = circuits(db)
+        if skipped:
+            print("\narticle hosts skipped after repeated failures (their articles stay pending):")
+            print(circuits_table(skipped))
     finally:
         db.close()
     return 0

@@ -52,6 +52,10 @@ class FetchSettings(_Model):
         description="non-public addresses allowed anyway: IP or CIDR, optionally :port")
     backoff_base_seconds: float = Field(60.0, gt=0)
     backoff_max_seconds: float = Field(6 * 3600.0, gt=0)
+    breaker_failures: int = Field(5, ge=0, description="article pages of one host failing in a "
+                                  "row (time-out, network, 5xx, 429) that make it skipped; 0: never")
+    breaker_cooldown_seconds: float = Field(600.0, gt=0, description="how long such a host is "
+                                            "skipped before one more try")
 
     @field_validator("allow_addresses")
     @classmethod
@@ -66,7 +70,15 @@ class ExtractSettings(_Model):
 
     workers: int = Field(2, ge=0, description="processes; 0 extracts in a thread (tests, tiny boxes)")
     timeout_seconds: float = Field(20.0, gt=0, description="per page; the worker is killed after")
-    max_pages_per_cycle: int = Field(500, ge=1, description="new articles fetched per feed per poll")
+    max_pages_per_cycle: int = Field(500, ge=1, description="article pages fetched per feed per "
+                                     "poll; the rest stay pending for the next poll")
+    poll_budget_seconds: float = Field(300.0, gt=0, description="a poll starts no page fetch "
+                                       "later than this after its start; the rest stay pending")
+    page_concurrency: int = Field(8, ge=2, description="article pages in work at once, all feeds "
+                                  "together; one host takes at most fetch.per_host_concurrency "
+                                  "of them, and never all")
+    max_defer_seconds: float = Field(6 * 3600.0, gt=0, description="an article of a skipped host "
+                                     "waits at most this long, then is scored on its feed text")
     max_html_chars: int = Field(2_000_000, ge=10_000, description="a longer page is cut at a tag "
                                 "boundary before extraction (and the cut recorded)")
     max_html_tags: int = Field(100_000, ge=1_000, description="a page with more '<' is cut before "
@@ -85,6 +97,16 @@ class ExtractSettings(_Model):
             raise ValueError("at least 128 (a worker needs ~60 MiB before its first page), "
                              "or 0 for no limit")
         return value
+
+
+class ParseSettings(_Model):
+    """Feed parsing (feedparser), in worker processes bounded in time and memory."""
+
+    workers: int = Field(1, ge=0, le=8, description="processes; 0 parses in a thread, without "
+                         "the time and memory limits (tests, tiny boxes)")
+    timeout_seconds: float = Field(20.0, gt=0, description="per feed; the worker is replaced after")
+    max_memory_mb: int = Field(256, ge=64, le=65536, description="address space of a worker "
+                               "(a legitimate 4 MB feed of 2,000 items needs about 55 MB)")
 
 
 class PollSettings(_Model):
@@ -246,12 +268,22 @@ class Settings(_Model):
     log_json: bool = False
     fetch: FetchSettings = FetchSettings()
     extract: ExtractSettings = ExtractSettings()
+    parse: ParseSettings = ParseSettings()
     poll: PollSettings = PollSettings()
     alerts: AlertSettings = AlertSettings()
     ops: OpsSettings = OpsSettings()
     surges: SurgeSettings = SurgeSettings()
     stories: StorySettings = StorySettings()
     feeds: list[FeedSource] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_page_limits(self) -> Settings:
+        if self.extract.max_defer_seconds <= self.fetch.breaker_cooldown_seconds:
+            raise ValueError(
+                f"extract.max_defer_seconds ({self.extract.max_defer_seconds:g}) must be longer "
+                f"than fetch.breaker_cooldown_seconds ({self.fetch.breaker_cooldown_seconds:g}): "
+                "articles of a skipped host would be given up before it is tried again")
+        return self
 
     @field_validator("feeds")
     @classmethod

@@ -63,6 +63,8 @@ class RawItem:
     published: datetime | None
     author: str | None
     tags: tuple[str, ...] = ()
+    key: str = ""                     # content key: tells apart items sharing a guid or a link
+    base_identity: str | None = None  # the identity before it was made unique (parse.identity)
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class CycleStats:
     fallback = property(lambda self: self._sum("fallback"))
     failed = property(lambda self: self._sum("failed"))
     alerts = property(lambda self: self._sum("alerts"))
+    deferred = property(lambda self: self._sum("deferred"))
 
 
 @dataclass
@@ -128,6 +131,7 @@ class FeedReport:
     fallback: int = 0
     failed: int = 0
     alerts: int = 0
+    deferred: int = 0      # pending pages left for the next poll (budget, skipped host)
     error: str | None = None
     error_kind: str | None = None
     note: str | None = None

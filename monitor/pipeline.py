@@ -19,12 +19,16 @@ from monitor.errors import BlockedAddress, FetchError, MonitorError, ParseError
 from monitor.extract.article import fetch_article
 from monitor.extract.pool import ExtractionError, ExtractionTimeout, ExtractorPool
 from monitor.fetch.client import FEED_ACCEPT, Fetcher
+from monitor.fetch.pages import Budget, PagePolicy
 from monitor.match.score import entity_names
 from monitor.models import CycleStats, Extracted, ExtractionStatus, FeedReport, PollOutcome
 from monitor.ops.metrics import METRICS
+from monitor.parse.identity import is_shared_page
+from monitor.parse.worker import FeedParsers
 from monitor.schedule import adaptive
 from monitor.store import articles as article_store
 from monitor.store import feeds as feed_store
+from monitor.store import hosts as host_store
 from monitor.store import service as service_store
 from monitor.store.articles import PendingArticle, Sighting, StoryInput
 from monitor.store.db import Database
@@ -43,12 +47,16 @@ class Pipeline:
 
     def __init__(self, settings: Settings, db: Database, fetcher: Fetcher,
                  extractor: ExtractorPool, scorer: Scorer | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, parsers: FeedParsers | None = None) -> None:
         self.settings, self.db, self.fetcher, self.extractor = settings, db, fetcher, extractor
+        self.parsers = parsers or FeedParsers(settings.parse)
         self.scorer = scorer
         self.clock = clock
         self.on_alert: Callable[[], None] | None = None   # wakes the sender
-        self._page_slots = asyncio.Semaphore(8)
+        self.pages = PagePolicy(settings, clock)
+        for row in host_store.circuits(db):
+            self.pages.breaker.restore(row["host"], row["failures"], row["open_until"],
+                                       row["last_error"] or "")
 
     async def run_cycle(self, sources: Iterable[FeedSource], *, only_due: bool = False) -> CycleStats:
         """Poll the given feeds concurrently (bounded) and return the cycle's counters."""
@@ -99,9 +107,8 @@ class Pipeline:
         ttl = None
         if not result.not_modified:
             try:
-                parsed = await asyncio.to_thread(
-                    _parse, result.body, source.name, result.final_url,
-                    result.headers.get("content-type"))
+                parsed = await self.parsers.parse(result.body, source.name, result.final_url,
+                                                  result.headers.get("content-type"))
             except ParseError as exc:
                 return self._failed(state.id, source, exc, exc.kind)
             bozo, ttl = parsed.bozo_error, parsed.ttl_minutes
@@ -127,19 +134,54 @@ class Pipeline:
         return report
 
     def _record_items(self, feed_id: int, items: list[Any], report: FeedReport) -> None:
+        # Every item is recorded (rows are cheap; the parser keeps at most MAX_ITEMS): an item
+        # left for a later poll could roll off the feed by then. Pages are what the budget limits.
         sightings = article_store.record_items(self.db, feed_id, items, self.clock(),
-                                               self.settings.extract.max_pages_per_cycle)
+                                               max(1, len(items)))
         report.new_items += sightings.count(Sighting.NEW)
         report.duplicates += sightings.count(Sighting.DUPLICATE)
 
     async def process_pending(self, feed_id: int, report: FeedReport) -> None:
-        """Fetch, extract, score and store every pending article of a feed (crash leftovers too)."""
-        pending = article_store.pending_articles(self.db, feed_id,
-                                                 self.settings.extract.max_pages_per_cycle)
-        await asyncio.gather(*(self._process_guarded(p, report) for p in pending))
+        """Fetch, extract, score and store the pending articles of a feed (leftovers of earlier
+        polls and crashes too), as far as the poll's budget goes; the rest stay pending."""
+        budget = self.pages.budget()
+        chosen = self._admissible(feed_id, budget.pages + 1, report)
+        await asyncio.gather(*(self._process_guarded(p, report, budget)
+                               for p in chosen[:budget.pages]))
+        if report.deferred or len(chosen) > budget.pages:
+            report.deferred = article_store.count_pending(self.db, feed_id)
+            log.info("pages left pending feed_id=%d pending=%d (poll budget or skipped host)",
+                     feed_id, report.deferred)
 
-    async def _process_guarded(self, article: PendingArticle, report: FeedReport) -> None:
-        async with self._page_slots:
+    def _admissible(self, feed_id: int, limit: int, report: FeedReport) -> list[PendingArticle]:
+        """Up to ``limit`` pending articles, oldest first, passing over those of skipped hosts
+        (however many: they must not hide the feed's other articles)."""
+        chosen: list[PendingArticle] = []
+        after = 0
+        while len(chosen) < limit:
+            batch = article_store.pending_articles(self.db, feed_id, 200, after_id=after)
+            if not batch:
+                break
+            after = batch[-1].id
+            for article in batch:
+                if self.pages.skipped(article.url) and not self.pages.given_up(
+                        article.url, article.first_seen_at):
+                    report.deferred += 1
+                else:
+                    chosen.append(article)
+        return chosen[:limit]
+
+    async def _process_guarded(self, article: PendingArticle, report: FeedReport,
+                               budget: Budget) -> None:
+        async with self.pages.slot(article.url):
+            if self.pages.given_up(article.url, article.first_seen_at):
+                self._store(article, ExtractionStatus.FALLBACK_FETCH, None,
+                            "host skipped (circuit open) for too long: scored on the feed text")
+                report.fallback += 1
+                return
+            if self.pages.skipped(article.url) or not budget.take():
+                report.deferred += 1      # the circuit opened meanwhile, or the budget is spent
+                return
             try:
                 status = await self._process(article, report)
             except Exception as exc:  # one article's bug must not stop its feed
@@ -165,6 +207,9 @@ class Pipeline:
                        ) -> tuple[ExtractionStatus, Extracted | None, str | None]:
         if not article.url:
             return ExtractionStatus.FALLBACK_FETCH, None, "item has no link"
+        if is_shared_page(article.url):
+            return (ExtractionStatus.FALLBACK_FETCH, None,
+                    "link shared by several items of the feed: its page is not this item's text")
         try:
             extracted = await fetch_article(self.fetcher, self.extractor, article.url)
         except BlockedAddress as exc:
@@ -173,11 +218,15 @@ class Pipeline:
         except FetchError as exc:
             log.info("article fetch failed article_id=%d url=%s kind=%s", article.id,
                      article.url, exc.kind)
+            self._host_outcome(article.url, exc)
             return ExtractionStatus.FALLBACK_FETCH, None, f"{exc.kind}: {exc}"
         except ExtractionTimeout as exc:
+            self._host_outcome(article.url)      # the page arrived: the host is fine
             return ExtractionStatus.FALLBACK_TIMEOUT, None, str(exc)
         except ExtractionError as exc:      # out of memory, worker died, trafilatura raised
+            self._host_outcome(article.url)      # the page arrived: the host is fine
             return ExtractionStatus.FALLBACK_FAILED, None, str(exc)
+        self._host_outcome(article.url)
         if not extracted.text:    # the note says when only part of the page was searched
             return (ExtractionStatus.FALLBACK_EMPTY, extracted,
                     "; ".join(filter(None, ["no main text found on the page", extracted.note])))
@@ -185,6 +234,21 @@ class Pipeline:
             return (ExtractionStatus.FALLBACK_EMPTY, extracted,
                     f"less text on the cut page than in the feed summary; {extracted.note}")
         return ExtractionStatus.EXTRACTED, extracted, extracted.note
+
+    def _host_outcome(self, url: str | None, error: FetchError | None = None) -> None:
+        event = self.pages.outcome(url or "", error)
+        if event is None:
+            return
+        if event.circuit is None:
+            log.info("host answering again, circuit closed host=%s", event.host)
+            host_store.close_circuit(self.db, event.host)
+            return
+        log.warning("host skipped until %s after %d failed pages in a row host=%s error=%s",
+                    time.strftime("%H:%M:%S", time.localtime(event.circuit.open_until)),
+                    event.circuit.failures, event.host, event.circuit.last_error)
+        host_store.open_circuit(self.db, event.host, failures=event.circuit.failures,
+                                now=self.clock(), until=event.circuit.open_until,
+                                error=event.circuit.last_error)
 
     def _store(self, article: PendingArticle, status: ExtractionStatus,
                extracted: Extracted | None, error: str | None) -> int:
@@ -260,8 +324,3 @@ class Pipeline:
             interval=source.interval_seconds or self.settings.poll.interval_seconds,
             retry_after=retry_after)
 
-
-def _parse(body: bytes, name: str, final_url: str, content_type: str | None) -> Any:
-    from monitor.parse.feed import parse_feed
-
-    return parse_feed(body, feed_name=name, final_url=final_url, content_type=content_type)

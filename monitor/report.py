@@ -35,20 +35,30 @@ def totals_line(stats: CycleStats) -> str:
             f"{stats.feeds_failed} failed | new items: {stats.new_items} "
             f"(duplicates {stats.duplicates}) | extracted: {stats.extracted} | "
             f"fallback to summary: {stats.fallback} | failed: {stats.failed} | "
-            f"alerts queued: {stats.alerts}")
+            f"alerts queued: {stats.alerts}"
+            + (f" | pages left pending: {stats.deferred}" if stats.deferred else ""))
 
 
 def feeds_table(rows: Sequence[sqlite3.Row], now: float | None = None) -> str:
     """Feed health for ``monitor feeds``."""
     now = now or time.time()
     out = [(r["name"], r["last_status"] or "never polled", ago(r["last_success_at"], now),
-            r["error_count"], r["error_kind"], r["sightings"],
+            r["error_count"], r["error_kind"], r["sightings"], r["pending"],
             duration(r["poll_interval"]) if r["poll_interval"] else "-",
             until(r["next_poll_at"], now),
             _clip(r["last_error"] or r["bozo_note"] or "", 60) if r["error_count"] or r["bozo_note"]
             else "") for r in rows]
     return table(["feed", "status", "last success", "errors", "error kind", "items seen",
-                  "interval", "next poll", "last error"], out)
+                  "pending", "interval", "next poll", "last error"], out)
+
+
+def circuits_table(rows: Sequence[sqlite3.Row], now: float | None = None) -> str:
+    """Article hosts skipped by the circuit breaker, for ``monitor feeds``."""
+    now = now or time.time()
+    out = [(r["host"], r["failures"], ago(r["opened_at"], now),
+            until(r["open_until"], now) if r["open_until"] > now else "next page is a try",
+            _clip(r["last_error"] or "", 60)) for r in rows]
+    return table(["host", "failures", "skipped since", "skipped until", "last error"], out)
 
 
 def ago(ts: float | None, now: float) -> str:

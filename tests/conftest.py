@@ -97,8 +97,9 @@ def make_settings(tmp_path: Path, server: TestServer | None, feeds: list[dict[st
              "connect_timeout": 2, "read_timeout": 2, "total_timeout": 5,
              "max_body_bytes": 300_000, **sections.pop("fetch", {})}
     extract = {"workers": 0, "timeout_seconds": 20, **sections.pop("extract", {})}
+    parse = {"workers": 0, **sections.pop("parse", {})}   # in a thread: no process start per test
     raw = {"database": str(tmp_path / "state" / "monitor.db"), "rules_path": str(tmp_path / "none"),
-           "fetch": fetch, "extract": extract, "feeds": feeds, **sections}
+           "fetch": fetch, "extract": extract, "parse": parse, "feeds": feeds, **sections}
     return load_settings(None, env={}, overrides=raw)
 
 

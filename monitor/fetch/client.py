@@ -15,16 +15,10 @@ from collections import defaultdict
 import httpx
 
 from monitor.config import FetchSettings
-from monitor.errors import (
-    BlockedAddress,
-    FetchError,
-    FetchTimeout,
-    HTTPStatusError,
-    NetworkFailure,
-    TooManyRedirects,
-)
+from monitor.errors import BlockedAddress, FetchError, FetchTimeout, HTTPStatusError
 from monitor.fetch.body import ACCEPT_ENCODING, read_capped
-from monitor.fetch.guard import AllowList, guarded_transport
+from monitor.fetch.guard import AllowList, guarded_transport, valid_port
+from monitor.fetch.translate import TRANSLATED, translate
 from monitor.models import FetchResult
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -66,7 +60,8 @@ class Fetcher:
                   accept: str = PAGE_ACCEPT, max_bytes: int | None = None) -> FetchResult:
         """GET ``url``; 200 → body, 304 → empty body. Raises a :class:`FetchError` subclass."""
         parsed = check_scheme(url)
-        host = parsed.host
+        # Per origin (host and port), as the page slots are: two sites never share a limit.
+        host = f"{parsed.host}:{parsed.port or (443 if parsed.scheme == 'https' else 80)}"
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
@@ -83,16 +78,8 @@ class Fetcher:
                                    url=url) from exc
             except FetchError:
                 raise
-            except httpx.TooManyRedirects as exc:
-                raise TooManyRedirects(f"more than {self.settings.max_redirects} redirects",
-                                       url=url) from exc
-            except httpx.UnsupportedProtocol as exc:
-                raise BlockedAddress(f"refused: redirect to a non-http(s) URL ({exc})",
-                                     url=url) from exc
-            except httpx.TimeoutException as exc:
-                raise FetchTimeout(f"timed out ({type(exc).__name__})", url=url) from exc
-            except httpx.HTTPError as exc:
-                raise NetworkFailure(f"{type(exc).__name__}: {exc}", url=url) from exc
+            except TRANSLATED as exc:
+                raise translate(exc, url, max_redirects=self.settings.max_redirects) from exc
 
     async def _get(self, url: str, parsed: httpx.URL, headers: dict[str, str], cap: int,
                    started: float) -> FetchResult:
@@ -115,13 +102,16 @@ class Fetcher:
 
 
 def check_scheme(url: str) -> httpx.URL:
-    """Only http(s) URLs with a host are fetched; returns the parsed URL."""
+    """Only http(s) URLs with a host and a valid port are fetched; returns the parsed URL."""
     try:
         parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
+        host = parsed.host      # decodes IDNA: idna's UnicodeError for "xn--ls8h.example"
+    except (httpx.InvalidURL, UnicodeError) as exc:
         raise BlockedAddress(f"refused: invalid URL ({exc})", url=url) from exc
-    if parsed.scheme not in ("http", "https") or not parsed.host:
+    if parsed.scheme not in ("http", "https") or not host:
         raise BlockedAddress("refused: only http(s) URLs are fetched", url=url)
+    if parsed.port is not None and not valid_port(parsed.port):
+        raise BlockedAddress(f"refused: invalid URL (port {parsed.port})", url=url)
     return parsed
 
 

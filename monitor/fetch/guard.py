@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import select
 import socket
 from collections.abc import Iterable
@@ -24,6 +25,9 @@ from monitor.fetch.locks import use_fast_locks
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# An ASCII (already IDNA-encoded) DNS name: labels of 1-63 letters, digits, '-' or '_'.
+_HOST_NAME = re.compile(r"(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*"
+                        r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?")
 
 
 def is_public(ip: IPAddress) -> bool:
@@ -37,6 +41,11 @@ def is_public(ip: IPAddress) -> bool:
             ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     # 224.0.0.1 is is_global on 3.11, hence the explicit multicast test.
     return bool(ip.is_global and not ip.is_multicast)
+
+
+def valid_port(port: int) -> bool:
+    """A TCP port one can connect to (1-65535)."""
+    return 0 < port < 65536
 
 
 class AllowList:
@@ -60,6 +69,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None,
                           socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+        if not valid_port(port):
+            # A redirect to http://8.8.8.8:99999/ otherwise ends in an OverflowError inside
+            # anyio's task group, which no caller expects.
+            raise BlockedAddress(f"refused: port {port} is out of range")
         ips = await self._resolve(host, port)
         bad = [ip for ip in ips if not is_public(ip) and not self._allow.allows(ip, port)]
         if bad:
@@ -83,6 +96,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             return [ipaddress.ip_address(host)]
         except ValueError:
             pass
+        if not _HOST_NAME.fullmatch(host) or len(host) > 253:
+            # getaddrinfo would raise UnicodeError (idna) for "a..b" or a 64-character label.
+            raise BlockedAddress(f"refused: {host[:100]!r} is not a valid host name")
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self._resolve_timeout):

@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
 from monitor.errors import MonitorError, RulesError
 from monitor.match.explain import explain
@@ -138,18 +138,29 @@ def _documents(source: str, args: argparse.Namespace) -> Iterator[tuple[Any, str
         return
     as_jsonl = args.jsonl or source.endswith(".jsonl")
     if source == "-":
-        yield from _read(sys.stdin, "<stdin>", as_jsonl)
+        # JSON lines are read as bytes and decoded line by line: one undecodable line must not
+        # take the lines around it down with it (a text stream fails its whole read-ahead chunk).
+        yield from _read(getattr(sys.stdin, "buffer", sys.stdin) if as_jsonl else sys.stdin,
+                         "<stdin>", as_jsonl)
         return
-    with Path(source).open(encoding="utf-8") as fh:
+    with Path(source).open("rb") if as_jsonl else Path(source).open(encoding="utf-8") as fh:
         yield from _read(fh, source, as_jsonl)
 
 
-def _read(fh: TextIO, name: str, as_jsonl: bool) -> Iterator[tuple[Any, str, str]]:
+def _read(fh: IO[Any], name: str, as_jsonl: bool) -> Iterator[tuple[Any, str, str]]:
     if not as_jsonl:
         title, _, text = fh.read().partition("\n")
         yield name, title.strip(), text
         return
-    for lineno, line in enumerate(fh, 1):
+    for lineno, raw in enumerate(fh, 1):
+        try:
+            line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError as exc:
+            reason = f"not UTF-8 ({exc.reason} at byte {exc.start})"
+            print(json.dumps({"id": f"{name}:{lineno}", "line": lineno, "error": reason}),
+                  flush=True)
+            print(f"{name}:{lineno}: {reason}; skipped", file=sys.stderr)
+            continue
         if not line.strip():
             continue
         try:

@@ -17,8 +17,7 @@ import bisect
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Callable
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 

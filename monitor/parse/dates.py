@@ -3,7 +3,8 @@
 Feeds carry any date at all: ``Fri, 31 Dec 9999 23:59:59 GMT`` (year 10000 in Tripoli, which no
 ``datetime`` can hold), year 1, or a zone mistake that puts an item hours ahead. A date later than
 the moment we read it is taken as that moment (nothing is published in the future, and a clock or
-zone error of a few hours is the usual cause); a date before 1970 is no date at all. Only the
+zone error of a few hours is the usual cause); a date before 1995, when no feed carried news
+(year 1, 1970-01-01 placeholders), is no date at all. Only the
 stored and displayed time is clamped: item identity keeps the feed's own value, so an item does
 not become "new" again as the clock moves.
 """
@@ -14,11 +15,11 @@ import math
 import time
 from datetime import UTC, datetime
 
-EARLIEST = 0.0     # 1970-01-01: no news feed item is older; earlier values are broken dates
+EARLIEST = 788918400.0   # 1995-01-01: no news feed item is older; earlier values are placeholders
 
 
 def sane_timestamp(ts: float | None, now: float | None = None) -> float | None:
-    """``ts`` (unix time) inside [1970, now]: later becomes ``now``, earlier or not finite None."""
+    """``ts`` (unix time) inside [1995, now]: later becomes ``now``, earlier or not finite None."""
     if ts is None or not math.isfinite(ts) or ts < EARLIEST:
         return None
     current = time.time() if now is None else now

@@ -7,12 +7,15 @@ CMSs route on it. Idempotent: canonical(canonical(u)) == canonical(u).
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "_hs")
 _TRACKING_KEYS = {"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "_ga", "_gl",
                   "ref_src", "cmpid", "ocid", "at_medium", "at_campaign", "rss", "feed"}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Characters no host name (ASCII or IDN) or IP literal holds; urlsplit does not check.
+_BAD_HOST = re.compile(r"[\s<>\"{}|\\^`%@/?#]")
 
 
 def is_tracking_param(key: str) -> bool:
@@ -34,7 +37,7 @@ def canonical_url(url: str, base: str | None = None) -> str | None:
     except ValueError:
         return None
     scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+    if scheme not in _DEFAULT_PORTS or not parts.hostname or _BAD_HOST.search(parts.hostname):
         return None
     host = parts.hostname.lower().rstrip(".")
     if ":" in host:

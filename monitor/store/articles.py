@@ -15,6 +15,7 @@ from monitor.dedupe.fingerprint import Fingerprint
 from monitor.dedupe.stories import assign_story, story_outlets
 from monitor.models import Extracted, ExtractionStatus, RawItem
 from monitor.parse.dates import sane_timestamp
+from monitor.parse.identity import reusing
 from monitor.store import outbox
 from monitor.store.db import Database
 
@@ -49,6 +50,7 @@ class PendingArticle:
     feed_summary: str
     feed_name: str
     published_at: float | None = None
+    first_seen_at: float = 0.0
 
 
 def record_items(db: Database, feed_id: int, items: Iterable[RawItem], now: float,
@@ -75,10 +77,23 @@ def record_items(db: Database, feed_id: int, items: Iterable[RawItem], now: floa
 
 def _record(conn: sqlite3.Connection, feed_id: int, item: RawItem, now: float) -> Sighting:
     """Record one item: seen before in this feed, a duplicate of a known article, or new."""
-    seen = conn.execute("SELECT article_id FROM sightings WHERE feed_id = ? AND identity = ?",
-                        (feed_id, item.identity)).fetchone()
+    seen = _sighted(conn, feed_id, item.identity)
     if seen is not None:
-        return Sighting.SEEN
+        other = reusing(item, seen["feed_title"], seen["canonical_url"])
+        if other is None:
+            return Sighting.SEEN
+        # The feed reuses this identity for a different item: give the item its own.
+        item = other
+        if _sighted(conn, feed_id, item.identity) is not None:
+            return Sighting.SEEN
+    if item.base_identity:
+        # Made unique because a namesake appeared beside it: it may be the item seen under
+        # the plain identity before.
+        before = _sighted(conn, feed_id, item.base_identity)
+        if before is not None and reusing(item, before["feed_title"],
+                                          before["canonical_url"]) is None:
+            _add_sighting(conn, feed_id, item.identity, before["article_id"], now)
+            return Sighting.SEEN
     existing = _find_existing(conn, item)
     if existing is not None:
         _add_sighting(conn, feed_id, item.identity, existing, now)
@@ -90,6 +105,14 @@ def _record(conn: sqlite3.Connection, feed_id: int, item: RawItem, now: float) -
          item.author, item.published.timestamp() if item.published else None, now))
     _add_sighting(conn, feed_id, item.identity, int(cur.lastrowid or 0), now)
     return Sighting.NEW
+
+
+def _sighted(conn: sqlite3.Connection, feed_id: int, identity: str) -> sqlite3.Row | None:
+    """The article this feed delivered under ``identity``, with what tells items apart."""
+    return conn.execute(
+        "SELECT s.article_id, a.feed_title, a.canonical_url FROM sightings s "
+        "JOIN articles a ON a.id = s.article_id WHERE s.feed_id = ? AND s.identity = ?",
+        (feed_id, identity)).fetchone()
 
 
 def _find_existing(conn: sqlite3.Connection, item: RawItem) -> int | None:
@@ -105,18 +128,26 @@ def _add_sighting(conn: sqlite3.Connection, feed_id: int, identity: str, article
                  (feed_id, identity, article_id, now))
 
 
-def pending_articles(db: Database, feed_id: int | None = None, limit: int = 1000) -> list[PendingArticle]:
-    """Articles recorded but not yet extracted (new ones, or left over by a crash)."""
-    sql = ("SELECT a.id, a.canonical_url, a.feed_title, a.feed_summary, f.name, a.published_at "
-           "FROM articles a "
-           "JOIN feeds f ON f.id = a.feed_id WHERE a.extraction_status = 'pending'")
-    args: tuple[Any, ...] = ()
+def pending_articles(db: Database, feed_id: int | None = None, limit: int = 1000,
+                     after_id: int = 0) -> list[PendingArticle]:
+    """Articles recorded but not yet extracted (new ones, or left over by a crash or a poll's
+    budget), oldest first, from the one after ``after_id`` on."""
+    sql = ("SELECT a.id, a.canonical_url, a.feed_title, a.feed_summary, f.name, a.published_at, "
+           "a.first_seen_at FROM articles a "
+           "JOIN feeds f ON f.id = a.feed_id WHERE a.extraction_status = 'pending' AND a.id > ?")
+    args: tuple[Any, ...] = (after_id,)
     if feed_id is not None:
         sql += " AND a.feed_id = ?"
-        args = (feed_id,)
+        args = (after_id, feed_id)
     rows = db.conn.execute(sql + " ORDER BY a.id LIMIT ?", (*args, limit)).fetchall()
     return [PendingArticle(r["id"], r["canonical_url"], r["feed_title"], r["feed_summary"],
-                           r["name"], r["published_at"]) for r in rows]
+                           r["name"], r["published_at"], r["first_seen_at"]) for r in rows]
+
+
+def count_pending(db: Database, feed_id: int) -> int:
+    """How many of a feed's articles still wait for their page."""
+    return int(db.conn.execute("SELECT COUNT(*) FROM articles WHERE feed_id = ? AND "
+                               "extraction_status = 'pending'", (feed_id,)).fetchone()[0])
 
 
 def save_extraction(db: Database, article_id: int, *, status: ExtractionStatus,

@@ -119,5 +119,7 @@ def backoff_delay(failures: int, *, base: float, cap: float, rng: random.Random 
 def feed_health(db: Database) -> list[sqlite3.Row]:
     """Every feed with its health columns, for ``monitor feeds``."""
     return db.conn.execute(
-        "SELECT f.*, (SELECT COUNT(*) FROM sightings s WHERE s.feed_id = f.id) AS sightings "
+        "SELECT f.*, (SELECT COUNT(*) FROM sightings s WHERE s.feed_id = f.id) AS sightings, "
+        "(SELECT COUNT(*) FROM articles a WHERE a.feed_id = f.id "
+        " AND a.extraction_status = 'pending') AS pending "
         "FROM feeds f ORDER BY f.name").fetchall()

@@ -22,6 +22,13 @@ from monitor.parse.urls import canonical_url
     pytest.param("javascript:alert(1)", None, None, id="javascript"),
     pytest.param("ftp://x/y", None, None, id="ftp"),
     pytest.param("", None, None, id="empty"),
+    pytest.param("https://مثال.ليبيا/خبر", None, "https://مثال.ليبيا/%D8%AE%D8%A8%D8%B1", id="idn"),
+    pytest.param("HTTPS://XN--MGBH0FB.example/", None, "https://xn--mgbh0fb.example/", id="punycode"),
+    pytest.param("http://a b.example/x", None, None, id="space-in-host"),
+    pytest.param("http://a%20b.example/x", None, None, id="escaped-host"),
+    pytest.param("http://example.org:99999/x", None, None, id="bad-port"),
+    pytest.param("//other.example/x", "https://site.example/feed", "https://other.example/x",
+                 id="protocol-relative"),
 ])
 def test_canonical_url(raw, base, expected):
     assert canonical_url(raw, base) == expected

@@ -1,0 +1,164 @@
+"""Feeds parsed in worker processes with a time limit and a memory limit.
+
+feedparser is pure Python over expat and sgmllib, and some bodies within the size cap cost far
+more than their size: one element with 100,000 attributes took 184 s of CPU for 1 MB (xml.sax
+looks attributes up by a linear scan), 300,000 unclosed elements 318 MB. A thread cannot be
+stopped and shares the daemon's memory, so each parse goes to a spawned process whose address
+space is capped (``RLIMIT_AS``) and which is killed and replaced when it overruns
+``timeout_seconds``; the feed then fails with a :class:`ParseError` and backs off like any
+failing feed. A worker reads its requests from a pipe whose only writer is the parent, so it
+exits when the parent dies; a CPU-time limit set before each parse stops it too if it is busy.
+``workers: 0`` parses in a thread instead (tests, tiny boxes), without either bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import resource
+import signal
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING, Any
+
+from monitor.errors import ParseError
+from monitor.models import ParsedFeed
+
+if TYPE_CHECKING:   # the worker process imports this module: keep pydantic out of it
+    from monitor.config import ParseSettings
+
+log = logging.getLogger(__name__)
+
+Request = tuple[bytes, str, str, str | None]
+
+
+def parse_request(request: Request) -> ParsedFeed:
+    """Parse one request (body, feed name, final URL, content type) where this runs."""
+    from monitor.parse.feed import parse_feed
+
+    body, name, final_url, content_type = request
+    return parse_feed(body, feed_name=name, final_url=final_url, content_type=content_type)
+
+
+def _serve(conn: Connection, memory_bytes: int, cpu_seconds: float) -> None:
+    """A worker's life: answer requests until the pipe closes (the parent is gone)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the daemon's to handle
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError, MemoryError):   # parent gone, or a body over our means
+            return
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        soft = int(used.ru_utime + used.ru_stime + cpu_seconds) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+        try:
+            answer: tuple[str, Any] = ("ok", parse_request(request))
+        except ParseError as exc:
+            answer = ("not_a_feed", str(exc))
+        except MemoryError:
+            answer = ("memory", None)
+        except RecursionError:
+            answer = ("too_deep", None)
+        try:
+            conn.send(answer)
+        except (BrokenPipeError, OSError):
+            return
+
+
+class _Worker:
+    """One process and the parent's end of its pipe."""
+
+    def __init__(self, settings: ParseSettings) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.proc: BaseProcess = ctx.Process(
+            target=_serve, name="monitor-parse", daemon=True,
+            args=(child, settings.max_memory_mb * 1024 * 1024, 2 * settings.timeout_seconds))
+        self.proc.start()
+        child.close()     # the worker must hold the only child end: EOF when we die
+
+    def kill(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+
+class FeedParsers:
+    """``await parsers.parse(...)`` → :class:`ParsedFeed`, or :class:`ParseError`."""
+
+    def __init__(self, settings: ParseSettings) -> None:
+        self.settings = settings
+        self._idle: asyncio.Queue[_Worker | None] | None = None
+
+    async def parse(self, body: bytes, name: str, final_url: str,
+                    content_type: str | None) -> ParsedFeed:
+        request: Request = (body, name, final_url, content_type)
+        if self.settings.workers == 0:
+            return await asyncio.to_thread(parse_request, request)
+        idle = self._queue()
+        worker = await idle.get()
+        if worker is None or not worker.proc.is_alive():
+            worker = _Worker(self.settings)
+        try:
+            answer = await self._ask(worker, request)
+        except BaseException:
+            worker.kill()          # overran, died or was cancelled: never reused
+            idle.put_nowait(None)
+            raise
+        if answer[0] in ("ok", "not_a_feed"):
+            idle.put_nowait(worker)
+        else:
+            worker.kill()      # after a MemoryError its heap is no place for the next feed
+            idle.put_nowait(None)
+        return _result(answer, self.settings)
+
+    def _queue(self) -> asyncio.Queue[_Worker | None]:
+        if self._idle is None:
+            # Workers start on first use (None: a slot whose process is not started yet).
+            self._idle = asyncio.Queue()
+            for _ in range(self.settings.workers):
+                self._idle.put_nowait(None)
+        return self._idle
+
+    async def _ask(self, worker: _Worker, request: Request) -> tuple[str, Any]:
+        # In a thread: sending a 5 MB body waits for a fresh worker to finish importing, and
+        # receiving waits for the parse; neither may hold up the event loop.
+        timeout = self.settings.timeout_seconds
+        answer = await asyncio.to_thread(_exchange, worker.conn, request, timeout)
+        if answer is None:
+            log.warning("feed parse over %g s: parser process replaced", timeout)
+            raise ParseError(f"parsing took over {timeout:g} s")
+        return answer
+
+    def close(self) -> None:
+        """Stop every worker (they also stop by themselves when this process dies)."""
+        while self._idle is not None and not self._idle.empty():
+            worker = self._idle.get_nowait()
+            if worker is not None:
+                worker.kill()
+
+
+def _exchange(conn: Connection, request: Request, timeout: float) -> tuple[str, Any] | None:
+    """Send one request and wait for its answer; None when none came within ``timeout``."""
+    try:
+        conn.send(request)
+        if not conn.poll(timeout):
+            return None
+        answer: tuple[str, Any] = conn.recv()
+    except (EOFError, OSError) as exc:
+        raise ParseError("the parser process died (memory or CPU limit)") from exc
+    return answer
+
+
+def _result(answer: tuple[str, Any], settings: ParseSettings) -> ParsedFeed:
+    kind, value = answer
+    if kind == "ok":
+        return value
+    if kind == "not_a_feed":
+        raise ParseError(value)
+    if kind == "memory":
+        raise ParseError(f"parsing needed more than {settings.max_memory_mb} MB")
+    raise ParseError("the feed nests elements too deeply to parse")
