@@ -44,15 +44,16 @@ def parse_request(request: Request) -> ParsedFeed:
 def _serve(conn: Connection, memory_bytes: int, cpu_seconds: float) -> None:
     """A worker's life: answer requests until the pipe closes (the parent is gone)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the daemon's to handle
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        memory_bytes = min(memory_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, hard))
     while True:
         try:
             request = conn.recv()
         except (EOFError, OSError, MemoryError):   # parent gone, or a body over our means
             return
-        used = resource.getrusage(resource.RUSAGE_SELF)
-        soft = int(used.ru_utime + used.ru_stime + cpu_seconds) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+        _limit_cpu(cpu_seconds)
         try:
             answer: tuple[str, Any] = ("ok", parse_request(request))
         except ParseError as exc:
@@ -61,10 +62,23 @@ def _serve(conn: Connection, memory_bytes: int, cpu_seconds: float) -> None:
             answer = ("memory", None)
         except RecursionError:
             answer = ("too_deep", None)
+        except Exception as exc:  # job boundary: a parser bug fails this feed, the parent logs it
+            answer = ("bug", f"{type(exc).__name__}: {exc}"[:500])
         try:
             conn.send(answer)
-        except (BrokenPipeError, OSError):
+        except (OSError, MemoryError):   # parent gone, or an answer over our means: EOF says it
             return
+
+
+def _limit_cpu(seconds: float) -> None:
+    """Let this process use ``seconds`` more CPU, then SIGXCPU ends it (if the parent is gone,
+    nobody else would stop a parse that never ends)."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    soft = int(used.ru_utime + used.ru_stime + seconds) + 1
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
 class _Worker:
@@ -161,4 +175,7 @@ def _result(answer: tuple[str, Any], settings: ParseSettings) -> ParsedFeed:
         raise ParseError(value)
     if kind == "memory":
         raise ParseError(f"parsing needed more than {settings.max_memory_mb} MB")
+    if kind == "bug":
+        log.error("feed parser failed: %s", value)
+        raise ParseError(f"the parser failed: {value}")
     raise ParseError("the feed nests elements too deeply to parse")
