@@ -53,6 +53,7 @@ def test_suffix_classes() -> None:
     "نقلت روسيا منظومات دفاعها الجوي إلى الجنوب",
     "روسيا تهرب أسلحة عبر الموانئ",
     "هبطت طائرتا شحن روسيتان في القاعدة",
+    "قالت مصادر إن سفنا حربية روسية رست في طبرق",
 ])
 def test_russian_military_is_composed_without_listing_the_phrase(matcher: Matcher,
                                                                 text: str) -> None:
