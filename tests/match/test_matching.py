@@ -5,11 +5,13 @@ from __future__ import annotations
 import pickle
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.match import Matcher, RuleSet
 from monitor.match.model import Entity, Group, Near, Rule
 from monitor.match.score import saturation
-from monitor.match.tokens import clitic_forms, skeleton, tokenize
+from monitor.match.tokens import clitic_forms, skeleton, skeleton_line, tokenize
 
 
 def entities_in(matcher: Matcher, text: str) -> list[tuple[str, str]]:
@@ -168,3 +170,14 @@ def test_matcher_pickles(matcher: Matcher) -> None:
     clone = pickle.loads(pickle.dumps(matcher))
     text = "مرتزقة فاغنر في قاعدة الجفرة الليبية"
     assert clone.score("", text) == matcher.score("", text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="اوييءفغجقكرنسبتمaz29", min_size=0, max_size=8), min_size=1,
+                max_size=12))
+def test_skeleton_line_equals_the_skeleton_of_each_token(words: list[str]) -> None:
+    # The line version (one translate for a whole field) must agree with the per-token one the
+    # variant keys are built with, or a variant key could never match.
+    words = [w for w in words if w]
+    line = " " + " ".join(words) + " "
+    assert skeleton_line(line) == " " + " ".join(map(skeleton, words)) + " "
