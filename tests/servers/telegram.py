@@ -193,6 +193,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:
+            # The client died mid-body (a SIGKILLed daemon): like any HTTP server, answer
+            # nothing and record nothing, because no complete request arrived.
+            return
         try:
             self.server.owner.handle(self, raw)
         except OSError:
