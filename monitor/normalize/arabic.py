@@ -9,7 +9,8 @@ Rules and articles are normalised the same way, so that spelling noise does not 
 * unify alef forms ``أ إ آ ٱ`` → ``ا``, ``ى`` → ``ي``, ``ة`` → ``ه``, hamza seats ``ؤ ئ`` → ``ء``; Persian/Urdu look-alikes
   ``ی`` → ``ي``, ``ک`` and ``گ`` → ``ك``, ``ڤ`` → ``ف``, ``ھ ہ ە`` → ``ه``;
 * every decimal digit (Arabic-Indic ``٠-٩``, Eastern ``۰-۹``, others) → ASCII ``0-9``;
-* hyphens and dashes → ``-``, double quotes and guillemets → ``"``, single quotes → ``'``;
+* the ellipsis ``…`` → ``.``; hyphens and dashes → ``-``; double quotes and guillemets → ``"``;
+  single quotes → ``'``;
 * every space-like character → `` `` (one for one, so offsets stay simple);
 * case folding (``Tor-M2`` → ``tor-m2``).
 
@@ -43,6 +44,9 @@ _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\ufe63\uff0d\u0
 _DOUBLE_QUOTES = "\u00ab\u00bb\u201c\u201d\u201e\u201f\u2033\u2036\u275d\u275e\u301d\u301e\uff02"
 _SINGLE_QUOTES = "\u2018\u2019\u201a\u201b\u2032\u2035\u2039\u203a\u275b\u275c\u0060\u00b4"
 _TATWEEL = "\u0640"
+# Read before NFKC: punctuation NFKC would expand into several characters. The ellipsis is
+# common in Arabic headlines, and one character for one keeps such text on the fast path.
+_BEFORE_NFKC = {"\u2026": "."}
 
 
 def _build_table() -> dict[str, str]:
@@ -67,6 +71,8 @@ def _dropped(ch: str) -> bool:
 
 def _step(ch: str) -> str:
     """One pass over one character: NFKC, case fold, drop, map."""
+    if ch in _BEFORE_NFKC:
+        return _BEFORE_NFKC[ch]
     out = []
     for c in unicodedata.normalize("NFKC", ch).casefold():
         if _dropped(c):

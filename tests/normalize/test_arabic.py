@@ -27,6 +27,7 @@ from monitor.normalize.arabic import PLAIN, _fold, normalize_clusters
     ("Tor-M2 AFRICA Corps", "tor-m2 africa corps"),  # case folding
     ("ا\u0653", "ا"),                            # decomposed madda composes, then unifies
     ("ﻻ", "لا"),                                # lam-alef ligature
+    ("روسيا…ليبيا", "روسيا.ليبيا"),              # the ellipsis is one mark, not three
 ])
 def test_examples(raw: str, expected: str) -> None:
     assert normalize_text(raw) == expected
@@ -116,5 +117,5 @@ def test_translate_path_equals_the_cluster_path(text: str, data: st.DataObject) 
 
 
 def test_ordinary_news_takes_the_translate_path() -> None:
-    norm = normalize("وصل نائبُ وزيرِ الدفاع الروسي يونس بك يفكيروف، إلى بنغازي (2024).\n")
+    norm = normalize("وصل نائبُ وزيرِ الدفاع الروسي يونس بك يفكيروف، إلى بنغازي (2024)…\n")
     assert norm._starts is None and norm._shift
