@@ -9,10 +9,8 @@ every feed. Figures: CPU seconds of this process per unchanged feed, measured tw
     (interval ``--interval`` s, default jitter), CPU over ``--cycles`` intervals divided by the
     304 polls made in them (counted by the daemon's own metrics).
 Baseline in the same run: a bare httpx client doing the same conditional GETs with the same
-concurrency (the floor of any httpx-based poller), in a child process so that it runs stock
-httpx/httpcore (the daemon makes httpcore's locks fast-acquire process-wide,
-``monitor/fetch/locks.py``); the same client with that switch is reported too. The feed server
-runs in its own process; its CPU is reported apart.
+concurrency (the floor of any httpx-based poller), in a child process of its own. The feed
+server runs in its own process; its CPU is reported apart.
 """
 
 from __future__ import annotations
@@ -45,19 +43,16 @@ async def bare_httpx(urls: list[str], concurrency: int) -> None:
         await asyncio.gather(*(one(i, u) for i, u in enumerate(urls)))
 
 
-def bare_cpu(base: str, feeds: int, concurrency: int, cycles: int, fast: bool) -> float:
+def bare_cpu(base: str, feeds: int, concurrency: int, cycles: int) -> float:
     """Median CPU seconds of a bare httpx cycle over the feeds, measured in a fresh process."""
     out = subprocess.run(
         [sys.executable, __file__, "--bare", base, "--feeds", str(feeds), "--cycles", str(cycles),
-         "--concurrency", str(concurrency)] + (["--fast-locks"] if fast else []),
+         "--concurrency", str(concurrency)],
         check=True, capture_output=True, text=True).stdout
     return float(json.loads(out)["cpu"])
 
 
-def _bare_main(base: str, feeds: int, concurrency: int, cycles: int, fast: bool) -> None:
-    if fast:
-        from monitor.fetch.locks import use_fast_locks
-        assert use_fast_locks()
+def _bare_main(base: str, feeds: int, concurrency: int, cycles: int) -> None:
     urls = [feed_url(base, i) for i in range(feeds)]
     asyncio.run(bare_httpx(urls, concurrency))          # warm-up: imports, first connections
     cpus = []
@@ -126,16 +121,14 @@ def run(feeds: int = 1000, cycles: int = 3, interval: float = 10.0) -> list[Row]
 
         cpus, walls, server_cpu = asyncio.run(go())
         conc = settings.poll.concurrency
-        bare = bare_cpu(server.base, feeds, conc, cycles, fast=False)
-        bare_fast = bare_cpu(server.base, feeds, conc, cycles, fast=True)
+        bare = bare_cpu(server.base, feeds, conc, cycles)
         d_cpu, d_polls, d_wall = daemon_polling(server, Path(tmpdir) / "daemon", feeds, cycles,
                                                 interval)
     cpu, wall = median(cpus), median(walls)
     per_feed_ms, bare_ms = cpu / feeds * 1000, bare / feeds * 1000
-    fast_ms = bare_fast / feeds * 1000
     daemon_ms = d_cpu / max(1, d_polls) * 1000
     note = (f"{feeds} feeds, median of {cycles} cycles: {cpu:.2f} s CPU, {wall:.2f} s wall; "
-            f"bare httpx {bare:.2f} s CPU (stock), {bare_fast:.2f} s with fast-acquire locks; "
+            f"bare httpx {bare:.2f} s CPU; "
             f"server process {server_cpu:.2f} s CPU per cycle")
     d_note = (f"{d_polls} polls answered 304 in {d_wall:.1f} s ({cycles} intervals of "
               f"{interval:g} s): {d_cpu:.2f} s CPU, scheduler and idle time included")
@@ -146,9 +139,6 @@ def run(feeds: int = 1000, cycles: int = 3, interval: float = 10.0) -> list[Row]
         Row("3 polling (304)", "CPU per unchanged feed, `monitor once` cycle", per_feed_ms, "ms",
             "bare httpx conditional GET", bare_ms, per_feed_ms / bare_ms, "< 2 ms",
             per_feed_ms < 2.0, note),
-        Row("3 polling (304)", "CPU per conditional GET, bare httpx with fast-acquire locks",
-            fast_ms, "ms", "bare httpx conditional GET", bare_ms, fast_ms / bare_ms, "—", None,
-            "the floor with monitor/fetch/locks.py's switch"),
         Row("3 polling (304)", "requests per second (`once` cycle)", feeds / wall, "req/s", "—",
             None, None, "—", None, ""),
     ]
@@ -163,10 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json")
     ap.add_argument("--bare", metavar="BASE_URL", help=argparse.SUPPRESS)
     ap.add_argument("--concurrency", type=int, default=8, help=argparse.SUPPRESS)
-    ap.add_argument("--fast-locks", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.bare:
-        _bare_main(args.bare, args.feeds, args.concurrency, args.cycles, args.fast_locks)
+        _bare_main(args.bare, args.feeds, args.concurrency, args.cycles)
         return 0
     rows = run(args.feeds, args.cycles, args.interval)
     print_rows(rows)

@@ -21,7 +21,6 @@ import httpx
 
 from monitor.config import parse_allow_entry
 from monitor.errors import BlockedAddress
-from monitor.fetch.locks import use_fast_locks
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -162,7 +161,6 @@ def _readable(sock: socket.socket | None) -> bool:
 
 def guarded_transport(allow: AllowList, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
     """An httpx transport whose connection pool uses :class:`GuardedBackend`."""
-    use_fast_locks()
     transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
     # httpx exposes no hook for the network backend; the pool attribute is private, so this is
     # re-checked by tests/fetch/test_guard.py on every httpx upgrade.
