@@ -139,7 +139,10 @@ def main() -> None:
         else:
             matchers["snowball"] = Matcher(exact_pack(pack), stem=stem)
     for set_name in args.sets.split(","):
-        rows = read_jsonl(SETS[set_name])
+        # A name of the shipped sets, or the path of any labelled JSONL file (a new writer's set
+        # scored once before the pack is tuned on it).
+        rows = read_jsonl(SETS[set_name] if set_name in SETS else Path(set_name))
+        set_name = Path(set_name).stem if set_name not in SETS else set_name
         for name, matcher in matchers.items():
             r = evaluate(matcher, rows)
             print(f"{set_name:6s} {name:8s} n={r['n']:4d} precision {r['precision']:.3f} "

@@ -45,6 +45,7 @@ def dependency_order(entities: Iterable[Entity], expand: object) -> list[Entity]
 
     def deps(ent: Entity) -> set[str]:
         refs = ([p for c in ent.compose for p in c.parts] + [u.ref for u in ent.unless]
+                + [c.rivals for c in ent.compose if c.rivals]
                 + [u.except_near for u in ent.unless if u.except_near])
         return {x for r in refs for x in expand(r)} - {ent.id}   # type: ignore[operator]
 
@@ -71,6 +72,7 @@ class Concepts:
         self.order = dependency_order(ruleset.entities, ruleset.expand)
         self._expand = {ref: ruleset.expand(ref) for ent in self.order
                         for ref in [*(p for c in ent.compose for p in c.parts),
+                                    *(c.rivals for c in ent.compose if c.rivals),
                                     *(u.ref for u in ent.unless),
                                     *(u.except_near for u in ent.unless if u.except_near)]}
 
@@ -127,9 +129,13 @@ class Concepts:
                 parts.append(part)
             if len(parts) < len(comp.parts):
                 continue
-            for anchor in parts[0][0]:
-                chosen = _chain(anchor, parts[1:], comp)
-                if chosen is None:
+            rivals = hits_of(comp.rivals) if comp.rivals else None
+            # With rivals, each hit of the second part looks back for its antecedent (every
+            # قواتها has one owner); otherwise each hit of the first part looks for the rest.
+            for anchor in (parts[1][0] if rivals else parts[0][0]):
+                chosen = (_antecedent(anchor, parts[0], comp.within) if rivals
+                          else _chain(anchor, parts[1:], comp))
+                if chosen is None or (rivals and _interposed(chosen, rivals)):
                     continue
                 start = min(h.start for h in chosen)
                 end = max(h.end for h in chosen)
@@ -171,6 +177,30 @@ def _nearest(hit: Hit, sorted_hits: _Sorted, within: int, after_only: bool = Fal
         if best is not None and gap(hit, best) <= 1:
             break
     return best
+
+
+def _antecedent(hit: Hit, part: _Sorted, within: int) -> list[Hit] | None:
+    """The nearest hit of ``part`` ending before ``hit`` within ``within`` tokens, then ``hit``."""
+    others, tokens = part
+    i = bisect.bisect_left(tokens, hit.token) - 1
+    while i >= 0 and hit.token - tokens[i] <= within + _LONGEST:
+        if others[i].last_token < hit.token and gap(others[i], hit) <= within:
+            return [others[i], hit]
+        i -= 1
+    return None
+
+
+def _interposed(chosen: list[Hit], rivals: _Sorted) -> bool:
+    """Does a rival hit stand wholly between two consecutive parts of a composed hit?"""
+    others, tokens = rivals
+    for a, b in zip(chosen, chosen[1:], strict=False):
+        left, right = (a, b) if a.token <= b.token else (b, a)
+        i = bisect.bisect_right(tokens, left.last_token)
+        while i < len(others) and tokens[i] < right.token:
+            if others[i].last_token < right.token:
+                return True
+            i += 1
+    return False
 
 
 def _chain(anchor: Hit, rest: list[_Sorted], comp: Compose) -> list[Hit] | None:

@@ -15,7 +15,10 @@ Inflection classes (``inflect:`` in the rule files, documented in ``rules/README
   قاعدة → قاعدتان قاعدتين قاعدتها قاعدات، مستشار → مستشارون مستشارين مستشاريها;
 * ``pronoun``: pronoun suffixes only: قوات → قواتها قواته قواتهم;
 * ``possessed``: a third-person pronoun suffix is required: قوات → قواتها قواته قواتهم, not
-  قوات (for "Russia deploys *its* forces", where the suffix is what ties the noun to Russia).
+  قوات (for "Russia deploys *its* forces", where the suffix is what ties the noun to Russia);
+  ``possessed_f``, ``possessed_m``, ``possessed_pl``: the same with only ها, only ه, or only
+  هم هما هن, so that the pronoun can agree with its antecedent (روسيا … قواتها، الكرملين …
+  طائراته، الروس … مواقعهم).
 
 Broken plurals (جنود، قواعد، أسلحة) are different words: the rule writer lists them.
 """
@@ -28,7 +31,8 @@ from functools import lru_cache
 
 __all__ = ["INFLECTIONS", "TokenSpec", "token_spec", "clitic_forms", "is_arabic", "suffixes"]
 
-INFLECTIONS = ("none", "nisba", "noun", "pronoun", "possessed")
+INFLECTIONS = ("none", "nisba", "noun", "pronoun", "possessed", "possessed_f", "possessed_m",
+               "possessed_pl")
 
 _ARABIC = re.compile(r"[\u0600-\u06FF]")
 
@@ -58,9 +62,20 @@ _NOUN_FEM = frozenset({"ه", "تان", "تين", "تا", "تي", "ات"} | {"ت"
 _NISBA = frozenset({"", "ه", "ان", "ين", "ون", "تان", "تين", "ات", "ا"})
 _PRONOUN = frozenset({""} | _P)
 _THIRD = ("ه", "ها", "هم", "هما", "هن")
-_POSSESSED_MASC = frozenset(_THIRD) | {"ات" + p for p in _THIRD} | {"ي" + p for p in _THIRD
-                                                                     if p != "ي"}
-_POSSESSED_FEM = frozenset({"ت" + p for p in _THIRD} | {"ات" + p for p in _THIRD})
+
+
+def _possessed(thirds: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """Suffixes of a noun with one of these pronouns: masculine base (قواتها، مستشاريه،
+    عسكريوه: the plural's ن drops before a pronoun), feminine base in ة (قاعدتها، طائرتاها)."""
+    masc = frozenset(thirds) | {c + p for p in thirds for c in ("ات", "ي", "و")}
+    fem = frozenset({c + p for p in thirds for c in ("ت", "ات", "تا")})
+    return masc, fem
+
+
+# Which pronoun a possessed noun carries says whose it is: ها is Russia's or Moscow's
+# (feminine), ه the Kremlin's, هم the Russians'. Composed concepts use that (rules/concepts.yaml).
+_POSSESSED = {"possessed": _possessed(_THIRD), "possessed_f": _possessed(("ها",)),
+              "possessed_m": _possessed(("ه",)), "possessed_pl": _possessed(("هم", "هما", "هن"))}
 _NONE = frozenset({""})
 
 
@@ -101,10 +116,11 @@ def suffixes(base: str, inflect: str) -> tuple[str, frozenset[str]]:
         return base, _NONE
     if inflect == "pronoun":
         return base, _PRONOUN
-    if inflect == "possessed":
+    if inflect in _POSSESSED:
+        masc, fem = _POSSESSED[inflect]
         if base.endswith("ه") and len(base) >= 3:
-            return base[:-1], _POSSESSED_FEM
-        return base, _POSSESSED_MASC
+            return base[:-1], fem
+        return base, masc
     if inflect == "nisba" and base.endswith("يه"):
         base = base[:-1]     # written in the feminine (روسية): the same adjective
     if inflect == "nisba" and base.endswith("ي"):

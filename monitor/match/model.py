@@ -13,11 +13,15 @@ __all__ = ["Entity", "Group", "Near", "Rule", "RuleSet", "Hit", "RuleResult", "S
 @dataclass(frozen=True, slots=True)
 class Compose:
     """A composed concept: a hit of every part within ``within`` tokens of the previous one
-    (``ordered``) or of the first (either order)."""
+    (``ordered``) or of the first (either order). With ``rivals`` (two ordered parts), each hit of
+    the second part takes the nearest hit of the first before it, and no hit of the rivals may
+    stand between them: a pronoun's antecedent is the nearest possible owner (روسيا … قواتها,
+    but not روسيا … تركيا … قواتها)."""
 
     parts: tuple[str, ...]
     within: int
     ordered: bool = True
+    rivals: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

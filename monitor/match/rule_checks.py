@@ -34,7 +34,8 @@ def _check_references(entities: list[Entity], groups: list[tuple[Group, LineDict
             seen[obj.id] = obj.source
     known = {e.id for e in entities} | {g.id for g, _ in groups}
     for ent in entities:
-        refs = [*(p for c in ent.compose for p in c.parts), *(u.ref for u in ent.unless),
+        refs = [*(p for c in ent.compose for p in c.parts),
+                *(c.rivals for c in ent.compose if c.rivals), *(u.ref for u in ent.unless),
                 *(u.except_near for u in ent.unless if u.except_near)]
         _check_refs(refs, known, ent.source, "entity", ent.id, probs)
     for g, item in groups:

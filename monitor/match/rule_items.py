@@ -217,16 +217,19 @@ def _parse_compose(item: LineDict, line: int, probs: Problems) -> tuple[Compose,
     if value is None:
         return ()
     if not isinstance(value, LineList) or not value:
-        probs.add("'compose' must be a list of {parts: [A, B, ...], within: N, ordered: BOOL}",
+        probs.add("'compose' must be a list of {parts: [A, B, ...], within: N, ordered: BOOL, "
+                  "rivals: ID}",
                   _line(item, "compose", line))
         return ()
     out = []
     for cond, cline in zip(value, value.lines, strict=True):
         if not isinstance(cond, LineDict) or not {"parts", "within"} <= set(cond) \
-                or not set(cond) <= {"parts", "within", "ordered"}:
-            probs.add("each 'compose' item needs parts and within (and may say ordered)", cline)
+                or not set(cond) <= {"parts", "within", "ordered", "rivals"}:
+            probs.add("each 'compose' item needs parts and within (and may say ordered and "
+                      "rivals)", cline)
             continue
         parts, within, ordered = cond["parts"], cond["within"], cond.get("ordered", True)
+        rivals = cond.get("rivals")
         if (not isinstance(parts, list) or len(parts) < 2
                 or not all(isinstance(p, str) and _ID.match(p) for p in parts)):
             probs.add("'compose' parts must be a list of two or more entity or group ids",
@@ -235,8 +238,13 @@ def _parse_compose(item: LineDict, line: int, probs: Problems) -> tuple[Compose,
             probs.add(f"bad within {quote(within)}: a positive whole number of tokens", cline)
         elif not isinstance(ordered, bool):
             probs.add(f"'ordered' must be true or false, got {quote(ordered)}", cline)
+        elif rivals is not None and not (isinstance(rivals, str) and _ID.match(rivals)):
+            probs.add(f"'rivals' must be one entity or group id, got {quote(rivals)}", cline)
+        elif rivals is not None and (len(parts) != 2 or not ordered):
+            probs.add("'rivals' needs exactly two ordered parts: an owner, then what it owns",
+                      cline)
         else:
-            out.append(Compose(tuple(parts), within, ordered))
+            out.append(Compose(tuple(parts), within, ordered, rivals))
     return tuple(out)
 
 

@@ -41,6 +41,10 @@ def test_suffix_classes() -> None:
     assert "تين" in suffixes("روسي", "nisba")[1] and "ها" not in suffixes("روسي", "nisba")[1]
     assert "" not in suffixes("قوات", "possessed")[1] and "ها" in suffixes("قوات", "possessed")[1]
     assert suffixes("روسي", "none")[1] == frozenset({""})
+    # The gendered classes keep only their pronoun; the plural's ن drops before it.
+    assert "ها" in suffixes("قوات", "possessed_f")[1] and "ه" not in suffixes("قوات", "possessed_f")[1]
+    assert "وه" in suffixes("مستشار", "possessed_m")[1] and "هم" not in suffixes("مستشار", "possessed_m")[1]
+    assert "تهم" in suffixes("قاعده", "possessed_pl")[0:2][1] and suffixes("قاعده", "possessed_pl")[0] == "قاعد"
     assert token_spec("29").exact and token_spec("مي").exact
 
 
@@ -66,6 +70,26 @@ def test_a_composed_hit_needs_its_parts_close_and_in_order(matcher: Matcher) -> 
     assert "russian_military" not in entities(matcher, "هجوم بطائرة مسيرة على موسكو")
     assert "russian_military" not in entities(matcher, "أعلنت روسيا أمس أن اجتماعا عقد لبحث "
                                                        "ملف القوات")
+
+
+@pytest.mark.parametrize(("text", "composed"), [
+    # Far from its subject, the pronoun agrees with it and refers to the nearest possible owner.
+    ("تواصل روسيا عبر شبكة من الشركات الأمنية المرتبطة بها منذ سنوات طويلة في الشرق "
+     "والجنوب وفي مناطق أخرى كثيرة تعزيز حضورها في وسط البلاد", True),
+    ("يحرص الكرملين الذي خسر أوراقا كثيرة أو كاد على ألا يفرط في ما بناه طوال سنوات "
+     "على الأرض فطائراته لا تزال تهبط في الخادم", True),
+    ("تواصل روسيا عبر شبكة من الشركات الأمنية المرتبطة بها منذ سنوات طويلة في الشرق "
+     "والجنوب ، بينما تعزز تركيا حضورها في وسط البلاد", False),
+    ("يحرص الكرملين الذي خسر أوراقا كثيرة أو كاد على ألا يفرط في ما بناه طوال سنوات "
+     "على الأرض فيما أبقت الحكومة طائراته في المطار", True),
+    ("يحرص الكرملين الذي خسر أوراقا كثيرة أو كاد على ألا يفرط في ما بناه طوال سنوات "
+     "على الأرض فيما نقل حفتر طائراته إلى المطار", False),
+    ("تواصل روسيا عبر شبكة من الشركات الأمنية المرتبطة بها منذ سنوات طويلة في الشرق "
+     "والجنوب وفي مناطق أخرى كثيرة تعزيز حضوره في وسط البلاد", False),
+])
+def test_a_possessive_far_from_russia_needs_agreement_and_no_rival(matcher: Matcher, text: str,
+                                                                   composed: bool) -> None:
+    assert ("russian_military" in entities(matcher, text)) is composed
 
 
 def test_africa_corps_of_rommel_is_excluded_and_explained(matcher: Matcher) -> None:
@@ -125,6 +149,12 @@ rules:
     ("  - id: c\n    compose:\n      - {parts: [a], within: 2}", 8, "two or more"),
     ("  - id: c\n    compose:\n      - {parts: [a, zz], within: 2}", 6, "unknown entity"),
     ("  - id: c\n    compose:\n      - {parts: [a, b], within: 0}", 8, "bad within"),
+    ("  - id: c\n    compose:\n      - {parts: [a, b], within: 2, rivals: zz}", 6,
+     "unknown entity"),
+    ("  - id: c\n    compose:\n      - {parts: [a, b], within: 2, rivals: [a]}", 8,
+     "'rivals' must be one"),
+    ("  - id: c\n    compose:\n      - {parts: [a, b], within: 2, ordered: false, rivals: a}",
+     8, "exactly two ordered parts"),
     ("  - id: c\n    aliases: [جاما]\n    unless:\n      - {near: b}", 9, "needs near and within"),
     ("  - id: c\n    aliases: [جاما]\n    compose:\n      - {parts: [a, b], within: 2}", 8,
      "either aliases or compose"),
