@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -23,6 +22,7 @@ from typing import Any
 
 from monitor.match.automaton import Candidate, compile_ruleset
 from monitor.match.concepts import Concepts
+from monitor.match.layout import SENTENCE_GAP, is_digest, positions
 from monitor.match.model import Hit, Rule, RuleResult, RuleSet, ScoreResult
 from monitor.match.tokens import token_spans
 from monitor.normalize import normalize
@@ -82,10 +82,11 @@ class Matcher:
         """Every entity hit in one field, in original-text offsets, in text order."""
         return self._find(text, field)[0]
 
-    def _find(self, text: str, field: str, lede: Sequence[Hit] = ()
+    def _find(self, text: str, field: str, lede: Sequence[Hit] = (), digest: bool = False
               ) -> tuple[list[Hit], list[tuple[Hit, str]], list[Hit]]:
         """Hits of one field, the hits context exclusions dropped (with the reason), and the
-        field's exclusion-context hits. ``lede``: context hits of the text that follow a title."""
+        field's exclusion-context hits. ``lede``: context hits of the text that follow a title;
+        ``digest``: the document is a digest (its headline says so), its items judged apart."""
         norm = normalize(text)
         spans = token_spans(norm.text)
         if not spans:
@@ -101,7 +102,7 @@ class Matcher:
         if not kept:
             return [], [], []
         hits = []
-        place = _positions(norm.text, spans)
+        place = positions(norm.text, spans, digest or is_digest(norm.text, field == "title"))
         for cand in kept:
             # Highlight whole tokens (clitics included) so the quote reads naturally.
             start, end = norm.to_original(spans[cand.first][0], spans[cand.last][1])
@@ -122,7 +123,8 @@ class Matcher:
 
     def score(self, title: str, text: str) -> ScoreResult:
         """Score one document (title and body text)."""
-        text_hits, text_dropped, contexts = self._find(text or "", "text")
+        digest = bool(title) and is_digest(normalize(title).text, whole=True)
+        text_hits, text_dropped, contexts = self._find(text or "", "text", digest=digest)
         lede = [h for h in contexts if h.token < LEDE_TOKENS]
         title_hits, title_dropped, _ = self._find(title or "", "title", lede)
         hits = title_hits + text_hits
@@ -153,30 +155,6 @@ class Matcher:
         return RuleResult(rule.id, rule.title, score, rule.threshold,
                           score >= rule.threshold and not missing, rule.severity,
                           rule.destination, tuple(scope), tuple(missing), raw)
-
-
-# Items of a list (a news ticker, a press review: "• … • …") are separate stories: a hit in one
-# item is never near a hit in another. Tokens after the n-th bullet are placed n × ITEM_GAP
-# further on, beyond any ``within``; a sentence end counts SENTENCE_GAP tokens, so that a
-# press review's next sentence ("… in Benghazi. In Niger, a Russian plane …") is further away
-# than the rest of one sentence. Measured in docs/matching.md §5.
-# Bullets, dashes that start an item, and the phrases with which bulletins change the subject
-# ("وفي شأن آخر", "وعلى صعيد منفصل"), in normalised spelling.
-_BULLETS = re.compile(r"[•●▪■◆◇►|]|(?:^|[:\n])\s*-\s|\s-\s(?=\S)"
-                      r"|\b(?:و?في|و?علي) (?:شان|صعيد|سياق|خبر|موضوع) (?:اخر|منفصل|مختلف)\b")
-_SENTENCE_ENDS = re.compile(r"[.!?؟;؛](?=\s)")
-ITEM_GAP = 10_000
-SENTENCE_GAP = 8
-
-
-def _positions(norm: str, spans: list[tuple[int, int]]) -> Callable[[int], int]:
-    """Token index → proximity position (the index, pushed past earlier bullets and stops)."""
-    bullets = [m.start() for m in _BULLETS.finditer(norm)]
-    stops = [m.start() for m in _SENTENCE_ENDS.finditer(norm)]
-    if not bullets and not stops:
-        return lambda k: k
-    return lambda k: (k + ITEM_GAP * bisect.bisect_left(bullets, spans[k][0])
-                      + SENTENCE_GAP * bisect.bisect_left(stops, spans[k][0]))
 
 
 def _plan(ruleset: RuleSet, rule: Rule) -> _RulePlan:

@@ -122,6 +122,21 @@ def test_items_of_a_press_review_are_not_near_each_other(matcher: Matcher) -> No
     assert matcher.score("", story).alert
 
 
+@pytest.mark.parametrize("title", ["موجز الأنباء", "جولة في الصحف", ""])
+def test_a_digest_judges_each_item_alone(matcher: Matcher, title: str) -> None:
+    # Items written as plain sentences or run on with "؛": a digest heading (in the title or
+    # the first words) makes every sentence end an item break.
+    lead = "" if title else "حصاد الأسبوع في سطور: "
+    items = ("المصرف المركزي الليبي في طرابلس يرفع سقف السحب النقدي؛ البحرية الروسية تجري "
+             "مناورات في شرق المتوسط بمشاركة فرقاطتين وغواصة؛ تونس تعلن حصيلة جديدة.")
+    assert not matcher.score(title, lead + items).alert
+    one_item = ("تونس تعلن حصيلة جديدة؛ سفن حربية روسية ترسو في ميناء طبرق الليبي وسط تكتم من "
+                "القيادة العامة؛ الجزائر تستضيف منتدى الطاقة.")
+    assert matcher.score(title, lead + one_item).alert
+    # Not a digest: the same sentences are one story, whose parts may be far apart.
+    assert matcher.score("", items).alert
+
+
 def test_hostile_repetition_stays_linear(matcher: Matcher) -> None:
     # One automaton pass plus work per hit: 20,000 composed hits, and a single 400,000-letter
     # token made of a stem (every stem hit rejected by the length check) both finish.

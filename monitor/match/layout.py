@@ -1,0 +1,61 @@
+"""Where a field's items and sentences begin: the distances that proximity conditions measure.
+
+Items of a list (a news ticker, a press review: "• … • …") are separate stories: a hit in one
+item is never near a hit in another. Tokens after the n-th item break are placed n × ITEM_GAP
+further on, beyond any ``within``; a sentence end counts SENTENCE_GAP tokens, so that a press
+review's next sentence ("… in Benghazi. In Niger, a Russian plane …") is further away than the
+rest of one sentence. Measured in docs/matching.md §5.
+
+A *digest* (a press review, a news brief, "the week in lines") announces itself in its headline
+or its first words. Its items are often written as plain sentences, or run on with ".." and
+"؛", so in a digest every sentence end is an item break, and so is a comma that hands over to
+the next outlet or item ("، بينما …", "، فيما …"): each item is then judged on its own.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable
+
+__all__ = ["ITEM_GAP", "SENTENCE_GAP", "is_digest", "positions"]
+
+ITEM_GAP = 10_000
+SENTENCE_GAP = 8
+
+# Bullets, dashes that start an item, and the phrases with which bulletins change the subject
+# ("وفي شأن آخر", "وعلى صعيد منفصل"), in normalised spelling.
+_BULLETS = re.compile(r"[•●▪■◆◇►|]|(?:^|[:\n])\s*-\s|\s-\s(?=\S)"
+                      r"|\b(?:و?في|و?علي) (?:شان|صعيد|سياق|خبر|موضوع) (?:اخر|منفصل|مختلف)\b"
+                      r"|\bو?في الشان (?:الدولي|الخارجي|العربي|الاقليمي|المحلي)\b")
+_SENTENCE_ENDS = re.compile(r"[.!?؟;؛](?=\s)")
+# In a digest only: a comma (or a semicolon) that hands over to the next item.
+_HANDOVERS = re.compile(r"[،,;؛]\s*(?=(?:بينما|فيما|في حين|وفي|اما)\b)")
+
+# Headlines and openings of digests, in normalised spelling (ة → ه, hamza seats unified).
+_DIGEST = re.compile(
+    r"\b(?:في سطور|موجز (?:الانباء|الاخبار|اخبار)|جوله (?:في )?(?:الصحف|الصحافه)|"
+    r"(?:عناوين|ابرز عناوين|قراءه في|عرض|استعراض) (?:ال)?صحف|ابرز (?:العناوين|الاخبار)|"
+    r"حصاد (?:الاسبوع|اليوم|الشهر)|نشره (?:الاخبار|الانباء)|اخبار متفرقه|"
+    r"(?:اهتمت|تناولت|ركزت) (?:ال)?صحف|ما (?:تابعته|تناولته|نشرته) الصحف|الصحف الصادره)\b")
+#: How far into a text its digest heading is looked for (characters of normalised text).
+DIGEST_HEAD = 200
+
+
+def is_digest(norm: str, whole: bool = False) -> bool:
+    """Does this normalised headline (``whole``) or text opening announce a digest?"""
+    return bool(_DIGEST.search(norm if whole else norm[:DIGEST_HEAD]))
+
+
+def positions(norm: str, spans: list[tuple[int, int]], digest: bool = False
+              ) -> Callable[[int], int]:
+    """Token index → proximity position (the index, pushed past earlier items and stops)."""
+    breaks = [m.start() for m in _BULLETS.finditer(norm)]
+    stops = [m.start() for m in _SENTENCE_ENDS.finditer(norm)]
+    if digest:
+        breaks = sorted(breaks + stops + [m.start() for m in _HANDOVERS.finditer(norm)])
+        stops = []
+    if not breaks and not stops:
+        return lambda k: k
+    return lambda k: (k + ITEM_GAP * bisect.bisect_left(breaks, spans[k][0])
+                      + SENTENCE_GAP * bisect.bisect_left(stops, spans[k][0]))
