@@ -24,10 +24,12 @@ ITEM_GAP = 10_000
 SENTENCE_GAP = 8
 
 # Bullets, dashes that start an item, and the phrases with which bulletins change the subject
-# ("وفي شأن آخر", "وعلى صعيد منفصل"), in normalised spelling.
-_BULLETS = re.compile(r"[•●▪■◆◇►|]|(?:^|[:\n])\s*-\s|\s-\s(?=\S)"
-                      r"|\b(?:و?في|و?علي) (?:شان|صعيد|سياق|خبر|موضوع) (?:اخر|منفصل|مختلف)\b"
-                      r"|\bو?في الشان (?:الدولي|الخارجي|العربي|الاقليمي|المحلي)\b")
+# ("وفي شأن آخر", "وعلى صعيد منفصل", "وفي الشأن الدولي"), in normalised spelling. Each pattern
+# starts with a literal character, so that the regex engine skips ahead instead of trying every
+# position (the dash's context is checked in Python, for the few dashes a text has).
+_MARKS = re.compile(r"[•●▪■◆◇►|]|-(?=\s)")
+_SHIFTS = re.compile(r"(?<!\w)و?(?:في|علي) (?:(?:شان|صعيد|سياق|خبر|موضوع) (?:اخر|منفصل|مختلف)"
+                     r"|الشان (?:الدولي|الخارجي|العربي|الاقليمي|المحلي))\b")
 _SENTENCE_ENDS = re.compile(r"[.!?؟;؛](?=\s)")
 # In a digest only: a comma (or a semicolon) that hands over to the next item.
 _HANDOVERS = re.compile(r"[،,;؛]\s*(?=(?:بينما|فيما|في حين|وفي|اما)\b)")
@@ -48,10 +50,31 @@ def is_digest(norm: str, whole: bool = False) -> bool:
     return bool(_DIGEST.search(norm if whole else norm[:DIGEST_HEAD]))
 
 
+def _breaks(norm: str) -> list[int]:
+    """Where items start: bullets, a dash that opens an item (at the start, after ":" or a
+    line break, or spaced between two items: "… - …"), and subject-changing phrases."""
+    out = []
+    for m in _MARKS.finditer(norm):
+        i = m.start()
+        if norm[i] == "-":
+            j = i - 1
+            while j >= 0 and norm[j] in " \t\r\f\v":
+                j -= 1
+            opens = j < 0 or norm[j] in ":\n"
+            spaced = (0 < i and norm[i - 1].isspace() and i + 2 < len(norm)
+                      and not norm[i + 2].isspace())
+            if not (opens or spaced):
+                continue
+        out.append(i)
+    out += [m.start() for m in _SHIFTS.finditer(norm)]
+    out.sort()
+    return out
+
+
 def positions(norm: str, spans: list[tuple[int, int]], digest: bool = False
               ) -> Callable[[int], int]:
     """Token index → proximity position (the index, pushed past earlier items and stops)."""
-    breaks = [m.start() for m in _BULLETS.finditer(norm)]
+    breaks = _breaks(norm)
     stops = [m.start() for m in _SENTENCE_ENDS.finditer(norm)]
     if digest:
         breaks = sorted(breaks + stops + [m.start() for m in _HANDOVERS.finditer(norm)])

@@ -1,0 +1,44 @@
+"""Where items and sentences begin (match/layout.py): the breaks proximity is measured across."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.match.layout import ITEM_GAP, SENTENCE_GAP, _breaks, is_digest, positions
+from monitor.match.tokens import token_spans
+from monitor.normalize import normalize_text
+
+
+@pytest.mark.parametrize(("text", "items"), [
+    ("- البند الاول\n- البند الثاني", 2),           # dashes that open lines
+    ("عاجل: - روسيا تعلن - ليبيا ترد", 2),          # after a colon, and spaced between items
+    ("تور-ام2 و 2020-2021", 0),                     # hyphens inside words and numbers
+    ("كلمة -كلمة", 0),                               # a dash glued to the next word
+    ("نص - ", 0),                                    # a trailing dash opens nothing
+    ("• اول • ثان | ثالث", 3),
+    ("وفي شان اخر قال الوزير", 1),
+    ("فيشان اخر", 0),                                # not the phrase: glued to another word
+    ("وفي الشان الدولي نقلت الصحف", 1),
+])
+def test_item_breaks(text: str, items: int) -> None:
+    assert len(_breaks(normalize_text(text))) == items
+
+
+def test_positions_push_later_items_and_sentences_apart() -> None:
+    norm = normalize_text("قال الوزير. ثم اضاف • بند اخر")
+    spans = token_spans(norm)
+    place = positions(norm, spans)
+    assert [place(k) for k in range(len(spans))] == [
+        0, 1, 2 + SENTENCE_GAP, 3 + SENTENCE_GAP, 4 + SENTENCE_GAP + ITEM_GAP,
+        5 + SENTENCE_GAP + ITEM_GAP]
+    digest = positions(norm, spans, digest=True)
+    assert digest(2) == 2 + ITEM_GAP            # in a digest a sentence end is an item break
+
+
+@pytest.mark.parametrize(("heading", "whole", "expected"), [
+    ("موجز الأنباء", True, True), ("جولة في الصحف", True, True),
+    ("عناوين نشرة المساء", True, True), ("الأسبوع في سطور: الدبيبة يفتتح", False, True),
+    ("موسكو تنفي وجود قوات في ليبيا", True, False),
+])
+def test_digest_headings(heading: str, whole: bool, expected: bool) -> None:
+    assert is_digest(normalize_text(heading), whole) is expected
