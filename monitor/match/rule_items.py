@@ -1,31 +1,36 @@
 """Parsing the items of a rule file (entities, groups, rules) with their file and line.
 
-Each ``parse_*`` function validates one mapping and reports every problem it finds to a
-:class:`Problems` collector; nothing here raises for bad input.
+The models of :mod:`monitor.match.rule_models` say what each key may hold; here their
+validation errors become problems with the line of the offending value (through
+:func:`monitor.yamlfile.line_of`, as for the configuration). Each ``parse_*`` function reports
+every problem of one mapping to a :class:`Problems` collector; nothing here raises for bad input.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
 from monitor.errors import RulesError
-from monitor.match.forms import INFLECTIONS
 from monitor.match.model import Compose, Entity, Group, Near, Rule, Unless
-from monitor.match.tokens import tokenize
-from monitor.normalize import normalize_text
-from monitor.yamlfile import LineDict, LineList
+from monitor.match.rule_models import (
+    MESSAGES,
+    SEVERITIES,
+    AtKey,
+    EntityItem,
+    GroupItem,
+    RuleItem,
+    quote,
+)
+from monitor.yamlfile import LineDict, line_of
 
 __all__ = ["Problems", "SEVERITIES", "parse_entity", "parse_group", "parse_rule", "quote"]
 
-SEVERITIES = ("low", "medium", "high", "critical")
-_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_ENTITY_KEYS = {"id", "name", "type", "weight", "aliases", "variants", "not_in", "inflect",
-                "compose", "unless"}
-_GROUP_KEYS = {"id", "members"}
-_RULE_KEYS = {"id", "title", "all", "any", "none", "near", "title_boost", "threshold",
-              "severity", "destination"}
-_MAX_WEIGHT = 10.0
+_REF_LISTS = ("all", "any", "none", "members", "parts")
+# What a nested item that lacks a key needs, in the rule writer's terms.
+_NESTED_NEEDS = {"compose": "parts and within", "unless": "near and within",
+                 "near": "exactly a, b and within"}
 
 
 class Problems:
@@ -39,106 +44,37 @@ class Problems:
         self.items.append(RulesError(reason, file=self.file, line=line))
 
 
-def _line(item: LineDict, key: str, default: int) -> int:
-    return item.lines.get(key, default)
-
-
-def _unknown_keys(item: LineDict, allowed: set[str], what: str, probs: Problems) -> None:
-    for key in item:
-        if key not in allowed:
-            probs.add(f"unknown {what} key {quote(key)}", item.lines[key])
-
-
-def _req_id(item: LineDict, line: int, what: str, probs: Problems) -> str | None:
-    value = item.get("id")
-    if not isinstance(value, str) or not _ID.match(value):
-        probs.add(f"{what} needs an id of lowercase letters, digits and _ (got {quote(value)})",
-                  _line(item, "id", line))
-        return None
-    return value
-
-
-def _number(item: LineDict, key: str, default: float, low: float, high: float, line: int,
-            probs: Problems) -> float:
-    value = item.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low < value <= high:
-        probs.add(f"bad {key} {quote(value)}: must be a number > {low:g} and <= {high:g}",
-                  _line(item, key, line))
-        return default
-    return float(value)
-
-
-def _str_list(item: LineDict, key: str, line: int, probs: Problems) -> list[tuple[str, int]]:
-    if key not in item:
-        return []
-    value = item[key]
-    if isinstance(value, str):
-        value = LineList([value])
-        value.lines = [_line(item, key, line)]
-    if not isinstance(value, LineList):
-        probs.add(f"{quote(key)} must be a list of strings", _line(item, key, line))
-        return []
-    out = []
-    for v, vline in zip(value, value.lines, strict=True):
-        if isinstance(v, str) and v.strip():
-            out.append((v, vline))
-        else:
-            probs.add(f"empty or non-text entry in {quote(key)}: {quote(v)}", vline)
-    return out
-
-
 def parse_entity(item: LineDict, line: int, probs: Problems) -> Entity | None:
-    _unknown_keys(item, _ENTITY_KEYS, "entity", probs)
-    eid = _req_id(item, line, "entity", probs)
-    inflect = _inflect(item.get("inflect", "none"), _line(item, "inflect", line), probs)
-    aliases, overrides = _aliases(item, "aliases", line, probs)
-    compose = _parse_compose(item, line, probs)
-    if not aliases and not compose:
-        probs.add(f"entity {quote(eid)} has no aliases (and is not composed)",
-                  _line(item, "aliases", line))
-    if aliases and compose:
-        probs.add(f"entity {quote(eid)}: give either aliases or compose, not both",
-                  _line(item, "compose", line))
-    not_in, _ = _aliases(item, "not_in", line, probs)
-    etype = item.get("type", "term")
-    if not isinstance(etype, str) or not etype.strip():
-        probs.add(f"bad entity type {quote(etype)}", _line(item, "type", line))
-    variants = item.get("variants", False)
-    if not isinstance(variants, bool):
-        probs.add(f"'variants' must be true or false, got {quote(variants)}",
-                  _line(item, "variants", line))
-    weight = _number(item, "weight", 1.0, 0.0, _MAX_WEIGHT, line, probs)
-    unless = tuple(Unless(ref, within, keep, keep_within) for ref, within, keep, keep_within, _
-                   in _ref_within_list(item, "unless", ("near", "within"), line, probs))
-    name = item.get("name", eid)
-    if eid is None:
-        return None
-    return Entity(eid, str(name), str(etype), weight, tuple(aliases), variants is True,
-                  tuple(not_in), f"{probs.file}:{line}", inflect, tuple(overrides.items()),
-                  compose, unless)
+    """An :class:`Entity` from one mapping of ``entities:``, or None (problems reported)."""
+    model = _validate(EntityItem, item, line, "entity", probs)
+    if not isinstance(model, EntityItem):
+        # Still an entity for the checks across the pack (duplicate ids, references).
+        return Entity(item["id"], "", "term", 1.0, (), source=f"{probs.file}:{line}",
+                      compose=tuple(Compose(tuple(_ids(c, "parts")), 1) for c
+                                    in _list(item, "compose") if isinstance(c, dict)),
+                      ) if _valid_id(item) else None
+    aliases, overrides = _dedupe(model.aliases)
+    not_in, _ = _dedupe(model.not_in)
+    compose = tuple(Compose(tuple(c.parts), c.within, c.ordered, c.rivals)
+                    for c in model.compose or ())
+    unless = tuple(Unless(u.near, u.within, u.except_near, u.except_within)
+                   for u in model.unless)
+    return Entity(model.id, str(model.id if model.name is None else model.name), model.type,
+                  float(model.weight), tuple(aliases), model.variants, tuple(not_in),
+                  f"{probs.file}:{line}", model.inflect, tuple(overrides.items()), compose,
+                  unless)
 
 
-def _inflect(value: Any, line: int, probs: Problems) -> str:
-    if value not in INFLECTIONS:
-        probs.add(f"bad inflect {quote(value)}: one of {', '.join(INFLECTIONS)}", line)
-        return "none"
-    return str(value)
+def _dedupe(entries: list[tuple[str, str | None]]) -> tuple[list[str], dict[str, str]]:
+    """Aliases in order without repeats, and their inflection overrides.
 
-
-def _aliases(item: LineDict, key: str, line: int, probs: Problems
-             ) -> tuple[list[str], dict[str, str]]:
-    """Aliases (strings, or ``{alias: TEXT, inflect: CLASS}``) and their inflection overrides.
-
-    Deduplicated through a set: a pack of a million aliases must load in linear time.
+    Through a set: a pack of a million aliases must load in linear time.
     """
     out: list[str] = []
     seen: set[str] = set()
     overrides: dict[str, str] = {}
-    for text, aline, inflect in _alias_entries(item, key, line, probs):
-        if not tokenize(normalize_text(text)):
-            probs.add(f"empty alias {quote(text)}: no letters or digits after normalisation",
-                      aline)
-        elif text not in seen:
+    for text, inflect in entries:
+        if text not in seen:
             seen.add(text)
             out.append(text)
             if inflect is not None:
@@ -146,164 +82,91 @@ def _aliases(item: LineDict, key: str, line: int, probs: Problems
     return out, overrides
 
 
-def _alias_entries(item: LineDict, key: str, line: int, probs: Problems
-                   ) -> list[tuple[str, int, str | None]]:
-    if key not in item:
-        return []
-    value = item[key]
-    if isinstance(value, str):
-        return [(value, _line(item, key, line), None)]
-    if not isinstance(value, LineList):
-        probs.add(f"{quote(key)} must be a list of strings", _line(item, key, line))
-        return []
-    out: list[tuple[str, int, str | None]] = []
-    for v, vline in zip(value, value.lines, strict=True):
-        if isinstance(v, LineDict) and key == "aliases" and set(v) <= {"alias", "inflect"}:
-            text = v.get("alias")
-            if isinstance(text, str) and text.strip():
-                out.append((text, vline, _inflect(v.get("inflect", "none"), vline, probs)))
-                continue
-        if isinstance(v, int) and not isinstance(v, bool):
-            v = str(v)           # a year or a model number written without quotes: 1941, 29
-        if isinstance(v, str) and v.strip():
-            out.append((v, vline, None))
-        else:
-            probs.add(f"empty or non-text entry in {quote(key)}: {quote(v)}", vline)
-    return out
-
-
-def quote(value: Any, limit: int = 80) -> str:
-    """``repr`` of a value quoted in a message, cut short: a hostile file must not make the
-    message (or the memory behind it) huge."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
-
-
-def _ref_within_list(item: LineDict, key: str, names: tuple[str, str], line: int,
-                     probs: Problems) -> list[tuple[str, int, str | None, int, int]]:
-    """Items ``{<ref>: ID, within: N[, except_near: ID, except_within: M]}`` of a list
-    (``unless``), with their lines."""
-    value = item.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, LineList):
-        probs.add(f"{quote(key)} must be a list of {{{names[0]}: ID, within: N}}",
-                  _line(item, key, line))
-        return []
-    out = []
-    for cond, cline in zip(value, value.lines, strict=True):
-        if (not isinstance(cond, LineDict) or not set(names) <= set(cond)
-                or not set(cond) <= {*names, "except_near", "except_within"}):
-            probs.add(f"each {quote(key)} item needs {names[0]} and within (and may say "
-                      "except_near)", cline)
-            continue
-        ref, within, keep = cond[names[0]], cond["within"], cond.get("except_near")
-        keep_within = cond.get("except_within", 0)
-        if not isinstance(ref, str) or not _ID.match(ref) or not (
-                keep is None or isinstance(keep, str) and _ID.match(keep)):
-            probs.add(f"{quote(key)}: {names[0]} and except_near must be entity or group ids",
-                      cline)
-        elif any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in
-                 (within, keep_within)) or within < 1:
-            probs.add(f"bad within {quote(within)} / except_within {quote(keep_within)}: "
-                      "positive whole numbers of tokens", cline)
-        else:
-            out.append((ref, within, keep, keep_within, cline))
-    return out
-
-
-def _parse_compose(item: LineDict, line: int, probs: Problems) -> tuple[Compose, ...]:
-    value = item.get("compose")
-    if value is None:
-        return ()
-    if not isinstance(value, LineList) or not value:
-        probs.add("'compose' must be a list of {parts: [A, B, ...], within: N, ordered: BOOL, "
-                  "rivals: ID}",
-                  _line(item, "compose", line))
-        return ()
-    out = []
-    for cond, cline in zip(value, value.lines, strict=True):
-        if not isinstance(cond, LineDict) or not {"parts", "within"} <= set(cond) \
-                or not set(cond) <= {"parts", "within", "ordered", "rivals"}:
-            probs.add("each 'compose' item needs parts and within (and may say ordered and "
-                      "rivals)", cline)
-            continue
-        parts, within, ordered = cond["parts"], cond["within"], cond.get("ordered", True)
-        rivals = cond.get("rivals")
-        if (not isinstance(parts, list) or len(parts) < 2
-                or not all(isinstance(p, str) and _ID.match(p) for p in parts)):
-            probs.add("'compose' parts must be a list of two or more entity or group ids",
-                      cline)
-        elif isinstance(within, bool) or not isinstance(within, int) or within < 1:
-            probs.add(f"bad within {quote(within)}: a positive whole number of tokens", cline)
-        elif not isinstance(ordered, bool):
-            probs.add(f"'ordered' must be true or false, got {quote(ordered)}", cline)
-        elif rivals is not None and not (isinstance(rivals, str) and _ID.match(rivals)):
-            probs.add(f"'rivals' must be one entity or group id, got {quote(rivals)}", cline)
-        elif rivals is not None and (len(parts) != 2 or not ordered):
-            probs.add("'rivals' needs exactly two ordered parts: an owner, then what it owns",
-                      cline)
-        else:
-            out.append(Compose(tuple(parts), within, ordered, rivals))
-    return tuple(out)
-
-
 def parse_group(item: LineDict, line: int, probs: Problems) -> Group | None:
-    _unknown_keys(item, _GROUP_KEYS, "group", probs)
-    gid = _req_id(item, line, "group", probs)
-    members = [m for m, _ in _str_list(item, "members", line, probs)]
-    if not members:
-        probs.add(f"group {quote(gid)} has no members", _line(item, "members", line))
-    return Group(gid, tuple(members), f"{probs.file}:{line}") if gid else None
+    """A :class:`Group` from one mapping of ``groups:``, or None (problems reported)."""
+    model = _validate(GroupItem, item, line, "group", probs)
+    if not isinstance(model, GroupItem):
+        return (Group(item["id"], tuple(_ids(item, "members")), f"{probs.file}:{line}")
+                if _valid_id(item) else None)
+    return Group(model.id, tuple(model.members), f"{probs.file}:{line}")
 
 
 def parse_rule(item: LineDict, line: int, probs: Problems) -> Rule | None:
-    _unknown_keys(item, _RULE_KEYS, "rule", probs)
-    rid = _req_id(item, line, "rule", probs)
-    severity = item.get("severity", "medium")
-    if severity not in SEVERITIES:
-        probs.add(f"bad severity {quote(severity)}: one of {', '.join(SEVERITIES)}",
-                  _line(item, "severity", line))
-    destination = item.get("destination", "default")
-    if not isinstance(destination, str) or not destination.strip():
-        probs.add(f"bad destination {quote(destination)}: a non-empty name",
-                  _line(item, "destination", line))
-    refs = {k: tuple(v for v, _ in _str_list(item, k, line, probs)) for k in ("all", "any", "none")}
-    near = _parse_near(item, line, probs)
-    if not refs["all"] and not refs["any"] and not near:
-        probs.add(f"rule {quote(rid)} needs at least one of all, any, near", line)
-    if "threshold" not in item:
-        probs.add(f"rule {quote(rid)} needs a threshold", line)
-    threshold = _number(item, "threshold", 1.0, 0.0, 1000.0, line, probs)
-    boost = item.get("title_boost", 0.5)
-    if isinstance(boost, bool) or not isinstance(boost, int | float) or not 0 <= boost <= 10:
-        probs.add(f"bad title_boost {quote(boost)}: a number from 0 to 10",
-                  _line(item, "title_boost", line))
-        boost = 0.5
-    if rid is None:
+    """A :class:`Rule` from one mapping of ``rules:``, or None (problems reported)."""
+    model = _validate(RuleItem, item, line, "rule", probs)
+    if not isinstance(model, RuleItem):
+        return (Rule(item["id"], "", *(tuple(_ids(item, k)) for k in ("all", "any", "none")),
+                     source=f"{probs.file}:{line}") if _valid_id(item) else None)
+    near = tuple(Near(n.a, n.b, n.within) for n in model.near)
+    return Rule(model.id, str(model.id if model.title is None else model.title),
+                tuple(model.all), tuple(model.any), tuple(model.none), near,
+                float(model.title_boost), float(model.threshold), model.severity,
+                model.destination, f"{probs.file}:{line}")
+
+
+def _valid_id(item: LineDict) -> bool:
+    return isinstance(item.get("id"), str) and not any(
+        err["loc"][:1] == ("id",) for err in _id_errors(item["id"]))
+
+
+def _id_errors(value: str) -> list[Any]:
+    try:
+        GroupItem.model_validate({"id": value, "members": ["x"]})
+        return []
+    except ValidationError as exc:
+        return list(exc.errors())
+
+
+def _list(item: Any, key: str) -> list[Any]:
+    value = item.get(key) if isinstance(item, dict) else None
+    return [value] if isinstance(value, str) else value if isinstance(value, list) else []
+
+
+def _ids(item: Any, key: str) -> list[str]:
+    """The strings of a list of references, as written (for checks after a failed validation)."""
+    return [v for v in _list(item, key) if isinstance(v, str)]
+
+
+def _validate(model: type[BaseModel], item: LineDict, line: int, kind: str,
+              probs: Problems) -> BaseModel | None:
+    try:
+        return model.model_validate(item)
+    except ValidationError as exc:
+        seen: set[tuple[str, int | None]] = set()
+        for err in exc.errors():
+            cause = (err.get("ctx") or {}).get("error")
+            loc = (*err["loc"], cause.key) if isinstance(cause, AtKey) else err["loc"]
+            problem = (_reason(err, item, kind), line_of(item, loc) or line)
+            if problem not in seen:       # a value wrong for two reasons is reported once
+                seen.add(problem)
+                probs.add(*problem)
         return None
-    return Rule(rid, str(item.get("title", rid)), refs["all"], refs["any"], refs["none"], near,
-                float(boost), threshold, str(severity), str(destination), f"{probs.file}:{line}")
 
 
-def _parse_near(item: LineDict, line: int, probs: Problems) -> tuple[Near, ...]:
-    value = item.get("near")
-    if value is None:
-        return ()   # optional
-    if not isinstance(value, LineList):
-        probs.add("'near' must be a list of {a, b, within}", _line(item, "near", line))
-        return ()
-    out = []
-    for cond, cline in zip(value, value.lines, strict=True):
-        if not isinstance(cond, LineDict) or set(cond) != {"a", "b", "within"}:
-            probs.add("each 'near' item needs exactly a, b and within", cline)
-            continue
-        within = cond["within"]
-        if isinstance(within, bool) or not isinstance(within, int) or within < 1:
-            probs.add(f"bad within {quote(within)}: a positive whole number of tokens", cline)
-            continue
-        if not isinstance(cond["a"], str) or not isinstance(cond["b"], str):
-            probs.add("'near' a and b must be entity or group ids", cline)
-            continue
-        out.append(Near(cond["a"], cond["b"], within))
-    return tuple(out)
+def _reason(err: Any, item: LineDict, kind: str) -> str:
+    """The rule writer's wording of one validation error."""
+    loc = [p for p in err["loc"] if isinstance(p, str)]
+    field = loc[-1] if loc else ""
+    parent = next((p for p in loc[:-1] if p in _NESTED_NEEDS), None)
+    value = quote(err.get("input"))
+    name = f"{kind} {quote(item.get('id'))}"
+    if err["type"] == "extra_forbidden":
+        return f"unknown {parent or kind} key {quote(field)}"
+    if err["type"] == "missing":
+        if parent:
+            return f"each {quote(parent)} item needs {_NESTED_NEEDS[parent]}"
+        return f"{name} needs {'an' if field == 'id' else 'a'} {field}"
+    if err["type"] == "value_error" and (not err["loc"] or not isinstance(err["loc"][-1], str)
+                                         and field in ("aliases", "not_in", "compose", "")):
+        # A problem of a whole item, or of one alias entry: the validator's own words.
+        message = str(err["msg"]).removeprefix("Value error, ")
+        return f"{message} (in {quote(field)})" if field in ("aliases", "not_in") else message
+    if field in _REF_LISTS and err["loc"] and isinstance(err["loc"][-1], int):
+        return f"{quote(field)}: {value} is not an entity or group id"
+    if parent and field in ("near", "except_near", "a", "b"):
+        return f"{quote(parent)}: {field} must be an entity or group id, got {value}"
+    if field == "id" and not parent:
+        return f"{kind} {MESSAGES['id'].format(v=value)}"
+    if field in MESSAGES:
+        return MESSAGES[field].format(v=value)
+    return f"bad {field} {value}: {err['msg']}"
