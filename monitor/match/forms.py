@@ -14,6 +14,7 @@ Inflection classes (``inflect:`` in the rule files, documented in ``rules/README
 * ``noun``: dual, sound plurals, accusative tanwin alef and pronoun suffixes: دعم → دعما دعمها،
   قاعدة → قاعدتان قاعدتين قاعدتها قاعدات، مستشار → مستشارون مستشارين مستشاريها;
 * ``pronoun``: pronoun suffixes only: قوات → قواتها قواته قواتهم;
+* ``verb``: plural and dual endings and object pronouns: يقدم → يقدمون، أرسل → أرسلوا أرسلوها;
 * ``possessed``: a third-person pronoun suffix is required: قوات → قواتها قواته قواتهم, not
   قوات (for "Russia deploys *its* forces", where the suffix is what ties the noun to Russia);
   ``possessed_f``, ``possessed_m``, ``possessed_pl``: the same with only ها, only ه, or only
@@ -32,7 +33,7 @@ from functools import lru_cache
 __all__ = ["INFLECTIONS", "TokenSpec", "token_spec", "clitic_forms", "is_arabic", "suffixes"]
 
 INFLECTIONS = ("none", "nisba", "noun", "pronoun", "possessed", "possessed_f", "possessed_m",
-               "possessed_pl")
+               "possessed_pl", "verb")
 
 _ARABIC = re.compile(r"[\u0600-\u06FF]")
 
@@ -62,6 +63,11 @@ _NOUN_FEM = frozenset({"ه", "تان", "تين", "تا", "تي", "ات"} | {"ت"
 _NISBA = frozenset({"", "ه", "ان", "ين", "ون", "تان", "تين", "ات", "ا"})
 _PRONOUN = frozenset({""} | _P)
 _THIRD = ("ه", "ها", "هم", "هما", "هن")
+# A verb as listed (its person prefix and gender are the rule writer's: ترسل، يرسل، أرسلت), with
+# the plural and dual endings and an object pronoun after either: يرسلون، أرسلوا، يرسلان،
+# أرسلوها، يرسلونهم (the و of أرسلوا drops its alef before a pronoun).
+_VERB = frozenset(_PRONOUN | {"ون", "وا", "ان", "ا", "ن"}
+                  | {e + p for e in ("ون", "و", "ان", "ا") for p in _THIRD})
 
 
 def _possessed(thirds: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
@@ -116,6 +122,8 @@ def suffixes(base: str, inflect: str) -> tuple[str, frozenset[str]]:
         return base, _NONE
     if inflect == "pronoun":
         return base, _PRONOUN
+    if inflect == "verb":
+        return base, _VERB
     if inflect in _POSSESSED:
         masc, fem = _POSSESSED[inflect]
         if base.endswith("ه") and len(base) >= 3:

@@ -41,6 +41,9 @@ def test_suffix_classes() -> None:
     assert "تين" in suffixes("روسي", "nisba")[1] and "ها" not in suffixes("روسي", "nisba")[1]
     assert "" not in suffixes("قوات", "possessed")[1] and "ها" in suffixes("قوات", "possessed")[1]
     assert suffixes("روسي", "none")[1] == frozenset({""})
+    # Verbs take plural and dual endings and object pronouns: الروس يقدمون، أرسلوها.
+    assert {"ون", "وا", "وها", "ان"} <= suffixes("يقدم", "verb")[1]
+    assert "ات" not in suffixes("يقدم", "verb")[1]
     # The gendered classes keep only their pronoun; the plural's ن drops before it.
     assert "ها" in suffixes("قوات", "possessed_f")[1] and "ه" not in suffixes("قوات", "possessed_f")[1]
     assert "وه" in suffixes("مستشار", "possessed_m")[1] and "هم" not in suffixes("مستشار", "possessed_m")[1]
