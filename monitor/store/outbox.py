@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from monitor.alert.payload import AlertPayload
 from monitor.store.db import Database
+from monitor.store.stories import story_outlets
 
 SEVERITY_ORDER = {"critical": 3, "high": 2, "medium": 1, "low": 0}
 BACKLOG_KEY_PREFIX = "digest:"     # idempotency keys of the digests a backlog is folded into
@@ -51,6 +52,12 @@ def enqueue(conn: sqlite3.Connection, *, key: str, destination: str, payload: Al
         (key, destination, payload.kind, payload.article_id, payload.severity,
          payload.to_json(), now))
     return cur.rowcount == 1
+
+
+def id_for_key(conn: sqlite3.Connection, key: str) -> int | None:
+    """The id of the row queued under idempotency key ``key``, or None."""
+    row = conn.execute("SELECT id FROM outbox WHERE idempotency_key = ?", (key,)).fetchone()
+    return int(row[0]) if row else None
 
 
 def enqueue_now(db: Database, *, key: str, destination: str, payload: AlertPayload,
@@ -148,8 +155,6 @@ def mark_merged(db: Database, row_id: int) -> None:
 
 def story_outlets_of(db: Database, article_id: int | None) -> list[str]:
     """Outlets of the story an article belongs to (exact copies once)."""
-    from monitor.dedupe.stories import story_outlets
-
     row = db.conn.execute("SELECT story_id FROM articles WHERE id = ?", (article_id,)).fetchone()
     return story_outlets(db.conn, row[0]) if row and row[0] is not None else []
 
