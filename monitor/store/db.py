@@ -80,6 +80,12 @@ def open_database(path: Path | str) -> Database:
     return db
 
 
+def open_read_only(path: Path | str, *, timeout: float = 5.0) -> sqlite3.Connection:
+    """A read-only connection of its own to an existing state database (no migrations, plain
+    tuple rows), for readers outside the daemon's connection: backtests, metric scrapes."""
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
+
+
 def _migrate(db: Database) -> None:
     current = db.schema_version
     known = migrations()

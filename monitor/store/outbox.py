@@ -17,7 +17,8 @@ import sqlite3
 from dataclasses import dataclass
 
 from monitor.alert.payload import AlertPayload
-from monitor.store.db import Database
+from monitor.errors import StoreError
+from monitor.store.db import Database, open_read_only
 from monitor.store.stories import story_outlets
 
 SEVERITY_ORDER = {"critical": 3, "high": 2, "medium": 1, "low": 0}
@@ -240,3 +241,28 @@ def status_rows(db: Database) -> list[sqlite3.Row]:
         "LEFT JOIN destinations d ON d.name = o.destination "
         "GROUP BY o.destination ORDER BY o.destination").fetchall()
 
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    """Messages waiting for one destination (``pending`` or ``sending`` rows)."""
+
+    destination: str
+    count: int
+    oldest_created_at: float
+
+
+def queue_depths(db_path: str) -> list[QueueDepth]:
+    """Waiting messages per destination, read on a read-only connection of its own (another
+    process may own the database). Raises StoreError when the database cannot be read."""
+    try:
+        conn = open_read_only(db_path, timeout=2)
+        try:
+            rows = conn.execute("SELECT destination, COUNT(*), MIN(created_at) FROM outbox "
+                                "WHERE status IN ('pending', 'sending') GROUP BY destination"
+                                ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read the outbox of {db_path}: {exc}") from exc
+    return [QueueDepth(dest, int(count), float(oldest)) for dest, count, oldest in rows]
