@@ -70,7 +70,7 @@ def open_database(path: Path | str) -> Database:
         # NORMAL in WAL mode: a power cut may lose the last commits but never corrupts the file.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        # The temp schema holds derived in-memory indexes (monitor/dedupe/bands.py), never files.
+        # The temp schema holds derived in-memory indexes (monitor/store/stories.py), never files.
         conn.execute("PRAGMA temp_store=MEMORY")
         db = Database(conn, path)
         _migrate(db)
