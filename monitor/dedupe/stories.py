@@ -13,6 +13,10 @@ from dataclasses import dataclass
 
 from monitor.dedupe import bands
 from monitor.dedupe.fingerprint import Fingerprint, containment, jaccard
+from monitor.store import stories as story_store
+from monitor.store.stories import story_outlets
+
+__all__ = ["StoryMatch", "assign_story", "is_same_story", "story_outlets"]
 
 JACCARD = 0.25          # same story when the estimated Jaccard of word pairs reaches this...
 CONTAINMENT = 0.50      # ...or when half the shorter text is inside the longer one,
@@ -47,16 +51,13 @@ def assign_story(conn: sqlite3.Connection, article_id: int, fp: Fingerprint, *, 
     """Give ``article_id`` a story id and index its fingerprint (caller's transaction)."""
     since = now - window_seconds
     bands.ensure(conn, since)
-    exact = conn.execute(
-        "SELECT story_id FROM articles WHERE text_hash = ? AND id != ? AND story_id IS NOT NULL "
-        "AND first_seen_at >= ? ORDER BY id LIMIT 1", (fp.text_hash, article_id, since)).fetchone()
+    exact = story_store.exact_copy_story(conn, fp.text_hash, exclude=article_id, since=since)
     if exact is not None and fp.shingles:
-        match = StoryMatch(exact[0], True, 1.0, True)
+        match = StoryMatch(exact, True, 1.0, True)
     else:
         match = _nearest(conn, article_id, fp, since) or StoryMatch(article_id, False, 0.0, False)
-    conn.execute("UPDATE articles SET story_id = ?, signature = ?, shingles = ?, text_hash = ? "
-                 "WHERE id = ?", (match.story_id, fp.to_blob(), fp.shingles, fp.text_hash,
-                                  article_id))
+    story_store.set_story(conn, article_id, story_id=match.story_id, signature=fp.to_blob(),
+                          shingles=fp.shingles, text_hash=fp.text_hash)
     bands.add(conn, article_id, fp)
     return match
 
@@ -73,10 +74,3 @@ def _nearest(conn: sqlite3.Connection, article_id: int, fp: Fingerprint,
             best = StoryMatch(story_id, False, score, True)
     return best
 
-
-def story_outlets(conn: sqlite3.Connection, story_id: int) -> list[str]:
-    """Distinct outlets of a story in order of first report; exact copies count once."""
-    rows = conn.execute(
-        "SELECT outlet, MIN(id) FROM articles WHERE story_id = ? AND outlet IS NOT NULL "
-        "GROUP BY COALESCE(text_hash, id) ORDER BY MIN(id)", (story_id,)).fetchall()
-    return list(dict.fromkeys(r[0] for r in rows))

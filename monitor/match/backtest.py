@@ -8,7 +8,6 @@ rule sets once); progress goes to stderr.
 from __future__ import annotations
 
 import multiprocessing
-import sqlite3
 import sys
 import time
 from collections import Counter, deque
@@ -17,6 +16,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+
+from monitor.store import corpus
+from monitor.store.corpus import ArticleText
 
 CHUNK = 250
 _WORKER: dict[str, Any] = {}
@@ -56,34 +58,18 @@ def parse_since(text: str) -> float:
         raise ValueError(f"--since takes a number and m, h or d (e.g. 30d), not {text!r}") from None
 
 
-Article = tuple[int, str, str, str | None]   # (id, title, text, url)
-
-
-# The rows a backtest reads; count_articles and iter_articles must agree on them.
-_STORED = "FROM articles WHERE extraction_status != 'pending' AND first_seen_at >= ?"
+Article = ArticleText   # (id, title, text, url)
 
 
 def count_articles(db_path: Path, since: float | None) -> int:
     """How many stored articles :func:`iter_articles` will yield (for the progress line)."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        return int(conn.execute(f"SELECT COUNT(*) {_STORED}", (since or 0,)).fetchone()[0])
-    finally:
-        conn.close()
+    return corpus.count_texts(db_path, since or 0)
 
 
 def iter_articles(db_path: Path, since: float | None, chunk: int = CHUNK) -> Iterator[list[Article]]:
     """Stored articles first seen after ``since`` (unix time), in chunks, streamed: a backtest of
     100,000 articles never holds their texts in memory at once."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        cursor = conn.execute(
-            f"SELECT id, title, COALESCE(text, feed_summary, ''), canonical_url {_STORED} "
-            "ORDER BY id", (since or 0,))
-        while rows := cursor.fetchmany(chunk):
-            yield rows
-    finally:
-        conn.close()
+    yield from corpus.iter_texts(db_path, since or 0, chunk)
 
 
 def chunked(articles: list[Article], size: int = CHUNK) -> Iterator[list[Article]]:

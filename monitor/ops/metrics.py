@@ -73,24 +73,21 @@ class _OutboxCollector(Collector):
         self.db_path = db_path
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        import sqlite3
+        from monitor.errors import StoreError
+        from monitor.store.outbox import queue_depths
 
         depth = GaugeMetricFamily("monitor_outbox_depth", "Pending alerts", labels=["destination"])
         age = GaugeMetricFamily("monitor_outbox_oldest_age_seconds", "Age of the oldest pending "
                                 "alert", labels=["destination"])
         try:
-            conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=2)
-            rows = conn.execute("SELECT destination, COUNT(*), MIN(created_at) FROM outbox "
-                                "WHERE status IN ('pending', 'sending') GROUP BY destination")
-            now = time.time()
-            for dest, count, oldest in rows:
-                depth.add_metric([dest], count)
-                age.add_metric([dest], now - oldest)
-            conn.close()
-        except sqlite3.Error:
-            pass   # a scrape must never fail because the database is busy
+            queues = queue_depths(self.db_path)
+        except StoreError:
+            queues = []   # a scrape must never fail because the database is busy
+        now = time.time()
+        for q in queues:
+            depth.add_metric([q.destination], q.count)
+            age.add_metric([q.destination], now - q.oldest_created_at)
         yield depth
         yield age
-
 
 METRICS = Metrics()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from monitor.alert.payload import AlertPayload
 from monitor.config import Settings
 from monitor.report import duration
+from monitor.store import feeds as feed_store
 from monitor.store import outbox
 from monitor.store import service as service_store
 from monitor.store.db import Database
@@ -51,26 +52,20 @@ class Notifier:
 
     def _failing_feeds(self) -> list[tuple[str, str, str]]:
         now, limit = self.clock(), self.settings.ops.feed_failing_seconds
-        rows = self.db.conn.execute(
-            "SELECT name, url, error_kind, last_error, COALESCE(last_success_at, created_at) AS ok "
-            "FROM feeds WHERE error_count > 0 AND COALESCE(last_success_at, created_at) < ?",
-            (now - limit,)).fetchall()
-        return [(f"feed-failing:{r['name']}", f"Feed failing: {r['name']}",
-                 f"{r['url']} has failed for {duration(now - r['ok'])} "
-                 f"({r['error_kind']}: {r['last_error']})") for r in rows]
+        return [(f"feed-failing:{f.name}", f"Feed failing: {f.name}",
+                 f"{f.url} has failed for {duration(now - f.ok_at)} "
+                 f"({f.error_kind}: {f.last_error})")
+                for f in feed_store.failing_feeds(self.db, now - limit)]
 
     def _silent_feeds(self) -> list[tuple[str, str, str]]:
         ops, now = self.settings.ops, self.clock()
-        rows = self.db.conn.execute(
-            "SELECT name, url, last_new_item_at, avg_gap FROM feeds "
-            "WHERE last_new_item_at IS NOT NULL AND avg_gap IS NOT NULL AND error_count = 0")
         out = []
-        for r in rows:
-            quiet = now - r["last_new_item_at"]
-            if quiet > max(ops.feed_silence_factor * r["avg_gap"], ops.feed_silence_min_seconds):
-                out.append((f"feed-silent:{r['name']}", f"Feed silent: {r['name']}",
-                            f"{r['url']} has published nothing for {duration(quiet)}, usually "
-                            f"every {duration(r['avg_gap'])}"))
+        for f in feed_store.feed_rhythms(self.db):
+            quiet = now - f.last_new_item_at
+            if quiet > max(ops.feed_silence_factor * f.avg_gap, ops.feed_silence_min_seconds):
+                out.append((f"feed-silent:{f.name}", f"Feed silent: {f.name}",
+                            f"{f.url} has published nothing for {duration(quiet)}, usually "
+                            f"every {duration(f.avg_gap)}"))
         return out
 
     def _silent_rules(self, rule_ids: list[str]) -> list[tuple[str, str, str]]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,9 +36,10 @@ from monitor.ops.server import OpsServer
 from monitor.report import cycle_summary, totals_line
 from monitor.schedule.reload import ChangeWatcher, rules_diff
 from monitor.store import feeds as feed_store
-from monitor.store import outbox
+from monitor.store import maintenance, outbox
 from monitor.store import service as service_store
 from monitor.store.db import Database
+from monitor.store.maintenance import vacuum
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +152,8 @@ class Service:
     def _current_interval(self, source: FeedSource) -> float:
         if source.interval_seconds:
             return source.interval_seconds
-        row = self.app.db.conn.execute("SELECT poll_interval FROM feeds WHERE name = ?",
-                                       (source.name,)).fetchone()
-        return float(row[0]) if row and row[0] else self.settings.poll.interval_seconds
+        stored = feed_store.poll_interval(self.app.db, source.name)
+        return stored or self.settings.poll.interval_seconds
 
     async def _poll(self, name: str) -> None:
         source = self.sources.get(name)
@@ -218,8 +217,8 @@ class Service:
         with self.app.db.transaction() as conn:
             dropped = bands.prune(conn, time.time() - self.settings.stories.window_seconds)
         log.debug("housekeeping: %d story index entries past the window dropped", dropped)
-        self.app.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self.app.db.conn.execute("PRAGMA optimize")
+        maintenance.checkpoint(self.app.db)
+        maintenance.optimize(self.app.db)
 
     # ------------------------------------------------------------------ reloads
     async def _watch(self) -> None:
@@ -317,9 +316,9 @@ class Service:
         reasons = []
         if not self.scheduler.running or self.stop.is_set():
             reasons.append("scheduler is not running")
-        if not _writable(self.app.db):
+        if not maintenance.is_writable(self.app.db):
             reasons.append("database is not writable")
-        last = self.app.db.conn.execute("SELECT MAX(last_success_at) FROM feeds").fetchone()[0]
+        last = feed_store.last_success_at(self.app.db)
         window = self.settings.ops.feed_success_window_seconds
         if last is None or time.time() - last > window:
             reasons.append(f"no feed polled successfully in the last {window:.0f} s")
@@ -332,27 +331,6 @@ class Service:
         return not reasons, details
 
 
-def _writable(db: Database) -> bool:
-    try:
-        db.conn.execute("BEGIN IMMEDIATE")
-        db.conn.execute("ROLLBACK")
-        return True
-    except sqlite3.Error:
-        return False
-
-
 def prune_old_text(db: Database, days: float, now: float) -> int:
     """Drop the text (not the row: it still dedupes) of articles older than ``days``."""
-    with db.transaction() as conn:
-        return conn.execute(
-            "UPDATE articles SET text = NULL, feed_summary = '' WHERE text IS NOT NULL "
-            "AND COALESCE(fetched_at, first_seen_at) < ?", (now - days * 86400,)).rowcount
-
-
-def vacuum(path: Path) -> None:
-    """VACUUM on a connection of its own (run in a thread: it can take a while)."""
-    conn = sqlite3.connect(path, timeout=30)
-    try:
-        conn.execute("VACUUM")
-    finally:
-        conn.close()
+    return maintenance.drop_text_before(db, now - days * 86400)

@@ -1,1 +1,10 @@
-"""State in SQLite: feeds (cache headers, health, back-off), articles and their sightings."""
+"""State in SQLite. Every SQL statement of the program is in this package, one module per concern:
+
+``db`` (opening, migrations, transactions), ``feeds`` (sources, validators, health, back-off),
+``articles`` (items, sightings, extraction and score results), ``stories`` (story rows and the
+in-memory band index), ``mentions`` (entity mention aggregates), ``surges`` (surge rows),
+``digest`` (period summaries), ``outbox`` (queued messages), ``service`` (service state, rule
+statistics), ``hosts`` (circuit breakers), ``maintenance`` (pruning, checkpoints, VACUUM),
+``corpus`` (stored texts for backtests). Callers decide what to compute and when; these functions
+only read or persist, taking the connection or :class:`~monitor.store.db.Database` the caller has.
+"""

@@ -12,12 +12,13 @@ from typing import Any
 
 from monitor.alert.payload import AlertPayload
 from monitor.dedupe.fingerprint import Fingerprint
-from monitor.dedupe.stories import assign_story, story_outlets
+from monitor.dedupe.stories import assign_story
 from monitor.models import Extracted, ExtractionStatus, RawItem
 from monitor.parse.dates import sane_timestamp
 from monitor.parse.identity import reusing
 from monitor.store import outbox
 from monitor.store.db import Database
+from monitor.store.stories import story_outlets
 
 
 class Sighting(StrEnum):

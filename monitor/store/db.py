@@ -70,7 +70,7 @@ def open_database(path: Path | str) -> Database:
         # NORMAL in WAL mode: a power cut may lose the last commits but never corrupts the file.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        # The temp schema holds derived in-memory indexes (monitor/dedupe/bands.py), never files.
+        # The temp schema holds derived in-memory indexes (monitor/store/stories.py), never files.
         conn.execute("PRAGMA temp_store=MEMORY")
         db = Database(conn, path)
         _migrate(db)
@@ -78,6 +78,12 @@ def open_database(path: Path | str) -> Database:
         conn.close()
         raise StoreError(f"state database {path} is unusable: {exc}") from exc
     return db
+
+
+def open_read_only(path: Path | str, *, timeout: float = 5.0) -> sqlite3.Connection:
+    """A read-only connection of its own to an existing state database (no migrations, plain
+    tuple rows), for readers outside the daemon's connection: backtests, metric scrapes."""
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
 
 
 def _migrate(db: Database) -> None:

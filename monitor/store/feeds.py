@@ -123,3 +123,55 @@ def feed_health(db: Database) -> list[sqlite3.Row]:
         "(SELECT COUNT(*) FROM articles a WHERE a.feed_id = f.id "
         " AND a.extraction_status = 'pending') AS pending "
         "FROM feeds f ORDER BY f.name").fetchall()
+
+
+def poll_interval(db: Database, name: str) -> float | None:
+    """The adaptive poll interval stored for feed ``name``, None when it has none (or no row)."""
+    row = db.conn.execute("SELECT poll_interval FROM feeds WHERE name = ?", (name,)).fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
+def last_success_at(db: Database) -> float | None:
+    """When any feed was last polled successfully, None when none ever was."""
+    last = db.conn.execute("SELECT MAX(last_success_at) FROM feeds").fetchone()[0]
+    return None if last is None else float(last)
+
+
+@dataclass(frozen=True)
+class FailingFeed:
+    """A feed whose polls fail, and since when it has been without a success."""
+
+    name: str
+    url: str
+    error_kind: str | None
+    last_error: str | None
+    ok_at: float        # its last success, or when it was added if it never had one
+
+
+def failing_feeds(db: Database, ok_before: float) -> list[FailingFeed]:
+    """Feeds with failed polls since their last success, which was before ``ok_before``
+    (their creation time counting as a success)."""
+    rows = db.conn.execute(
+        "SELECT name, url, error_kind, last_error, COALESCE(last_success_at, created_at) AS ok "
+        "FROM feeds WHERE error_count > 0 AND COALESCE(last_success_at, created_at) < ?",
+        (ok_before,)).fetchall()
+    return [FailingFeed(r["name"], r["url"], r["error_kind"], r["last_error"], r["ok"])
+            for r in rows]
+
+
+@dataclass(frozen=True)
+class FeedRhythm:
+    """When a healthy feed last published and its usual gap between publications."""
+
+    name: str
+    url: str
+    last_new_item_at: float
+    avg_gap: float
+
+
+def feed_rhythms(db: Database) -> list[FeedRhythm]:
+    """Every feed without errors whose rhythm is known (it published at least twice)."""
+    rows = db.conn.execute(
+        "SELECT name, url, last_new_item_at, avg_gap FROM feeds "
+        "WHERE last_new_item_at IS NOT NULL AND avg_gap IS NOT NULL AND error_count = 0")
+    return [FeedRhythm(r["name"], r["url"], r["last_new_item_at"], r["avg_gap"]) for r in rows]

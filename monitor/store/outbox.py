@@ -17,7 +17,9 @@ import sqlite3
 from dataclasses import dataclass
 
 from monitor.alert.payload import AlertPayload
-from monitor.store.db import Database
+from monitor.errors import StoreError
+from monitor.store.db import Database, open_read_only
+from monitor.store.stories import story_outlets
 
 SEVERITY_ORDER = {"critical": 3, "high": 2, "medium": 1, "low": 0}
 BACKLOG_KEY_PREFIX = "digest:"     # idempotency keys of the digests a backlog is folded into
@@ -51,6 +53,12 @@ def enqueue(conn: sqlite3.Connection, *, key: str, destination: str, payload: Al
         (key, destination, payload.kind, payload.article_id, payload.severity,
          payload.to_json(), now))
     return cur.rowcount == 1
+
+
+def id_for_key(conn: sqlite3.Connection, key: str) -> int | None:
+    """The id of the row queued under idempotency key ``key``, or None."""
+    row = conn.execute("SELECT id FROM outbox WHERE idempotency_key = ?", (key,)).fetchone()
+    return int(row[0]) if row else None
 
 
 def enqueue_now(db: Database, *, key: str, destination: str, payload: AlertPayload,
@@ -148,8 +156,6 @@ def mark_merged(db: Database, row_id: int) -> None:
 
 def story_outlets_of(db: Database, article_id: int | None) -> list[str]:
     """Outlets of the story an article belongs to (exact copies once)."""
-    from monitor.dedupe.stories import story_outlets
-
     row = db.conn.execute("SELECT story_id FROM articles WHERE id = ?", (article_id,)).fetchone()
     return story_outlets(db.conn, row[0]) if row and row[0] is not None else []
 
@@ -235,3 +241,28 @@ def status_rows(db: Database) -> list[sqlite3.Row]:
         "LEFT JOIN destinations d ON d.name = o.destination "
         "GROUP BY o.destination ORDER BY o.destination").fetchall()
 
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    """Messages waiting for one destination (``pending`` or ``sending`` rows)."""
+
+    destination: str
+    count: int
+    oldest_created_at: float
+
+
+def queue_depths(db_path: str) -> list[QueueDepth]:
+    """Waiting messages per destination, read on a read-only connection of its own (another
+    process may own the database). Raises StoreError when the database cannot be read."""
+    try:
+        conn = open_read_only(db_path, timeout=2)
+        try:
+            rows = conn.execute("SELECT destination, COUNT(*), MIN(created_at) FROM outbox "
+                                "WHERE status IN ('pending', 'sending') GROUP BY destination"
+                                ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read the outbox of {db_path}: {exc}") from exc
+    return [QueueDepth(dest, int(count), float(oldest)) for dest, count, oldest in rows]

@@ -15,9 +15,11 @@ from typing import Any
 
 from monitor.alert.payload import AlertPayload
 from monitor.report import duration, table
+from monitor.store import digest as digest_store
 from monitor.store import outbox
+from monitor.store import surges as surge_store
 from monitor.store.db import Database
-from monitor.trends.surges import mentioned_entities, window_counts
+from monitor.store.mentions import mentioned_entities, window_counts
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhd])\s*$", re.IGNORECASE)
 _UNIT = {"m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -97,46 +99,19 @@ def build_digest(db: Database, since: float, now: float, entity_names: dict[str,
                  *, max_stories: int = MAX_STORIES, max_entities: int = MAX_ENTITIES) -> Digest:
     """The digest of ``[since, now]``."""
     names = entity_names or {}
-    conn = db.conn
-    seen = conn.execute("SELECT COUNT(*) FROM articles WHERE first_seen_at >= ? AND first_seen_at "
-                        "<= ?", (since, now)).fetchone()[0]
-    sent, queued = conn.execute(
-        "SELECT SUM(status = 'sent' AND sent_at >= ? AND sent_at <= ?), "
-        "SUM(created_at >= ? AND created_at <= ?) FROM outbox WHERE kind = 'alert'",
-        (since, now, since, now)).fetchone()
+    seen = digest_store.articles_seen(db.conn, since, now)
+    sent, queued = digest_store.alert_counts(db.conn, since, now)
     stories, total = _stories(db, since, now, max_stories)
-    return Digest(since, now, int(seen), int(sent or 0), int(queued or 0), total, stories,
+    return Digest(since, now, seen, sent, queued, total, stories,
                   _entities(db, since, now, names, max_entities), _surges(db, since, now, names))
 
 
 def _stories(db: Database, since: float, now: float, limit: int) -> tuple[list[StoryLine], int]:
     """Stories with at least one relevant article (alerted, scored above 0 or naming an entity):
     the period's other news is not what analysts asked for."""
-    # The story's first article (rn = 1) gives its title and link.
-    rows = db.conn.execute(
-        "WITH period AS ("
-        " SELECT COALESCE(a.story_id, -a.id) AS story, a.first_seen_at, a.alert, a.score,"
-        " COALESCE(NULLIF(a.title, ''), a.feed_title) AS title, a.canonical_url,"
-        " COALESCE(a.outlet, f.name) AS outlet,"
-        " (COALESCE(a.alert, 0) = 1 OR COALESCE(a.score, 0) > 0"
-        "  OR EXISTS (SELECT 1 FROM mentions m WHERE m.article_id = a.id)) AS relevant,"
-        " ROW_NUMBER() OVER (PARTITION BY COALESCE(a.story_id, -a.id)"
-        "  ORDER BY a.first_seen_at, a.id) AS rn"
-        " FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id"
-        " WHERE a.first_seen_at >= ? AND a.first_seen_at <= ?)"
-        " SELECT story, COUNT(*) AS articles, COUNT(DISTINCT outlet) AS outlets,"
-        " MAX(COALESCE(alert, 0)) AS alerted, MAX(score) AS score, MIN(first_seen_at) AS first,"
-        " MAX(CASE WHEN rn = 1 THEN title END) AS title,"
-        " MAX(CASE WHEN rn = 1 THEN canonical_url END) AS url,"
-        " MAX(CASE WHEN rn = 1 THEN outlet END) AS first_outlet,"
-        " COUNT(*) OVER () AS total"
-        " FROM period GROUP BY story HAVING MAX(relevant)"
-        " ORDER BY alerted DESC, articles DESC, COALESCE(score, 0) DESC, first DESC"
-        " LIMIT ?", (since, now, limit)).fetchall()
-    total = int(rows[0]["total"]) if rows else 0
-    return [StoryLine(r["story"], r["articles"], r["outlets"], r["title"] or "(untitled)",
-                      r["url"], r["first_outlet"], bool(r["alerted"]), r["score"], r["first"])
-            for r in rows], total
+    found, total = digest_store.relevant_stories(db.conn, since, now, limit)
+    return [StoryLine(s.story, s.articles, s.outlets, s.title or "(untitled)", s.url, s.outlet,
+                      s.alerted, s.score, s.first_seen_at) for s in found], total
 
 
 def _entities(db: Database, since: float, now: float, names: dict[str, str],
@@ -153,10 +128,8 @@ def _entities(db: Database, since: float, now: float, names: dict[str, str],
 
 
 def _surges(db: Database, since: float, now: float, names: dict[str, str]) -> list[SurgeLine]:
-    rows = db.conn.execute("SELECT * FROM surges WHERE started_at >= ? AND started_at <= ? "
-                           "ORDER BY started_at", (since, now)).fetchall()
-    return [SurgeLine(r["entity"], names.get(r["entity"], r["entity"]), r["started_at"],
-                      r["ended_at"], r["peak_count"]) for r in rows]
+    return [SurgeLine(r.entity, names.get(r.entity, r.entity), r.started_at, r.ended_at,
+                      r.peak_count) for r in surge_store.surges_started(db.conn, since, now)]
 
 
 # --------------------------------------------------------------------------- output
@@ -232,6 +205,6 @@ def queue_digest(db: Database, d: Digest, label: str, destination: str) -> tuple
     key = f"digest-command:{destination}:{d.since:.0f}-{d.until:.0f}"
     with db.transaction() as conn:
         outbox.enqueue(conn, key=key, destination=destination, payload=payload, now=d.until)
-        row_id = conn.execute("SELECT id FROM outbox WHERE idempotency_key = ?",
-                              (key,)).fetchone()[0]
-    return int(row_id), payload
+        row_id = outbox.id_for_key(conn, key)
+    assert row_id is not None   # just queued, or queued before under the same key
+    return row_id, payload

@@ -16,9 +16,8 @@ articles) in the same transaction; while the row is open nothing more is sent. I
 window count drops below ``min_count`` or below ``factor`` × expected, and a later surge alerts
 again.
 
-Only the indexed ``mentions(entity, at)`` is read per entity (range aggregates), and the list of
-entities comes from a loose index scan, so a check costs a few index seeks per entity, not a scan
-of the table.
+The queries (range aggregates on the indexed ``mentions(entity, at)``, a few index seeks per
+entity) are in :mod:`monitor.store.mentions`, the surge rows in :mod:`monitor.store.surges`.
 """
 
 from __future__ import annotations
@@ -32,11 +31,19 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.alert.payload import AlertPayload
-from monitor.store import outbox
+from monitor.store import mentions, outbox
+from monitor.store import surges as surge_store
 from monitor.store.db import Database
+from monitor.store.mentions import WindowCounts, mention_count, mentioned_entities, window_counts
+from monitor.store.surges import SurgeRow
 
 if TYPE_CHECKING:
     from monitor.config import Settings
+
+__all__ = ["Surge", "SurgeSettings", "WindowCounts", "baseline_rate", "check_surges",
+           "expected_in_window", "has_history", "mention_count", "mentioned_entities",
+           "rate_text", "starts_surge", "still_surging", "surge_body", "surge_title",
+           "top_articles", "window_counts"]
 
 log = logging.getLogger(__name__)
 DAY = 86400.0
@@ -67,15 +74,6 @@ class SurgeSettings(BaseModel):
     ignore_entities: list[str] = Field(
         default_factory=lambda: ["libya", "russia"],
         description="entity ids (or names) too generic to surge usefully")
-
-
-@dataclass(frozen=True)
-class WindowCounts:
-    """Mentions of one entity in a time range."""
-
-    articles: int
-    outlets: int
-    stories: int
 
 
 @dataclass(frozen=True)
@@ -125,66 +123,12 @@ def baseline_span_days(cfg: SurgeSettings) -> float:
 # --------------------------------------------------------------------------- queries
 
 
-def mentioned_entities(conn: sqlite3.Connection) -> list[str]:
-    """Every entity in ``mentions``, by a loose index scan (one seek per entity, not a table scan)."""
-    rows = conn.execute(
-        "WITH RECURSIVE e(name) AS ("
-        " SELECT MIN(entity) FROM mentions"
-        " UNION ALL"
-        " SELECT (SELECT MIN(entity) FROM mentions WHERE entity > e.name) FROM e"
-        " WHERE e.name IS NOT NULL)"
-        " SELECT name FROM e WHERE name IS NOT NULL").fetchall()
-    return [r[0] for r in rows]
-
-
-def window_counts(conn: sqlite3.Connection, entity: str, start: float, end: float) -> WindowCounts:
-    """Distinct articles, outlets and stories mentioning ``entity`` with ``start <= at <= end``."""
-    # An article without a story (old rows, not yet clustered) is a story of its own; negative
-    # ids cannot collide with story ids.
-    row = conn.execute(
-        "SELECT COUNT(*), COUNT(DISTINCT COALESCE(m.outlet, a.outlet)), "
-        "COUNT(DISTINCT COALESCE(a.story_id, -m.article_id)) "
-        "FROM mentions m JOIN articles a ON a.id = m.article_id "
-        "WHERE m.entity = ? AND m.at >= ? AND m.at <= ?", (entity, start, end)).fetchone()
-    return WindowCounts(int(row[0]), int(row[1]), int(row[2]))
-
-
-def mention_count(conn: sqlite3.Connection, entity: str, start: float, end: float) -> int:
-    """Mentions of ``entity`` with ``start <= at < end`` (the baseline; index-only)."""
-    return int(conn.execute("SELECT COUNT(*) FROM mentions WHERE entity = ? AND at >= ? AND at < ?",
-                            (entity, start, end)).fetchone()[0])
-
-
 def top_articles(conn: sqlite3.Connection, entity: str, start: float, end: float,
                  limit: int) -> list[dict[str, Any]]:
     """The best-scored article of each story in the window, highest score first, as digest items."""
-    if limit <= 0:
-        return []
-    rows = conn.execute(
-        "SELECT a.id, COALESCE(a.story_id, -a.id) AS story, "
-        "COALESCE(NULLIF(a.title, ''), a.feed_title) AS title, a.canonical_url, "
-        "COALESCE(m.outlet, a.outlet, f.name) AS outlet, a.alert "
-        "FROM mentions m JOIN articles a ON a.id = m.article_id "
-        "LEFT JOIN feeds f ON f.id = a.feed_id "
-        "WHERE m.entity = ? AND m.at >= ? AND m.at <= ? "
-        "ORDER BY COALESCE(a.score, 0) DESC, m.at DESC, a.id DESC", (entity, start, end))
-    items: list[dict[str, Any]] = []
-    seen: set[int] = set()
-    for r in rows:
-        if r["story"] in seen:
-            continue
-        seen.add(r["story"])
-        items.append({"title": r["title"], "url": r["canonical_url"], "outlet": r["outlet"],
-                      "severity": "high" if r["alert"] else None, "rule_title": None})
-        if len(items) >= limit:
-            break
-    return items
-
-
-def open_surges(conn: sqlite3.Connection) -> dict[str, sqlite3.Row]:
-    """Open surge rows by entity."""
-    return {r["entity"]: r for r in conn.execute(
-        "SELECT * FROM surges WHERE ended_at IS NULL ORDER BY id")}
+    return [{"title": a.title, "url": a.url, "outlet": a.outlet,
+             "severity": "high" if a.alerted else None, "rule_title": None}
+            for a in mentions.top_story_articles(conn, entity, start, end, limit)]
 
 
 # --------------------------------------------------------------------------- text
@@ -238,8 +182,8 @@ def _ignored(cfg: SurgeSettings, entity_names: dict[str, str]) -> set[str]:
 
 def has_history(conn: sqlite3.Connection, before: float) -> bool:
     """Whether any mention was recorded at or before ``before`` (enough past for a baseline)."""
-    row = conn.execute("SELECT MIN(at) FROM mentions").fetchone()
-    return row is not None and row[0] is not None and row[0] <= before
+    earliest = mentions.earliest_mention(conn)
+    return earliest is not None and earliest <= before
 
 
 def check_surges(db: Database, settings: SurgeSettings | Settings, now: float,
@@ -256,7 +200,7 @@ def check_surges(db: Database, settings: SurgeSettings | Settings, now: float,
     window_start = now - cfg.window_hours * HOUR
     base_start, span = now - cfg.baseline_days * DAY, baseline_span_days(cfg)
     ignored = _ignored(cfg, entity_names)
-    already = open_surges(conn)
+    already = surge_store.open_surges(conn)
     started: list[Surge] = []
     for entity in sorted(set(mentioned_entities(conn)) | already.keys()):
         if entity.casefold() in ignored:
@@ -280,20 +224,19 @@ def check_surges(db: Database, settings: SurgeSettings | Settings, now: float,
     return started
 
 
-def _update_open(db: Database, row: sqlite3.Row, counts: WindowCounts, expected: float,
+def _update_open(db: Database, row: SurgeRow, counts: WindowCounts, expected: float,
                  cfg: SurgeSettings, now: float) -> None:
     with db.transaction() as conn:
         if still_surging(counts, expected, cfg):
-            conn.execute("UPDATE surges SET peak_count = MAX(peak_count, ?) WHERE id = ?",
-                         (counts.articles, row["id"]))
+            surge_store.raise_peak(conn, row.id, counts.articles)
             return
     _close(db, row, now)
 
 
-def _close(db: Database, row: sqlite3.Row, now: float) -> None:
+def _close(db: Database, row: SurgeRow, now: float) -> None:
     with db.transaction() as conn:
-        conn.execute("UPDATE surges SET ended_at = ? WHERE id = ?", (now, row["id"]))
-    log.info("surge ended: %s surge_id=%d", row["entity"], row["id"])
+        surge_store.end_surge(conn, row.id, now)
+    log.info("surge ended: %s surge_id=%d", row.entity, row.id)
 
 
 def _open(db: Database, entity: str, name: str, counts: WindowCounts, usual: float,
@@ -305,14 +248,11 @@ def _open(db: Database, entity: str, name: str, counts: WindowCounts, usual: flo
     # The surge row and its message commit together: a crash can neither announce a surge
     # that was not recorded nor record one that was never announced.
     with db.transaction() as conn:
-        surge_id = int(conn.execute(
-            "INSERT INTO surges(entity, started_at, peak_count) VALUES (?, ?, ?)",
-            (entity, now, counts.articles)).lastrowid or 0)
+        surge_id = surge_store.start_surge(conn, entity, now=now, peak_count=counts.articles)
         key = f"surge:{entity}:{surge_id}"
         outbox.enqueue(conn, key=key, destination=cfg.destination, payload=payload, now=now)
-        found = conn.execute("SELECT id FROM outbox WHERE idempotency_key = ?", (key,)).fetchone()
-        outbox_id = int(found[0]) if found else None
-        conn.execute("UPDATE surges SET outbox_id = ? WHERE id = ?", (outbox_id, surge_id))
+        outbox_id = outbox.id_for_key(conn, key)
+        surge_store.set_surge_outbox(conn, surge_id, outbox_id)
     log.warning("surge: %s: %d articles, %d stories, %d outlets in %g h (expected %.2f) "
                 "surge_id=%d", entity, counts.articles, counts.stories, counts.outlets,
                 cfg.window_hours, expected, surge_id)
