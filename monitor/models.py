@@ -1,11 +1,13 @@
 """Records passed between stages. Frozen: a stage never mutates what an earlier one produced.
 
-FeedSource (config) → FetchResult (fetch) → RawItem (parse) → Extracted (extract) → article row.
+FeedSource (config) → FetchResult (fetch) → RawItem (parse) → article row → :class:`Article`
+(the pending article, then the same record with its page's text: title, text and outlet chosen
+once) → score (match) → story placement (dedupe) → alert plan (alert) → one transaction (store).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -135,3 +137,45 @@ class FeedReport:
     error: str | None = None
     error_kind: str | None = None
     note: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article on its way from its feed item to its alerts.
+
+    Recorded from a feed item (id, link, the feed's title and summary), then given its page by
+    :meth:`with_page`: the extraction outcome and, chosen once, the title, text and outlet that
+    scoring, story placement and alerts all use.
+    """
+
+    id: int
+    url: str | None
+    feed_title: str
+    feed_summary: str
+    feed_name: str
+    published_at: float | None = None
+    first_seen_at: float = 0.0
+    status: ExtractionStatus = ExtractionStatus.PENDING
+    extracted: Extracted | None = None
+    error: str | None = None
+    title: str = ""
+    text: str = ""
+    outlet: str = ""
+
+    def with_page(self, status: ExtractionStatus, extracted: Extracted | None,
+                  error: str | None, published: float | None = None) -> Article:
+        """The article with its extraction outcome. The page's text when extraction worked,
+        else the feed's summary; the page's title and site name when it has them."""
+        page = extracted if extracted is not None and not status.is_fallback else None
+        return replace(
+            self, status=status, extracted=extracted, error=error,
+            title=extracted.title if extracted and extracted.title else self.feed_title,
+            text=page.text if page is not None else self.feed_summary,
+            outlet=extracted.sitename if extracted and extracted.sitename else self.feed_name,
+            published_at=self.published_at or published)
+
+    @property
+    def page_fingerprint(self) -> Any:
+        """The fingerprint the extraction worker made, when the text is that page's text."""
+        e = self.extracted
+        return e.fingerprint if e is not None and self.text == e.text else None

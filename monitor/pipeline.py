@@ -1,7 +1,10 @@
-"""One poll of one feed, top to bottom: fetch → parse → record → fetch pages → extract → score → store.
+"""One poll of one feed, top to bottom: fetch → parse → record → fetch pages → extract → score →
+place in a story → plan alerts → save.
 
 No stage logic lives here; it only calls the stages in order and turns their errors into stored
-outcomes. One item failing never stops its feed; one feed failing never stops the cycle.
+outcomes. One article (:class:`monitor.models.Article`) travels the article half: its page gives
+it the text that scoring, story placement and alerts all use, and the last three steps run in
+one transaction. One item failing never stops its feed; one feed failing never stops the cycle.
 """
 
 from __future__ import annotations
@@ -12,16 +15,17 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from monitor.alert.build import ArticleView, build_alerts
+from monitor.alert.plan import plan_alerts
 from monitor.config import FeedSource, Settings
 from monitor.dedupe.fingerprint import fingerprint, story_body
+from monitor.dedupe.stories import Placement, place_in_story
 from monitor.errors import BlockedAddress, FetchError, MonitorError, ParseError
 from monitor.extract.article import fetch_article
 from monitor.extract.pool import ExtractionError, ExtractionTimeout, ExtractorPool
 from monitor.fetch.client import FEED_ACCEPT, Fetcher
 from monitor.fetch.pages import Budget, PagePolicy
 from monitor.match.score import entity_names
-from monitor.models import CycleStats, Extracted, ExtractionStatus, FeedReport, PollOutcome
+from monitor.models import Article, CycleStats, Extracted, ExtractionStatus, FeedReport, PollOutcome
 from monitor.ops.metrics import METRICS
 from monitor.parse.identity import is_shared_page
 from monitor.parse.worker import FeedParsers
@@ -30,8 +34,9 @@ from monitor.store import articles as article_store
 from monitor.store import feeds as feed_store
 from monitor.store import hosts as host_store
 from monitor.store import service as service_store
-from monitor.store.articles import PendingArticle, Sighting, StoryInput
+from monitor.store.articles import Sighting
 from monitor.store.db import Database
+from monitor.store.stories import story_outlets
 
 log = logging.getLogger(__name__)
 
@@ -153,10 +158,10 @@ class Pipeline:
             log.info("pages left pending feed_id=%d pending=%d (poll budget or skipped host)",
                      feed_id, report.deferred)
 
-    def _admissible(self, feed_id: int, limit: int, report: FeedReport) -> list[PendingArticle]:
+    def _admissible(self, feed_id: int, limit: int, report: FeedReport) -> list[Article]:
         """Up to ``limit`` pending articles, oldest first, passing over those of skipped hosts
         (however many: they must not hide the feed's other articles)."""
-        chosen: list[PendingArticle] = []
+        chosen: list[Article] = []
         after = 0
         while len(chosen) < limit:
             batch = article_store.pending_articles(self.db, feed_id, 200, after_id=after)
@@ -171,7 +176,7 @@ class Pipeline:
                     chosen.append(article)
         return chosen[:limit]
 
-    async def _process_guarded(self, article: PendingArticle, report: FeedReport,
+    async def _process_guarded(self, article: Article, report: FeedReport,
                                budget: Budget) -> None:
         async with self.pages.slot(article.url):
             if self.pages.given_up(article.url, article.first_seen_at):
@@ -195,7 +200,7 @@ class Pipeline:
         else:
             report.fallback += 1
 
-    async def _process(self, article: PendingArticle, report: FeedReport) -> ExtractionStatus:
+    async def _process(self, article: Article, report: FeedReport) -> ExtractionStatus:
         started = time.monotonic()
         status, extracted, error = await self._extract(article)
         METRICS.extraction_seconds.observe(time.monotonic() - started)
@@ -203,7 +208,7 @@ class Pipeline:
         report.alerts += self._store(article, status, extracted, error)
         return status
 
-    async def _extract(self, article: PendingArticle
+    async def _extract(self, article: Article
                        ) -> tuple[ExtractionStatus, Extracted | None, str | None]:
         if not article.url:
             return ExtractionStatus.FALLBACK_FETCH, None, "item has no link"
@@ -250,26 +255,33 @@ class Pipeline:
                                 now=self.clock(), until=event.circuit.open_until,
                                 error=event.circuit.last_error)
 
-    def _store(self, article: PendingArticle, status: ExtractionStatus,
+    def _store(self, article: Article, status: ExtractionStatus,
                extracted: Extracted | None, error: str | None) -> int:
-        fallback = article.feed_summary
-        title = (extracted.title if extracted and extracted.title else article.feed_title)
-        text = extracted.text if extracted and not status.is_fallback else fallback
-        score = self.scorer.score(title, text) if self.scorer is not None else None
-        outlet = (extracted.sitename if extracted and extracted.sitename else None) \
-            or article.feed_name
-        alerts = (self._alerts(article, title, text, outlet, extracted, score)
-                  if score is not None else [])
-        queued = article_store.save_extraction(
-            self.db, article.id, status=status, extracted=extracted, fallback_text=fallback,
-            error=error, now=self.clock(), score=score, alerts=alerts,
-            story=self._story(article, title, text, outlet, extracted, score))
+        """Score → place → plan → save: the article half's last steps, the last three in one
+        transaction. Returns how many alerts were queued."""
+        article = article.with_page(status, extracted, error, article_store.timestamp_from_iso(
+            extracted.published if extracted else None))
+        score = self.scorer.score(article.title, article.text) if self.scorer is not None else None
+        names = entity_names(self.scorer) if score is not None else {}
+        now = self.clock()
+        with self.db.transaction() as conn:
+            placement = self._place(conn, article, now)
+            match = placement.match if placement is not None else None
+            earlier = ((article_store.story_alerts(conn, match.story_id, article.id),
+                        story_outlets(conn, match.story_id))
+                       if match is not None and match.joined else ([], []))
+            plan = plan_alerts(article, score, names, self.settings.alerts.default_destination,
+                               match, *earlier)
+            queued = article_store.save_article(
+                conn, article, now=now, score=score, placement=placement,
+                entities=tuple(h.entity for h in score.hits) if score is not None else (),
+                plan=plan)
         if score is not None and score.alert:
             fired = [r.id for r in score.alerting_rules]
             service_store.record_matches(self.db, fired, self.clock())
             for rule_id in fired:
                 METRICS.matches.labels(rule_id).inc()
-            for destination, _payload in alerts:
+            for destination, _payload in plan.alerts:
                 METRICS.alerts_queued.labels(destination).inc()
         if queued:
             log.info("match queued alerts=%d article_id=%d url=%s score=%.2f", queued, article.id,
@@ -278,24 +290,13 @@ class Pipeline:
                 self.on_alert()
         return queued
 
-    def _alerts(self, article: PendingArticle, title: str, text: str, outlet: str,
-                extracted: Extracted | None, score: Any) -> list[Any]:
-        if not score.alert:
-            return []
-        published = article.published_at or article_store.timestamp_from_iso(
-            extracted.published if extracted else None)
-        view = ArticleView(article.id, article.url, title, text, outlet, published)
-        return build_alerts(view, score, entity_names(self.scorer),
-                            self.settings.alerts.default_destination)
-
-    def _story(self, article: PendingArticle, title: str, text: str, outlet: str,
-               extracted: Extracted | None, score: Any) -> StoryInput | None:
-        if not self.settings.stories.enabled:
+    def _place(self, conn: Any, article: Article, now: float) -> Placement | None:
+        """The article's story (dedupe decides; nothing is written yet)."""
+        stories = self.settings.stories
+        if not stories.enabled:
             return None
-        entities = tuple(h.entity for h in score.hits) if score is not None else ()
-        made = extracted.fingerprint if extracted is not None and text == extracted.text else None
-        return StoryInput(made or fingerprint(story_body(title, text)), outlet,
-                          self.settings.stories.window_seconds, entities, title, article.url)
+        fp = article.page_fingerprint or fingerprint(story_body(article.title, article.text))
+        return place_in_story(conn, article.id, fp, now=now, window_seconds=stories.window_seconds)
 
     def _next_interval(self, source: FeedSource, current: float | None, new_items: int) -> float:
         """A per-feed interval is fixed; otherwise it adapts to the feed's publishing rate."""

@@ -1,32 +1,20 @@
 """From a match to alert payloads: one per destination, the strongest firing rule's view.
 
-Called inside the transaction that stores the article's score, so the alert and the match are
-recorded together or not at all.
+Used by :func:`monitor.alert.plan.plan_alerts`; the plan is saved in the transaction that
+stores the article's score, so the alert and the match are recorded together or not at all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from monitor.alert.payload import AlertPayload, Snippet
+from monitor.models import Article
 
 SNIPPET_RADIUS = 140
 
 
-@dataclass(frozen=True)
-class ArticleView:
-    """What an alert says about the article."""
-
-    id: int
-    url: str | None
-    title: str
-    text: str
-    outlet: str
-    published_at: float | None
-
-
-def build_alerts(article: ArticleView, result: Any, entity_names: dict[str, str],
+def build_alerts(article: Article, result: Any, entity_names: dict[str, str],
                  default_destination: str = "default") -> list[tuple[str, AlertPayload]]:
     """(destination, payload) for each destination whose rules fired, best rule first."""
     best: dict[str, Any] = {}

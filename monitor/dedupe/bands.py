@@ -38,9 +38,14 @@ def ensure(conn: sqlite3.Connection, since: float) -> int | None:
     return None
 
 
+def keys(fp: Fingerprint) -> list[int]:
+    """The band keys a fingerprint is indexed under."""
+    return _keys(fp.bands())
+
+
 def add(conn: sqlite3.Connection, article_id: int, fp: Fingerprint) -> None:
     """Index ``article_id`` under its fingerprint's bands (in the caller's transaction)."""
-    story_store.add_band_keys(conn, article_id, _keys(fp.bands()))
+    story_store.add_band_keys(conn, article_id, keys(fp))
 
 
 def candidates(conn: sqlite3.Connection, fp: Fingerprint, *, since: float, exclude: int,

@@ -5,20 +5,19 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from monitor.alert.payload import AlertPayload
-from monitor.dedupe.fingerprint import Fingerprint
-from monitor.dedupe.stories import assign_story
-from monitor.models import Extracted, ExtractionStatus, RawItem
+from monitor.alert.plan import AlertPlan, StoryAlert
+from monitor.dedupe.stories import Placement
+from monitor.models import Article, RawItem
 from monitor.parse.dates import sane_timestamp
 from monitor.parse.identity import reusing
 from monitor.store import outbox
+from monitor.store import stories as story_store
 from monitor.store.db import Database
-from monitor.store.stories import story_outlets
 
 
 class Sighting(StrEnum):
@@ -27,31 +26,6 @@ class Sighting(StrEnum):
     NEW = "new"              # first time anywhere: an article row was created (status pending)
     DUPLICATE = "duplicate"  # same article already known from another feed or another guid
     SEEN = "seen"            # this feed already delivered this item
-
-
-@dataclass(frozen=True)
-class StoryInput:
-    """What the save transaction needs to place an article in a story."""
-
-    fingerprint: Fingerprint
-    outlet: str
-    window_seconds: float
-    entities: tuple[str, ...] = ()     # entity ids the article mentions
-    title: str = ""
-    url: str | None = None
-
-
-@dataclass(frozen=True)
-class PendingArticle:
-    """An article whose page still has to be fetched and extracted."""
-
-    id: int
-    url: str | None
-    feed_title: str
-    feed_summary: str
-    feed_name: str
-    published_at: float | None = None
-    first_seen_at: float = 0.0
 
 
 def record_items(db: Database, feed_id: int, items: Iterable[RawItem], now: float,
@@ -130,7 +104,7 @@ def _add_sighting(conn: sqlite3.Connection, feed_id: int, identity: str, article
 
 
 def pending_articles(db: Database, feed_id: int | None = None, limit: int = 1000,
-                     after_id: int = 0) -> list[PendingArticle]:
+                     after_id: int = 0) -> list[Article]:
     """Articles recorded but not yet extracted (new ones, or left over by a crash or a poll's
     budget), oldest first, from the one after ``after_id`` on."""
     sql = ("SELECT a.id, a.canonical_url, a.feed_title, a.feed_summary, f.name, a.published_at, "
@@ -141,8 +115,8 @@ def pending_articles(db: Database, feed_id: int | None = None, limit: int = 1000
         sql += " AND a.feed_id = ?"
         args = (after_id, feed_id)
     rows = db.conn.execute(sql + " ORDER BY a.id LIMIT ?", (*args, limit)).fetchall()
-    return [PendingArticle(r["id"], r["canonical_url"], r["feed_title"], r["feed_summary"],
-                           r["name"], r["published_at"], r["first_seen_at"]) for r in rows]
+    return [Article(r["id"], r["canonical_url"], r["feed_title"], r["feed_summary"], r["name"],
+                    r["published_at"], r["first_seen_at"]) for r in rows]
 
 
 def count_pending(db: Database, feed_id: int) -> int:
@@ -151,69 +125,55 @@ def count_pending(db: Database, feed_id: int) -> int:
                                "extraction_status = 'pending'", (feed_id,)).fetchone()[0])
 
 
-def save_extraction(db: Database, article_id: int, *, status: ExtractionStatus,
-                    extracted: Extracted | None, fallback_text: str, error: str | None,
-                    now: float, score: Any = None,
-                    alerts: list[tuple[str, AlertPayload]] = (),
-                    story: StoryInput | None = None) -> int:
-    """Store the article text and, when given, its score and alerts, in ONE transaction, so a
-    match is never recorded without its alerts. Returns how many alerts were newly queued."""
-    title = extracted.title if extracted and extracted.title else None
-    text = extracted.text if extracted and not status.is_fallback else fallback_text
-    with db.transaction() as conn:
-        conn.execute(
-            "UPDATE articles SET title = COALESCE(?, title), text = ?, author = COALESCE(?, author), "
-            "language = ?, fetched_at = ?, extraction_status = ?, extraction_error = ?, "
-            "published_at = COALESCE(published_at, ?) WHERE id = ?",
-            (title, text, extracted.author if extracted else None,
-             extracted.language if extracted else None, now, status.value, error,
-             timestamp_from_iso(extracted.published if extracted else None), article_id))
-        if score is not None:
-            _store_score(conn, article_id, score, now)
-        if story is not None:
-            alerts = _place_in_story(conn, article_id, story, list(alerts), now)
-        queued = 0
-        for destination, payload in alerts:
-            # One alert per article and destination, whatever happens later (idempotency key).
-            queued += outbox.enqueue(conn, key=f"article:{article_id}:{destination}",
-                                     destination=destination, payload=payload, now=now)
+def save_article(conn: sqlite3.Connection, article: Article, *, now: float, score: Any = None,
+                 placement: Placement | None = None, entities: tuple[str, ...] = (),
+                 plan: AlertPlan | None = None) -> int:
+    """Write what the stages decided about one article, in the caller's transaction (so a match
+    is never recorded without its alerts): its text, score, story, mentions and the alert plan.
+    Returns how many alerts were newly queued."""
+    e = article.extracted
+    conn.execute(
+        "UPDATE articles SET title = COALESCE(?, title), text = ?, author = COALESCE(?, author), "
+        "language = ?, fetched_at = ?, extraction_status = ?, extraction_error = ?, "
+        "published_at = COALESCE(published_at, ?) WHERE id = ?",
+        (e.title if e and e.title else None, article.text, e.author if e else None,
+         e.language if e else None, now, article.status.value, article.error,
+         timestamp_from_iso(e.published if e else None), article.id))
+    if score is not None:
+        _store_score(conn, article.id, score, now)
+    if placement is not None:
+        story_store.save_placement(
+            conn, article.id, story_id=placement.match.story_id, signature=placement.signature,
+            shingles=placement.shingles, text_hash=placement.text_hash,
+            band_keys=placement.band_keys)
+        conn.execute("UPDATE articles SET outlet = ? WHERE id = ?", (article.outlet, article.id))
+        conn.executemany("INSERT OR IGNORE INTO mentions(entity, article_id, outlet, at) "
+                         "VALUES (?,?,?,?)", [(x, article.id, article.outlet, now)
+                                              for x in dict.fromkeys(entities)])
+    plan = plan or AlertPlan()
+    for row_id, payload in plan.edits:
+        conn.execute("UPDATE outbox SET payload_json = ? WHERE id = ?",
+                     (payload.to_json(), row_id))
+    for target, destination, payload in plan.updates:
+        outbox.enqueue(conn, key=f"update:{target}:{article.id}", destination=destination,
+                       payload=payload, now=now)
+    queued = 0
+    for destination, payload in plan.alerts:
+        # One alert per article and destination, whatever happens later (idempotency key).
+        queued += outbox.enqueue(conn, key=f"article:{article.id}:{destination}",
+                                 destination=destination, payload=payload, now=now)
     return queued
 
 
-def _place_in_story(conn: sqlite3.Connection, article_id: int, story: StoryInput,
-                    alerts: list[tuple[str, AlertPayload]], now: float
-                    ) -> list[tuple[str, AlertPayload]]:
-    """Assign the story; a story that already alerted gets an update row instead of an alert."""
-    match = assign_story(conn, article_id, story.fingerprint, now=now,
-                         window_seconds=story.window_seconds)
-    earlier_outlets = story_outlets(conn, match.story_id) if match.joined else []
-    conn.execute("UPDATE articles SET outlet = ? WHERE id = ?", (story.outlet, article_id))
-    conn.executemany("INSERT OR IGNORE INTO mentions(entity, article_id, outlet, at) "
-                     "VALUES (?,?,?,?)", [(e, article_id, story.outlet, now)
-                                          for e in dict.fromkeys(story.entities)])
-    if not match.joined:
-        return alerts
-    alerted = conn.execute(
+def story_alerts(conn: sqlite3.Connection, story_id: int, exclude: int) -> list[StoryAlert]:
+    """The alerts queued for the other articles of a story (any status)."""
+    rows = conn.execute(
         "SELECT o.id, o.destination, o.status, o.payload_json FROM outbox o "
         "JOIN articles a ON a.id = o.article_id "
-        "WHERE a.story_id = ? AND o.kind = 'alert' AND a.id != ?",
-        (match.story_id, article_id)).fetchall()
-    # Exact copies and outlets already counted add nothing the analysts have not seen.
-    news = not match.exact and story.outlet not in earlier_outlets
-    for row in alerted if news else []:
-        if row["status"] == "pending":
-            # Not sent yet: the alert itself will say "also reported by".
-            payload = AlertPayload.from_json(row["payload_json"])
-            also = tuple(o for o in story_outlets(conn, match.story_id) if o != payload.outlet)
-            conn.execute("UPDATE outbox SET payload_json = ? WHERE id = ?",
-                         (replace(payload, also=also).to_json(), row["id"]))
-        elif row["status"] in ("sending", "sent"):
-            outbox.enqueue(conn, key=f"update:{row['id']}:{article_id}",
-                           destination=row["destination"], now=now, payload=AlertPayload(
-                               kind="update", title=story.title, url=story.url,
-                               outlet=story.outlet, article_id=article_id, target_id=row["id"]))
-    done = {row["destination"] for row in alerted}
-    return [(d, p) for d, p in alerts if d not in done]
+        "WHERE a.story_id = ? AND o.kind = 'alert' AND a.id != ?", (story_id, exclude)).fetchall()
+    return [StoryAlert(r["id"], r["destination"], r["status"],
+                       AlertPayload.from_json(r["payload_json"]) if r["payload_json"] else None)
+            for r in rows]
 
 
 def timestamp_from_iso(iso: str | None) -> float | None:

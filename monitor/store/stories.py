@@ -70,6 +70,15 @@ def set_story(conn: sqlite3.Connection, article_id: int, *, story_id: int, signa
                  "WHERE id = ?", (story_id, signature, shingles, text_hash, article_id))
 
 
+def save_placement(conn: sqlite3.Connection, article_id: int, *, story_id: int,
+                   signature: bytes, shingles: int, text_hash: str,
+                   band_keys: Sequence[int]) -> None:
+    """Store an article's story with its fingerprint, and index it under its band keys."""
+    set_story(conn, article_id, story_id=story_id, signature=signature, shingles=shingles,
+              text_hash=text_hash)
+    add_band_keys(conn, article_id, band_keys)
+
+
 def story_outlets(conn: sqlite3.Connection, story_id: int) -> list[str]:
     """Distinct outlets of a story in order of first report; exact copies count once."""
     rows = conn.execute(
