@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from monitor import __version__
 from monitor.errors import ConfigError
-from monitor.trends.surges import SurgeSettings
 from monitor.yamlfile import YamlSyntaxError, line_of, load_yaml
 
 ENV_PREFIX = "MONITOR_"
@@ -224,6 +223,29 @@ class StorySettings(_Model):
     @property
     def window_seconds(self) -> float:
         return self.window_hours * 3600
+
+
+class SurgeSettings(_Model):
+    """Entity surge alerts (see :mod:`monitor.trends.surges`)."""
+
+    enabled: bool = True
+    window_hours: float = Field(3.0, gt=0, description="sliding window the mentions are counted in")
+    factor: float = Field(4.0, gt=0, description="window count must reach factor × expected")
+    min_count: int = Field(5, ge=1, description="distinct stories in the window")
+    min_outlets: int = Field(3, ge=1, description="distinct outlets in the window")
+    baseline_days: float = Field(14.0, gt=0, description="trailing period of the usual rate")
+    min_history_hours: float = Field(
+        24.0, ge=0, description="no surge is announced until the stored mentions reach back this "
+        "far: without history every busy name would 'surge' on a first start with a backlog")
+    baseline_floor_per_day: float = Field(
+        0.5, ge=0, description="lowest usual rate assumed (new installs, rarely named entities)")
+    check_seconds: float = Field(300.0, gt=0)
+    destination: str = "default"
+    top_articles: int = Field(5, ge=0, le=50, description="article links in a surge message "
+                              "(a digest message holds at most 50: monitor/alert/digest.py)")
+    ignore_entities: list[str] = Field(
+        default_factory=lambda: ["libya", "russia"],
+        description="entity ids (or names) too generic to surge usefully")
 
 
 class FeedSource(_Model):
