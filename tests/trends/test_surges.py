@@ -248,7 +248,7 @@ def test_service_job_checks_and_wakes_the_sender(tl):
 
 
 def test_monitor_once_checks_surges(tl):
-    from monitor.cli import _check_surges
+    from monitor.cli_poll import _check_surges
 
     tl.burst(time.time(), "yevkurov", articles=9, outlets=6)
     _check_surges(_fake_app(tl.db), load_settings(
