@@ -28,6 +28,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def test_help_describes_the_tool_and_its_commands(tmp_path):
+    result = monitor("--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    # What the tool does, not the module docstring of monitor/cli.py.
+    assert "Arabic press monitor" in out and "Telegram" in out and "Command line:" not in out
+    for command in ("once", "run", "feeds", "status", "digest", "send-test", "backtest", "rules",
+                    "score"):
+        assert f"\n    {command} " in out, command
+    assert "monitor once --demo" in out and "MONITOR_<SECTION>__<KEY>" in out
+
+
 def test_demo_once_polls_bundled_feeds_offline(tmp_path):
     port = str(free_port())   # links embed the port: keep it across runs, as the default does
     first = monitor("once", "--demo", "--demo-port", port, cwd=tmp_path)

@@ -45,7 +45,6 @@ class Fetcher:
         )
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(settings.per_host_concurrency))
-        self.bytes_received = 0
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -96,7 +95,6 @@ class Fetcher:
                                       url=url, status=resp.status_code,
                                       retry_after=retry_after_seconds(resp.headers.get("retry-after")))
             body = await read_capped(resp, cap, url)
-            self.bytes_received += resp.num_bytes_downloaded
             return FetchResult(url, final, resp.status_code, body, _headers(resp),
                                time.monotonic() - started)
 

@@ -49,15 +49,6 @@ class BacktestReport:
     new_per_rule: Counter[str] = field(default_factory=Counter)
 
 
-def parse_since(text: str) -> float:
-    """'30d', '12h', '45m' → seconds."""
-    units = {"m": 60, "h": 3600, "d": 86400}
-    try:
-        return float(text[:-1]) * units[text[-1]]
-    except (KeyError, ValueError, IndexError):
-        raise ValueError(f"--since takes a number and m, h or d (e.g. 30d), not {text!r}") from None
-
-
 Article = ArticleText   # (id, title, text, url)
 
 

@@ -1,17 +1,16 @@
-"""Readable explanations of a score: rules with thresholds, hits in the original spelling, snippets.
+"""Readable explanations of a score (``monitor score``): rules with thresholds, hits in the
+original spelling, each with a snippet of its context.
 
-The snippet helpers are shared with alert composition (Telegram), so they take plain text and
-:class:`~monitor.match.model.Hit` objects and return plain strings.
+Alert messages build their own snippets (:mod:`monitor.alert.build`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 from monitor.match.model import Hit, ScoreResult
 
-__all__ = ["snippet", "snippets", "explain", "MARKS"]
+__all__ = ["snippet", "explain", "MARKS"]
 
 MARKS = ("«", "»")
 _SPACES = re.compile(r"\s+")
@@ -40,15 +39,6 @@ def snippet(text: str, start: int, end: int, width: int = 60,
     lead = "…" if left > 0 else ""
     tail = "…" if right < len(text) else ""
     return f"{lead}{before}{marks[0]}{_squash(text[start:end])}{marks[1]}{after}{tail}"
-
-
-def snippets(text: str, hits: Iterable[Hit], width: int = 60,
-             marks: tuple[str, str] = MARKS, limit: int | None = None) -> list[str]:
-    """One snippet per hit (hits must index ``text``), in text order, at most ``limit``."""
-    ordered = sorted(hits, key=lambda h: (h.start, h.end))
-    if limit is not None:
-        ordered = ordered[:limit]
-    return [snippet(text, h.start, h.end, width, marks) for h in ordered]
 
 
 def _fmt(x: float) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
@@ -22,6 +23,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._outbox: _OutboxCollector | None = None
         r = self.registry
         self.polls = Counter("monitor_polls_total", "Feed polls by outcome", ["outcome"], registry=r)
         self.fetch_errors = Counter("monitor_fetch_errors_total", "Fetch errors by kind",
@@ -63,13 +65,19 @@ class Metrics:
         self.rule_reloads = Counter("monitor_rule_reloads_total", "Rule reloads by outcome",
                                     ["outcome"], registry=r)
 
-    def watch_outbox(self, db_path: str) -> None:
-        """Export outbox depth and oldest age per destination, read at scrape time."""
-        self.registry.register(_OutboxCollector(db_path))
+    def watch_outbox(self, db_path: str | Path) -> None:
+        """Export outbox depth and oldest age per destination of the database at ``db_path``,
+        read at scrape time. Called again (a second daemon in one process: tests), the export
+        follows the new database instead of exporting two."""
+        if self._outbox is None:
+            self._outbox = _OutboxCollector(db_path)
+            self.registry.register(self._outbox)
+        else:
+            self._outbox.db_path = db_path
 
 
 class _OutboxCollector(Collector):
-    def __init__(self, db_path: str) -> None:
+    def __init__(self, db_path: str | Path) -> None:
         self.db_path = db_path
 
     def collect(self) -> Iterator[GaugeMetricFamily]:

@@ -75,6 +75,7 @@ class Service:
         ops = self.settings.ops
         server = OpsServer(ops.host, ops.port, self.health) if ops.enabled else None
         if server:
+            METRICS.watch_outbox(self.settings.database)   # outbox depth and age in /metrics
             try:
                 await server.start()
             except ConfigError:

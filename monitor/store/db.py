@@ -83,7 +83,8 @@ def open_database(path: Path | str) -> Database:
 def open_read_only(path: Path | str, *, timeout: float = 5.0) -> sqlite3.Connection:
     """A read-only connection of its own to an existing state database (no migrations, plain
     tuple rows), for readers outside the daemon's connection: backtests, metric scrapes."""
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
+    # As a URI, percent-encoded: a path with '?', '#' or '%' stays a path.
+    return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)
 
 
 def _migrate(db: Database) -> None:

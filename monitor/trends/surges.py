@@ -26,19 +26,15 @@ import logging
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from monitor.alert.payload import AlertPayload
+from monitor.config import SurgeSettings
 from monitor.store import mentions, outbox
 from monitor.store import surges as surge_store
 from monitor.store.db import Database
 from monitor.store.mentions import WindowCounts, mention_count, mentioned_entities, window_counts
 from monitor.store.surges import SurgeRow
-
-if TYPE_CHECKING:
-    from monitor.config import Settings
 
 __all__ = ["Surge", "SurgeSettings", "WindowCounts", "baseline_rate", "check_surges",
            "expected_in_window", "has_history", "mention_count", "mentioned_entities",
@@ -48,32 +44,6 @@ __all__ = ["Surge", "SurgeSettings", "WindowCounts", "baseline_rate", "check_sur
 log = logging.getLogger(__name__)
 DAY = 86400.0
 HOUR = 3600.0
-
-
-class SurgeSettings(BaseModel):
-    """Entity surge alerts (see :mod:`monitor.trends.surges`)."""
-
-    # Same rules as the other sections of monitor.config (defined here to avoid an import cycle).
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = True
-    window_hours: float = Field(3.0, gt=0, description="sliding window the mentions are counted in")
-    factor: float = Field(4.0, gt=0, description="window count must reach factor × expected")
-    min_count: int = Field(5, ge=1, description="distinct stories in the window")
-    min_outlets: int = Field(3, ge=1, description="distinct outlets in the window")
-    baseline_days: float = Field(14.0, gt=0, description="trailing period of the usual rate")
-    min_history_hours: float = Field(
-        24.0, ge=0, description="no surge is announced until the stored mentions reach back this "
-        "far: without history every busy name would 'surge' on a first start with a backlog")
-    baseline_floor_per_day: float = Field(
-        0.5, ge=0, description="lowest usual rate assumed (new installs, rarely named entities)")
-    check_seconds: float = Field(300.0, gt=0)
-    destination: str = "default"
-    top_articles: int = Field(5, ge=0, le=50, description="article links in a surge message "
-                              "(a digest message holds at most 50: monitor/alert/digest.py)")
-    ignore_entities: list[str] = Field(
-        default_factory=lambda: ["libya", "russia"],
-        description="entity ids (or names) too generic to surge usefully")
 
 
 @dataclass(frozen=True)
@@ -170,10 +140,6 @@ def surge_body(counts: WindowCounts, usual_per_day: float, cfg: SurgeSettings) -
 # --------------------------------------------------------------------------- the check
 
 
-def _section(settings: SurgeSettings | Settings) -> SurgeSettings:
-    return settings if isinstance(settings, SurgeSettings) else settings.surges
-
-
 def _ignored(cfg: SurgeSettings, entity_names: dict[str, str]) -> set[str]:
     wanted = {name.casefold() for name in cfg.ignore_entities}
     return wanted | {eid.casefold() for eid, name in entity_names.items()
@@ -186,12 +152,11 @@ def has_history(conn: sqlite3.Connection, before: float) -> bool:
     return earliest is not None and earliest <= before
 
 
-def check_surges(db: Database, settings: SurgeSettings | Settings, now: float,
+def check_surges(db: Database, cfg: SurgeSettings, now: float,
                  entity_names: dict[str, str]) -> list[Surge]:
     """Open, update and close surges as of ``now``; returns the surges that started (each queued
-    as one message to ``surges.destination``). ``settings`` is the whole Settings or its
-    ``surges`` section; ``entity_names`` maps entity ids to display names (ids show otherwise)."""
-    cfg = _section(settings)
+    as one message to ``cfg.destination``). ``cfg`` is the ``surges`` section of the settings;
+    ``entity_names`` maps entity ids to display names (ids show otherwise)."""
     if not cfg.enabled:
         return []
     conn = db.conn

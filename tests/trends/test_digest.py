@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.config import SurgeSettings
 from monitor.trends.digest import build_digest, parse_span, render_text
-from monitor.trends.surges import SurgeSettings, check_surges
+from monitor.trends.surges import check_surges
 from tests.conftest import REPO
 from tests.trends.builders import DAY, HOUR, Timeline
 

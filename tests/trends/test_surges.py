@@ -10,9 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from monitor.alert.compose import render_plain
-from monitor.config import load_settings
+from monitor.config import SurgeSettings, load_settings
 from monitor.trends.surges import (
-    SurgeSettings,
     WindowCounts,
     baseline_rate,
     check_surges,
@@ -195,12 +194,12 @@ def test_ignore_by_display_name_and_end_open_surge(tl):
 def test_settings_section_and_disabled(tl):
     tl.burst(T0, "yevkurov", articles=9, outlets=6)
     off = load_settings(None, env={"MONITOR_SURGES__ENABLED": "false"}, overrides={"feeds": []})
-    assert check_surges(tl.db, off, T0, NAMES) == []
+    assert check_surges(tl.db, off.surges, T0, NAMES) == []
     on = load_settings(None, env={"MONITOR_SURGES__DESTINATION": "analysts",
                                   "MONITOR_SURGES__TOP_ARTICLES": "2",
                                   "MONITOR_SURGES__MIN_HISTORY_HOURS": "0"},
                        overrides={"feeds": []})
-    [surge] = check_surges(tl.db, on, T0, {})
+    [surge] = check_surges(tl.db, on.surges, T0, {})
     assert surge.name == "yevkurov"                             # no display name: the id
     assert tl.outbox()[0][1] == "analysts" and len(surge.payload.items) == 2
 
@@ -249,7 +248,7 @@ def test_service_job_checks_and_wakes_the_sender(tl):
 
 
 def test_monitor_once_checks_surges(tl):
-    from monitor.cli import _check_surges
+    from monitor.cli_poll import _check_surges
 
     tl.burst(time.time(), "yevkurov", articles=9, outlets=6)
     _check_surges(_fake_app(tl.db), load_settings(

@@ -1,0 +1,167 @@
+"""``monitor feeds``, ``status``, ``digest`` and ``backtest``: reports from the state database
+(``--demo``: the demo's). Only ``digest --send`` writes to it (one queued message)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from monitor.cli_poll import DEMO_DATABASE
+from monitor.config import Settings
+from monitor.errors import MonitorError
+from monitor.report import circuits_table, feeds_table, outbox_table
+from monitor.store import outbox
+from monitor.store.db import open_database
+from monitor.store.feeds import feed_health
+from monitor.store.hosts import circuits
+
+log = logging.getLogger("monitor")
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    """Print each feed's health from the state database."""
+    path = _state_database(args, "run 'monitor once' first")
+    if path is None:
+        return 1
+    db = open_database(path)
+    try:
+        print(feeds_table(feed_health(db)))
+        skipped = circuits(db)
+        if skipped:
+            print("\narticle hosts skipped after repeated failures (their articles stay pending):")
+            print(circuits_table(skipped))
+    finally:
+        db.close()
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print the outbox state per destination (never the token)."""
+    path = _state_database(args, "nothing queued yet")
+    if path is None:
+        return 1
+    db = open_database(path)
+    try:
+        if args.resume:
+            n = outbox.resume(db, None if args.resume == "*" else args.resume)
+            print(f"resumed {n} paused destination(s)")
+        rows = outbox.status_rows(db)
+        print(outbox_table(rows) if rows else "outbox empty: no alert queued yet")
+        print(rules_line(db))
+        from monitor.deliver.probe import status_line
+
+        telegram = status_line(db)
+        if telegram:
+            print(telegram)
+    finally:
+        db.close()
+    return 0
+
+
+def rules_line(db: Any) -> str:
+    """The daemon's rule state, as it last recorded it."""
+    from monitor.store.service import get_state
+
+    state = get_state(db, "rules")
+    if state is None:
+        return "rules: no daemon has loaded rules into this database yet"
+    value, when = state
+    fp = (value.get("fingerprint") or "?")[:12]
+    at = time.strftime("%Y-%m-%d %H:%M", time.localtime(when))
+    if value.get("error"):
+        return f"rules: running {fp}; LAST EDIT REJECTED ({at}): {value['error']}"
+    return f"rules: running {fp} from {value.get('path')}, last checked {at}"
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    """Print a summary of the last ``--since``; with ``--send`` queue it as one message."""
+    import json
+
+    from monitor.trends.digest import build_digest, queue_digest, render_text
+
+    settings: Settings = args.settings
+    path = _state_database(args, "nothing to summarise")
+    if path is None:
+        return 1
+    label, seconds = args.since
+    names = _entity_names(settings)
+    db = open_database(path)
+    try:
+        now = time.time()
+        digest = build_digest(db, now - seconds, now, names)
+        queued = None
+        if args.send:
+            destination = settings.alerts.default_destination
+            queued = (destination, *queue_digest(db, digest, label, destination))
+    finally:
+        db.close()
+    if args.json:
+        out = digest.to_dict()
+        if queued:
+            out["queued"] = {"destination": queued[0], "outbox_id": queued[1],
+                             "payload": json.loads(queued[2].to_json())}
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+    print(render_text(digest))
+    if queued:
+        from monitor.alert.compose import render_plain
+
+        print(f"\nqueued for {queued[0]!r} (outbox id {queued[1]}; delivered by the daemon or the "
+              f"next 'monitor once'):\n{render_plain(queued[2], tz=settings.alerts.timezone)}")
+    return 0
+
+
+def _entity_names(settings: Settings) -> dict[str, str]:
+    """Display names from the configured rules; ids are shown if the rules cannot be loaded."""
+    if not settings.rules_path.exists():
+        return {}
+    try:
+        from monitor.match.rules import load_rules
+
+        return load_rules(settings.rules_path).entity_names()
+    except MonitorError as exc:
+        log.warning("entity names unavailable (%s): showing ids", exc)
+        return {}
+
+
+def _state_database(args: argparse.Namespace, hint: str) -> Path | None:
+    """The state database a read-only command looks at (``--demo``: the demo's), if it exists."""
+    path = Path(DEMO_DATABASE if getattr(args, "demo", False) else args.settings.database)
+    if not path.exists():
+        print(f"no state database at {path} yet: {hint}", file=sys.stderr)
+        return None
+    return path
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """Compare the live rules with edited ones on the stored articles."""
+    import json
+
+    from monitor.match.backtest import (
+        count_articles,
+        iter_articles,
+        jsonl_lines,
+        render,
+        run_backtest,
+    )
+    from monitor.match.rules import load_rules
+
+    settings: Settings = args.settings
+    path = _state_database(args, "nothing to backtest")
+    if path is None:
+        return 1
+    since = time.time() - args.since[1]
+    load_rules(settings.rules_path)        # both rule sets must be valid before any work
+    load_rules(args.candidate)
+    report = run_backtest(iter_articles(Path(path), since), count_articles(Path(path), since),
+                          settings.rules_path, Path(args.candidate), workers=args.workers)
+    if args.jsonl:
+        for obj in jsonl_lines(report):
+            print(json.dumps(obj, ensure_ascii=False))
+    else:
+        print(render(report))
+    return 0
