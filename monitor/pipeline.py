@@ -29,7 +29,7 @@ from monitor.models import Article, CycleStats, Extracted, ExtractionStatus, Fee
 from monitor.ops.metrics import METRICS
 from monitor.parse.identity import is_shared_page
 from monitor.parse.worker import FeedParsers
-from monitor.schedule import adaptive
+from monitor.schedule.policy import FeedSchedule
 from monitor.store import articles as article_store
 from monitor.store import feeds as feed_store
 from monitor.store import hosts as host_store
@@ -123,14 +123,14 @@ class Pipeline:
                             source.name, source.feed_url, len(parsed.items), bozo)
             self._record_items(state.id, parsed.items, report)
         await self.process_pending(state.id, report)
-        now = self.clock()
-        interval = self._next_interval(source, state.poll_interval, report.new_items)
-        wait = adaptive.delay_until_next_poll(interval, adaptive.server_hint(result.headers, ttl))
+        policy = FeedSchedule.of(self.settings, source)
+        interval = policy.next_interval(state.poll_interval, report.new_items)
         feed_store.record_success(
-            self.db, state.id, now=now, status=report.outcome.value,
+            self.db, state.id, now=self.clock(), status=report.outcome.value,
             etag=result.headers.get("etag"), last_modified=result.headers.get("last-modified"),
-            next_poll_at=started + wait, bozo_note=bozo, new_items=report.new_items,
-            interval=interval)
+            next_poll_at=policy.after_success(started=started, interval=interval,
+                                              headers=result.headers, ttl_minutes=ttl),
+            bozo_note=bozo, new_items=report.new_items, interval=interval)
         METRICS.polls.labels(report.outcome.value).inc()
         # Unchanged feeds are the bulk of polls: their line is DEBUG (the summary counts them).
         log.log(logging.DEBUG if report.outcome is PollOutcome.NOT_MODIFIED else logging.INFO,
@@ -298,15 +298,6 @@ class Pipeline:
         fp = article.page_fingerprint or fingerprint(story_body(article.title, article.text))
         return place_in_story(conn, article.id, fp, now=now, window_seconds=stories.window_seconds)
 
-    def _next_interval(self, source: FeedSource, current: float | None, new_items: int) -> float:
-        """A per-feed interval is fixed; otherwise it adapts to the feed's publishing rate."""
-        if source.interval_seconds:
-            return source.interval_seconds
-        poll = self.settings.poll
-        return adaptive.next_interval(current or poll.interval_seconds, new_items,
-                                      minimum=poll.min_interval_seconds,
-                                      maximum=poll.max_interval_seconds)
-
     def _failed(self, feed_id: int, source: FeedSource, exc: MonitorError, kind: str,
                 retry_after: float | None = None) -> FeedReport:
         log.warning("feed failed feed=%s url=%s kind=%s error=%s", source.name,
@@ -318,10 +309,9 @@ class Pipeline:
 
     def _record_failure(self, feed_id: int, source: FeedSource, error: str, kind: str,
                         retry_after: float | None = None) -> None:
-        fs = self.settings.fetch
-        feed_store.record_failure(
-            self.db, feed_id, now=self.clock(), error=error, kind=kind,
-            base=fs.backoff_base_seconds, cap=fs.backoff_max_seconds,
-            interval=source.interval_seconds or self.settings.poll.interval_seconds,
-            retry_after=retry_after)
-
+        now = self.clock()
+        failures = feed_store.failures_in_a_row(self.db, feed_id) + 1
+        next_poll = FeedSchedule.of(self.settings, source).after_failure(
+            now=now, failures=failures, retry_after=retry_after)
+        feed_store.record_failure(self.db, feed_id, now=now, error=error, kind=kind,
+                                  failures=failures, next_poll_at=next_poll)

@@ -1,8 +1,9 @@
 """The long-running service: APScheduler jobs, live reloads, health, graceful shutdown.
 
 Jobs (AsyncIOScheduler, in-memory store rebuilt from the config at start):
-  feed:<name>   one per feed, interval = the feed's current (adaptive) interval plus jitter,
-                never two at once (max_instances=1), missed runs coalesced, no misfire limit
+  poll          every second: the feeds whose ``next_poll_at`` has come (the database decides;
+                monitor.schedule.policy sets it after each poll), at most ``poll.concurrency``
+                at once, never one feed twice at once
   watch         rules folder and config file changes (also on SIGHUP)
   notices       operator notices (failing or silent feeds, silent rules)
   housekeeping  prune old article text, checkpoint and vacuum the database
@@ -42,6 +43,8 @@ from monitor.store.db import Database
 from monitor.store.maintenance import vacuum
 
 log = logging.getLogger(__name__)
+#: How often the polling job looks for due feeds (seconds): the most a poll can be late by.
+POLL_TICK = 1.0
 
 
 class Service:
@@ -56,7 +59,7 @@ class Service:
         self.scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={
             "max_instances": 1, "coalesce": True, "misfire_grace_time": None})
         self.notifier = Notifier(app.db, settings, app.drainer.wake.set)
-        self._inflight: set[asyncio.Task[Any]] = set()
+        self._inflight: dict[str, asyncio.Task[Any]] = {}
         self._polls: dict[str, int] = {}
         self._stats = CycleStats()
         self._rules_watch = ChangeWatcher(settings.rules_path)
@@ -103,8 +106,11 @@ class Service:
                  self.settings.ops.shutdown_deadline_seconds)
         self.scheduler.pause()
         if self._inflight:
-            await asyncio.wait(set(self._inflight), timeout=max(0.1, deadline - time.monotonic()))
-        self.scheduler.shutdown(wait=False)   # cancels what is still running: it stays pending
+            await asyncio.wait(set(self._inflight.values()),
+                               timeout=max(0.1, deadline - time.monotonic()))
+        for task in self._inflight.values():
+            task.cancel()                     # what is still running stays pending
+        self.scheduler.shutdown(wait=False)
         self.stop.set()
         self.app.drainer.wake.set()           # the sender sleeps on this; let it see the stop
         try:
@@ -122,9 +128,10 @@ class Service:
     # ------------------------------------------------------------------ jobs
     def _schedule_jobs(self) -> None:
         feed_store.sync_feeds(self.app.db, list(self.sources.values()), time.time())
+        feed_store.set_active(self.app.db, list(self.sources))
         now = datetime.now(UTC)
-        for source in self.sources.values():
-            self._add_feed_job(source, first=now)
+        self.scheduler.add_job(self._poll_due, "interval", seconds=POLL_TICK, id="poll",
+                               next_run_time=now)
         ops = self.settings.ops
         self.scheduler.add_job(self._watch, "interval", seconds=ops.watch_interval_seconds,
                                id="watch")
@@ -140,47 +147,31 @@ class Service:
                                    seconds=self.settings.surges.check_seconds, id="surges",
                                    next_run_time=now + timedelta(seconds=45))
 
-    def _add_feed_job(self, source: FeedSource, first: datetime | None = None) -> None:
-        interval = self._current_interval(source)
-        self.scheduler.add_job(
-            self._poll, "interval", seconds=interval, jitter=self._jitter(interval),
-            args=[source.name], id=f"feed:{source.name}", replace_existing=True,
-            next_run_time=first or datetime.now(UTC))
-
-    def _jitter(self, interval: float) -> float:
-        return min(self.settings.poll.jitter_seconds, interval / 10)
-
-    def _current_interval(self, source: FeedSource) -> float:
-        if source.interval_seconds:
-            return source.interval_seconds
-        stored = feed_store.poll_interval(self.app.db, source.name)
-        return stored or self.settings.poll.interval_seconds
-
-    async def _poll(self, name: str) -> None:
-        source = self.sources.get(name)
-        if source is None or self.stop.is_set():
+    async def _poll_due(self) -> None:
+        """Start polls of the feeds that are due, up to ``poll.concurrency`` at once."""
+        free = self.settings.poll.concurrency - len(self._inflight)
+        if free <= 0 or self.stop.is_set():
             return
-        state = feed_store.get_feed(self.app.db, name)
-        if state.next_poll_at and state.next_poll_at > time.time() + 1:
-            return   # backing off after failures, or the server asked us to wait
-        task = asyncio.current_task()
-        assert task is not None
-        self._inflight.add(task)
+        due = feed_store.due_feeds(self.app.db, time.time(), free + len(self._inflight))
+        for name in due:
+            source = self.sources.get(name)
+            if source is None or name in self._inflight:
+                continue
+            if len(self._inflight) >= self.settings.poll.concurrency:
+                break
+            self._inflight[name] = asyncio.get_running_loop().create_task(
+                self._poll(source), name=f"poll:{name}")
+
+    async def _poll(self, source: FeedSource) -> None:
         try:
-            report = await self.app.pipeline.poll_feed(source, state)
+            report = await self.app.pipeline.poll_feed(source)
         finally:
-            self._inflight.discard(task)
+            self._inflight.pop(source.name, None)
         self._after_poll(source, report)
 
     def _after_poll(self, source: FeedSource, report: FeedReport) -> None:
         self._stats.add(report)
         self._polls[source.name] = self._polls.get(source.name, 0) + 1
-        job = self.scheduler.get_job(f"feed:{source.name}")
-        interval = self._current_interval(source)
-        if job is not None and abs(job.trigger.interval.total_seconds() - interval) > 1:
-            job.reschedule("interval", seconds=interval, jitter=self._jitter(interval))
-            log.info("feed interval now %.0f s feed=%s url=%s", interval, source.name,
-                     source.feed_url)
         if self.cycles and all(self._polls.get(n, 0) >= self.cycles for n in self.sources):
             asyncio.get_running_loop().create_task(self._finish_cycles())
 
@@ -282,16 +273,14 @@ class Service:
             return True
         want = {f.name: f for f in fresh.feeds if f.enabled}
         feed_store.sync_feeds(self.app.db, list(want.values()), time.time())
+        feed_store.set_active(self.app.db, list(want))
         for name in self.sources.keys() - want.keys():
-            self.scheduler.remove_job(f"feed:{name}")
             log.info("feed removed feed=%s", name)
         for name, source in want.items():
             if self.sources.get(name) != source:
                 change = "changed" if name in self.sources else "added"
-                self.sources[name] = source
-                self._add_feed_job(source)
                 log.info("feed %s feed=%s url=%s", change, name, source.feed_url)
-        self.sources = want
+        self.sources = want    # the polling job reads it: the next due poll uses the new source
         other = [k for k in ("fetch", "extract", "alerts", "ops", "surges", "database")
                  if getattr(fresh, k) != getattr(self.settings, k)]
         if other:

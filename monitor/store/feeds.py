@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import sqlite3
 from dataclasses import dataclass
 
@@ -90,30 +89,40 @@ def _record_rhythm(conn: sqlite3.Connection, feed_id: int, new_items: int, now: 
                  "WHERE id = ?", (now, avg, feed_id))
 
 
-def record_failure(db: Database, feed_id: int, *, now: float, error: str, kind: str,
-                   base: float, cap: float, interval: float,
-                   retry_after: float | None = None) -> float:
-    """A failed poll: count it and push the next attempt back exponentially. Returns next poll time."""
+def failures_in_a_row(db: Database, feed_id: int) -> int:
+    """How many polls of the feed failed since its last success."""
     row = db.conn.execute("SELECT error_count FROM feeds WHERE id = ?", (feed_id,)).fetchone()
-    count = int(row["error_count"]) + 1
-    # Never retry a failing feed sooner than its normal interval; double from there.
-    delay = backoff_delay(count, base=max(base, interval), cap=cap)
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, cap))
-    next_poll = now + delay
+    return int(row["error_count"]) if row else 0
+
+
+def record_failure(db: Database, feed_id: int, *, now: float, error: str, kind: str,
+                   failures: int, next_poll_at: float) -> None:
+    """A failed poll: its error, the count of failures in a row and when to try again (decided
+    by monitor.schedule.policy)."""
+    db.conn.execute(
+        "UPDATE feeds SET last_polled_at = ?, last_status = 'failed', last_error = ?, "
+        "error_kind = ?, error_count = ?, next_poll_at = ? WHERE id = ?",
+        (now, error[:500], kind, failures, next_poll_at, feed_id))
+
+
+def set_active(db: Database, names: list[str]) -> None:
+    """The feeds the running configuration polls (rows of removed feeds stay, for history).
+    Kept in a temporary table of the daemon's connection, which :func:`due_feeds` reads."""
     with db.transaction() as conn:
-        conn.execute(
-            "UPDATE feeds SET last_polled_at = ?, last_status = 'failed', last_error = ?, "
-            "error_kind = ?, error_count = ?, next_poll_at = ? WHERE id = ?",
-            (now, error[:500], kind, count, next_poll, feed_id))
-    return next_poll
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS active_feeds(name TEXT PRIMARY KEY)")
+        conn.execute("DELETE FROM temp.active_feeds")
+        conn.executemany("INSERT OR IGNORE INTO temp.active_feeds(name) VALUES (?)",
+                         [(n,) for n in names])
 
 
-def backoff_delay(failures: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Exponential back-off with ±10 % jitter: base·2^(n-1), capped (pure; tests pass an rng)."""
-    rng = rng or random.Random()
-    raw = min(cap, base * (2 ** max(0, failures - 1)))
-    return min(cap, raw * rng.uniform(0.9, 1.1))
+def due_feeds(db: Database, now: float, limit: int) -> list[str]:
+    """Names of the active feeds whose next poll is due (never polled, or ``next_poll_at``
+    passed), the longest overdue first."""
+    rows = db.conn.execute(
+        "SELECT f.name FROM feeds f JOIN temp.active_feeds a ON a.name = f.name "
+        "WHERE f.next_poll_at IS NULL OR f.next_poll_at <= ? "
+        "ORDER BY COALESCE(f.next_poll_at, 0) LIMIT ?", (now, limit)).fetchall()
+    return [r["name"] for r in rows]
 
 
 def feed_health(db: Database) -> list[sqlite3.Row]:
