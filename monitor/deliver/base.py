@@ -16,7 +16,7 @@ class SendResult:
 
 
 class Sink(Protocol):
-    """Delivers one rendered message. Raises monitor.deliver.errors.* on failure."""
+    """Delivers one rendered message. Raises monitor.errors.DeliveryError subclasses on failure."""
 
     async def start(self) -> None: ...
 

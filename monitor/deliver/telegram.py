@@ -39,7 +39,7 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from monitor.alert.compose import visible_text
-from monitor.deliver.errors import (
+from monitor.errors import (
     DeliveryError,
     EditImpossible,
     MalformedReply,
