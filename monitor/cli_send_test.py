@@ -20,8 +20,8 @@ async def _send_test(settings: Settings, destination: str | None) -> int:
     from monitor.alert.compose import render_html, render_plain
     from monitor.alert.payload import AlertPayload
     from monitor.deliver.destinations import resolve_destination
-    from monitor.deliver.errors import DeliveryError
     from monitor.deliver.sinks import make_sink
+    from monitor.errors import DeliveryError
 
     name = destination or settings.alerts.default_destination
     sink, chat_ids = make_sink(settings)

@@ -1,8 +1,14 @@
-"""The exception tree. Each stage translates foreign errors into one of these at its boundary.
+"""The exception tree: the one place every project error is defined.
+
+Each stage translates foreign errors into one of these at its boundary, and each foreign library
+has exactly one translation table: httpx in ``monitor/fetch/translate.py``, python-telegram-bot in
+``monitor/deliver/translate.py``; trafilatura runs in worker processes whose failures
+``monitor/extract/process.py`` and ``pool.py`` turn into extraction errors.
 
     MonitorError                 anything this program reports to a user
     ├── ConfigError              bad configuration (file, key, line, reason)
     ├── RulesError               bad rule file (file, line, reason)
+    ├── YamlSyntaxError          (monitor/yamlfile.py) a YAML file that does not parse
     ├── FetchError               an HTTP fetch failed; ``kind`` is stored on the feed
     │   ├── FetchTimeout         connect/read timeout or the total deadline
     │   ├── BodyTooLarge         body (or decompressed body) over the cap
@@ -14,11 +20,25 @@
     ├── ParseError               the feed body is not a feed at all
     ├── ExtractionError          an article page could not be extracted (trafilatura raised)
     │   ├── ExtractionTimeout    over ``extract.timeout_seconds``: the worker was killed
-    │   └── ExtractionCrashed    the worker ran out of memory, died or could not start
+    │   └── ExtractionCrashed    the worker died or could not start
+    │       └── WorkerOutOfMemory  the page needed more than the worker's memory limit
+    ├── DeliveryError            sending a message failed; grouped by what the drain loop does
+    │   ├── RetryLater           try again later; ``retry_after`` seconds when Telegram said so
+    │   │   │                    (429), None otherwise (5xx, network): back off with jitter
+    │   │   ├── MaybeDelivered   timed out after the request went out: it may have arrived
+    │   │   └── MalformedReply   Telegram's answer could not be read (no ``result``, bad JSON)
+    │   └── PermanentFailure     retrying cannot help; ``scope`` says what is broken: "bot"
+    │       │                    (token rejected), "chat" (kicked, not found, migrated) or
+    │       │                    "message" (this message is refused, e.g. too long)
+    │       └── EditImpossible   the message can no longer be edited: reply instead
     └── StoreError               the state database is unusable
-"""
 
+Delivery errors never carry the bot token: the Telegram translator scrubs every message it
+builds, and raises ``from None`` so no chained library exception carries it into a traceback.
+"""
 from __future__ import annotations
+
+from typing import Literal
 
 
 class MonitorError(Exception):
@@ -119,6 +139,61 @@ class ExtractionTimeout(ExtractionError):
 
 class ExtractionCrashed(ExtractionError):
     kind = "extraction_crashed"
+
+
+class WorkerOutOfMemory(ExtractionCrashed):
+    """The page needed more than the worker's address-space limit (the worker has exited)."""
+
+
+Scope = Literal["bot", "chat", "message"]
+
+
+class DeliveryError(MonitorError):
+    """Sending a message to Telegram failed."""
+
+    kind = "delivery"
+
+
+class RetryLater(DeliveryError):
+    """A temporary failure. ``retry_after`` is the delay Telegram asked for (429), in seconds,
+    or None when the caller should pick its own backoff."""
+
+    kind = "retry_later"
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class MaybeDelivered(RetryLater):
+    """The request timed out after it was sent: Telegram may have posted the message.
+    Resending may duplicate it; the caller decides."""
+
+    kind = "maybe_delivered"
+
+
+class MalformedReply(RetryLater):
+    """Telegram (or something in between) answered with a reply that could not be read."""
+
+    kind = "malformed_reply"
+
+
+class PermanentFailure(DeliveryError):
+    """Retrying will not help. ``reason`` says why; ``scope`` what to stop using (the bot, the
+    chat, or only this message); ``new_chat_id`` is set when a group became a supergroup."""
+
+    kind = "permanent"
+
+    def __init__(self, reason: str, *, scope: Scope = "message",
+                 new_chat_id: int | None = None) -> None:
+        self.reason, self.scope, self.new_chat_id = reason, scope, new_chat_id
+        super().__init__(reason)
+
+
+class EditImpossible(PermanentFailure):
+    """The message can no longer be edited (deleted, too old, not ours): reply instead."""
+
+    kind = "edit_impossible"
 
 
 class StoreError(MonitorError):

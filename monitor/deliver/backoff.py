@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from monitor.config import AlertSettings
-from monitor.deliver.errors import RetryLater
+from monitor.errors import RetryLater
 from monitor.store import outbox
 from monitor.store import service as service_store
 from monitor.store.db import Database

@@ -8,7 +8,9 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class SendResult:
-    """A confirmed delivery."""
+    """A confirmed delivery (the one result type of every sink). For Telegram, ``chat_id`` is the
+    numeric id Telegram reports (also when an ``@channel`` name was given); ``formatting_fallback``
+    is True when the message went out as plain text."""
 
     message_id: int
     chat_id: str
@@ -16,7 +18,7 @@ class SendResult:
 
 
 class Sink(Protocol):
-    """Delivers one rendered message. Raises monitor.deliver.errors.* on failure."""
+    """Delivers one rendered message. Raises monitor.errors.DeliveryError subclasses on failure."""
 
     async def start(self) -> None: ...
 

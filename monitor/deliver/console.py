@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from monitor.deliver.base import SendResult
-from monitor.deliver.errors import RetryLater
+from monitor.errors import RetryLater
 
 
 class ConsoleSink:

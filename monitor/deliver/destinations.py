@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from monitor.config import AlertSettings
-from monitor.deliver.errors import PermanentFailure
+from monitor.errors import PermanentFailure
 
 
 def resolve_destination(settings: AlertSettings, destination: str, *,

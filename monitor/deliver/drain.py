@@ -25,11 +25,11 @@ from monitor.deliver.backlog import fold_backlog
 from monitor.deliver.backoff import Waits
 from monitor.deliver.base import Sink
 from monitor.deliver.destinations import resolve_destination
-from monitor.deliver.errors import MaybeDelivered, PermanentFailure, RetryLater
 from monitor.deliver.poison import PoisonMessages
 from monitor.deliver.probe import LinkState, Prober, wait_any
 from monitor.deliver.ratelimit import SlidingWindow
 from monitor.deliver.updates import StoryUpdates
+from monitor.errors import MaybeDelivered, PermanentFailure, RetryLater
 from monitor.ops.metrics import METRICS
 from monitor.store import outbox
 from monitor.store.db import Database

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from monitor.deliver.base import Sink
-from monitor.deliver.errors import PermanentFailure, RetryLater
+from monitor.errors import PermanentFailure, RetryLater
 from monitor.store import service as service_store
 from monitor.store.db import Database
 

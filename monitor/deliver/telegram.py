@@ -1,4 +1,5 @@
-"""Send messages with python-telegram-bot's ``Bot`` and translate its errors for the drain loop.
+"""Send messages with python-telegram-bot's ``Bot``; its errors reach the drain loop translated
+by the one table in ``monitor/deliver/translate.py``.
 
 Only ``telegram.Bot`` is used (not Application/ExtBot, not AIORateLimiter): the drain loop paces
 sends itself. The Bot is created inside the running event loop by :meth:`TelegramSink.start`, since
@@ -6,51 +7,33 @@ its HTTP client sticks to the loop that first used it.
 
 The bot token is a secret that several layers like to print: httpx logs every request URL (which
 contains ``/bot<token>/``) at INFO, PTB logs the API URL at DEBUG when a Bot is built, and PTB's
-``InvalidToken`` from ``initialize()`` quotes the token. So this module quiets the httpx/httpcore
-loggers, attaches a redaction filter to the loggers that see the URL, scrubs every message it
-raises, and raises ``from None`` so no chained PTB exception carries the token into a traceback.
+``InvalidToken`` from ``initialize()`` quotes the token. So this module registers the token with
+``monitor.logs`` (whose :func:`~monitor.logs.scrub` cleans every message the translator builds),
+quiets the httpx/httpcore loggers and attaches the redaction filter to the loggers that see the
+URL; the translator raises ``from None`` so no chained PTB exception carries the token into a
+traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
-import re
-import warnings
-from dataclasses import dataclass
 from types import TracebackType
-from typing import ClassVar
 
-import httpx
 from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ParseMode
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-    TimedOut,
-)
+from telegram.error import BadRequest
 from telegram.request import HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
 
 from monitor.alert.compose import visible_text
-from monitor.deliver.errors import (
-    DeliveryError,
-    EditImpossible,
-    MalformedReply,
-    MaybeDelivered,
-    PermanentFailure,
-    RetryLater,
-)
+from monitor.deliver.base import SendResult
+from monitor.deliver.translate import describe, is_formatting, translated
+from monitor.errors import EditImpossible, MalformedReply, PermanentFailure
+from monitor.logs import RedactSecrets, add_secret, scrub
+
+__all__ = ["SendResult", "TelegramSink"]
 
 log = logging.getLogger(__name__)
-
-REDACTED = "[REDACTED]"
 
 # Loggers that print the API URL (hence the token): PTB's Bot ("Set Bot API URL: ...") and its
 # request classes, and httpx ("HTTP Request: POST https://.../bot<token>/sendMessage").
@@ -60,55 +43,9 @@ _URL_LOGGERS = ("telegram", "telegram.Bot", "telegram.BaseRequest", "telegram.HT
 # risk, so they are held at WARNING even if the application's logging setup forgot to.
 _QUIET_LOGGERS = ("httpx", "httpcore")
 
-# Anything shaped like a bot token (digits:35 chars), in case a token reaches a message through
-# a path this module does not know about (a token other than ours, a URL in an httpx error).
-_TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
-
-# BadRequest descriptions that mean "the formatting is wrong", where plain text will do: "Can't
-# parse entities: ...", "Can't find end of the entity ...", "ENTITIES_TOO_LONG", "too many entities".
-_FORMATTING = re.compile(r"entit(y|ies)", re.I)
-_CHAT_NOT_FOUND = re.compile(r"chat not found|chat_id is empty|peer_id_invalid", re.I)
-
-
-class _Secrets:
-    """The tokens to scrub; one process may hold several sinks."""
-
-    tokens: ClassVar[set[str]] = set()
-
-    @classmethod
-    def scrub(cls, text: str) -> str:
-        for token in sorted(cls.tokens, key=len, reverse=True):
-            text = text.replace(token, REDACTED)
-        return _TOKEN_SHAPE.sub(REDACTED, text)
-
-
-def scrub(text: str) -> str:
-    """``text`` with every known bot token (and anything shaped like one) replaced."""
-    return _Secrets.scrub(text)
-
-
-class _RedactTokens(logging.Filter):
-    """Rewrites records of the logger it is attached to so they never carry a token.
-
-    A filter on a logger only sees records logged through that very logger, which is why it is
-    attached to each logger in _URL_LOGGERS rather than to a parent.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):        # bad %-args: keep the raw format string
-            message = str(record.msg)
-        clean = scrub(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
-            # Formatters reuse exc_text when it is set: pre-format the traceback, scrubbed.
-            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
-        return True
-
-
-_REDACTOR = _RedactTokens()
+# A filter on a logger only sees records logged through that very logger, which is why it is
+# attached to each logger in _URL_LOGGERS rather than to a parent.
+_REDACTOR = RedactSecrets()
 
 
 def _guard_logs() -> None:
@@ -124,74 +61,6 @@ def _guard_logs() -> None:
             logger.addFilter(_REDACTOR)
 
 
-@dataclass(frozen=True)
-class SendResult:
-    """A message Telegram accepted. ``chat_id`` is the numeric id Telegram reports (also when an
-    ``@channel`` name was given); ``formatting_fallback`` is True when it went out as plain text."""
-
-    message_id: int
-    chat_id: str
-    formatting_fallback: bool
-
-
-def _retry_seconds(exc: RetryAfter) -> float:
-    """RetryAfter.retry_after is an int in PTB 22 (reading it warns) or a timedelta with
-    PTB_TIMEDELTA=1; both become float seconds, and reading it here never warns."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    return float(value)
-
-
-def _describe(exc: BaseException) -> str:
-    return scrub(f"{type(exc).__name__}: {exc}")
-
-
-def _not_sent(exc: TimedOut) -> bool:
-    """A pool or connect timeout happens before the request leaves: it was certainly not sent."""
-    return isinstance(exc.__cause__, (httpx.PoolTimeout, httpx.ConnectTimeout)) or \
-        str(exc).startswith("Pool timeout")
-
-
-def _is_formatting(exc: BadRequest) -> bool:
-    return bool(_FORMATTING.search(exc.message))
-
-
-def _translate(exc: Exception, *, sending: bool) -> DeliveryError:
-    """Map a PTB (or reply-parsing) exception to our tree. Order matters: BadRequest and
-    TimedOut subclass NetworkError, so they are tested before it. Messages lead with Telegram's
-    own description (operators see them truncated in ``monitor status``)."""
-    desc = scrub(str(exc))
-    if isinstance(exc, RetryAfter):
-        seconds = _retry_seconds(exc)
-        return RetryLater(f"flood control: retry after {seconds:g} s", retry_after=seconds)
-    if isinstance(exc, ChatMigrated):
-        return PermanentFailure(f"chat migrated to a supergroup, new chat id {exc.new_chat_id}",
-                                scope="chat", new_chat_id=exc.new_chat_id)
-    if isinstance(exc, InvalidToken):
-        return PermanentFailure(f"bot token rejected by Telegram: {desc}", scope="bot")
-    if isinstance(exc, Forbidden):
-        return PermanentFailure(desc if desc.startswith("Forbidden") else f"Forbidden: {desc}",
-                                scope="chat")
-    if isinstance(exc, BadRequest):
-        scope = "chat" if _CHAT_NOT_FOUND.search(exc.message) else "message"
-        return PermanentFailure(f"Bad Request: {desc}", scope=scope)
-    if isinstance(exc, TimedOut):
-        if sending and not _not_sent(exc):
-            return MaybeDelivered(f"timed out waiting for Telegram, the message may have been "
-                                  f"delivered: {desc}")
-        return RetryLater(f"timed out before the request was sent: {desc}")
-    if isinstance(exc, NetworkError):
-        return RetryLater(f"network or server error: {desc}")
-    if isinstance(exc, (KeyError, TypeError, ValueError)) or type(exc) is TelegramError:
-        # PTB raises a bare KeyError/TypeError for replies without result/date/chat.type, and a
-        # bare TelegramError("Invalid server response") for a body that is not JSON.
-        return MalformedReply(f"unreadable reply from Telegram: {_describe(exc)}")
-    return RetryLater(f"unexpected Telegram error: {_describe(exc)}")
-
-
 class TelegramSink:
     """Posts HTML messages to Telegram chats. Use ``async with TelegramSink(token) as sink`` (or
     ``await start()`` / ``await close()``) inside the event loop that will send."""
@@ -201,7 +70,7 @@ class TelegramSink:
         if not token or not token.strip():
             raise PermanentFailure("no bot token configured", scope="bot")
         self._token = token
-        _Secrets.tokens.add(token)
+        add_secret(token)
         self._base_url = base_url
         self._link_preview = link_preview
         self._timeout = timeout
@@ -276,10 +145,8 @@ class TelegramSink:
     async def get_me(self) -> str:
         """Ask Telegram who the bot is (checks the token); returns the bot's username."""
         bot = await self._ready()
-        try:
+        with translated(sending=False):
             user = await bot.get_me()
-        except (TelegramError, KeyError, TypeError, ValueError) as exc:
-            raise _translate(exc, sending=False) from None
         return user.username or ""
 
     async def edit(self, chat_id: str | int, message_id: int, html: str, *,
@@ -291,22 +158,22 @@ class TelegramSink:
         """
         bot = await self._ready()
         preview = LinkPreviewOptions(is_disabled=not self._link_preview)
-        for text, mode in ((html, ParseMode.HTML), (plain_fallback or visible_text(html), None)):
-            try:
-                await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
-                                            parse_mode=mode, link_preview_options=preview)
-                return
-            except BadRequest as exc:
-                desc = exc.message.lower()
-                if "not modified" in desc:
+        attempts = ((html, ParseMode.HTML), (plain_fallback or visible_text(html), None))
+        with translated(sending=True):
+            for text, mode in attempts:
+                try:
+                    await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
+                                                parse_mode=mode, link_preview_options=preview)
                     return
-                if "not found" in desc or "can't be edited" in desc:
-                    raise EditImpossible(f"cannot edit message {message_id}: "
-                                         f"{_describe(exc)}") from None
-                if mode is None or not _is_formatting(exc):
-                    raise _translate(exc, sending=True) from None
-            except (TelegramError, KeyError, TypeError, ValueError) as exc:
-                raise _translate(exc, sending=True) from None
+                except BadRequest as exc:
+                    desc = exc.message.lower()
+                    if "not modified" in desc:
+                        return
+                    if "not found" in desc or "can't be edited" in desc:
+                        raise EditImpossible(f"cannot edit message {message_id}: "
+                                             f"{describe(exc)}") from None
+                    if mode is None or not is_formatting(exc):
+                        raise
 
     async def send(self, chat_id: str | int, html: str, *, topic_id: int | None = None,
                    plain_fallback: str | None = None,
@@ -320,40 +187,32 @@ class TelegramSink:
         bot = await self._ready()
         preview = (LinkPreviewOptions(is_disabled=False, url=preview_url) if self._link_preview
                    else LinkPreviewOptions(is_disabled=True))
+        with translated(sending=True):
+            try:
+                return self._result(await bot.send_message(
+                    chat_id, html, parse_mode=ParseMode.HTML, message_thread_id=topic_id,
+                    link_preview_options=preview,
+                    reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
+                    if reply_to else None), fallback=False)
+            except BadRequest as exc:
+                if not is_formatting(exc):
+                    raise
+                error = describe(exc)
+        log.warning("Telegram rejected the HTML formatting, resending as plain text",
+                    extra={"chat_id": str(chat_id), "error": error})
+        text = plain_fallback or visible_text(html)
+        with translated(sending=True):
+            message = await bot.send_message(chat_id, text, message_thread_id=topic_id,
+                                             link_preview_options=preview)
+        return self._result(message, fallback=True)
+
+    @staticmethod
+    def _result(message: Message, *, fallback: bool) -> SendResult:
         try:
-            message = await bot.send_message(
-                chat_id, html, parse_mode=ParseMode.HTML, message_thread_id=topic_id,
-                link_preview_options=preview,
-                reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
-                if reply_to else None)
-            fallback = False
-        except BadRequest as exc:
-            if not _is_formatting(exc):
-                raise _translate(exc, sending=True) from None
-            log.warning("Telegram rejected the HTML formatting, resending as plain text",
-                        extra={"chat_id": str(chat_id), "error": _describe(exc)})
-            message = await self._send_plain(bot, chat_id, plain_fallback or visible_text(html),
-                                             topic_id, preview)
-            fallback = True
-        except (TelegramError, KeyError, TypeError, ValueError) as exc:
-            raise _translate(exc, sending=True) from None
-        result = self._result(message, fallback)
+            result = SendResult(message_id=int(message.message_id),
+                                chat_id=str(message.chat.id), formatting_fallback=fallback)
+        except (AttributeError, TypeError, ValueError) as exc:   # e.g. message_id null
+            raise MalformedReply(f"unreadable reply from Telegram ({describe(exc)})") from None
         log.debug("Telegram message sent", extra={"chat_id": result.chat_id,
                                                   "message_id": result.message_id})
         return result
-
-    async def _send_plain(self, bot: Bot, chat_id: str | int, text: str, topic_id: int | None,
-                          preview: LinkPreviewOptions) -> Message:
-        try:
-            return await bot.send_message(chat_id, text, message_thread_id=topic_id,
-                                          link_preview_options=preview)
-        except (TelegramError, KeyError, TypeError, ValueError) as exc:
-            raise _translate(exc, sending=True) from None
-
-    @staticmethod
-    def _result(message: Message, fallback: bool) -> SendResult:
-        try:
-            return SendResult(message_id=int(message.message_id), chat_id=str(message.chat.id),
-                              formatting_fallback=fallback)
-        except (AttributeError, TypeError, ValueError) as exc:   # e.g. message_id null
-            raise MalformedReply(f"unreadable reply from Telegram ({_describe(exc)})") from None

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from monitor.alert.payload import AlertPayload
-from monitor.deliver.errors import EditImpossible, PermanentFailure, RetryLater
+from monitor.errors import EditImpossible, PermanentFailure, RetryLater
 from monitor.store import outbox
 from monitor.store.outbox import OutboxRow
 

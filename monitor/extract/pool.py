@@ -22,10 +22,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from monitor.errors import ExtractionCrashed, ExtractionError, ExtractionTimeout
+from monitor.errors import (
+    ExtractionCrashed,
+    ExtractionError,
+    ExtractionTimeout,
+    WorkerOutOfMemory,
+)
 from monitor.extract.budget import cap_html
 from monitor.extract.page import extract_page
-from monitor.extract.process import Worker, WorkerOutOfMemory
+from monitor.extract.process import Worker
 from monitor.models import Extracted
 from monitor.ops.metrics import METRICS
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from monitor.config import TOKEN_VAR
-from monitor.errors import ExtractionCrashed, ExtractionError
+from monitor.errors import ExtractionCrashed, ExtractionError, WorkerOutOfMemory
 from monitor.models import Extracted
 
 # The package's parent goes first on the worker's path: it runs the same code as the daemon.
@@ -33,10 +33,6 @@ def _worker_env() -> dict[str, str]:
     """The daemon's environment without the bot token: the process that parses hostile pages
     has no use for it."""
     return {k: v for k, v in os.environ.items() if k not in (TOKEN_VAR, f"{TOKEN_VAR}_FILE")}
-
-
-class WorkerOutOfMemory(ExtractionCrashed):
-    """The page needed more than the worker's address-space limit (the worker has exited)."""
 
 
 class Worker:

@@ -7,7 +7,8 @@ the ``StreamError`` family, ``CookieConflict``), and its URL parser lets the ``i
 ``UnicodeError`` out for a host name such as ``xn--ls8h.example`` or ``a..b``. Each escaped the
 fetcher as a crashed poll; here each becomes the :class:`~monitor.errors.FetchError` whose ``kind``
 is stored on the feed or article. ``tests/hostile/test_ingest_fetch.py`` fails when an httpx
-upgrade adds a class that is not in :data:`HTTPX_ERRORS`.
+upgrade adds a class that is not in :data:`HTTPX_ERRORS`. Its sibling for python-telegram-bot is
+``monitor/deliver/translate.py``; the tree both translate into is ``monitor/errors.py``.
 """
 
 from __future__ import annotations

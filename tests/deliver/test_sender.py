@@ -247,7 +247,7 @@ def test_unreadable_row_is_set_aside(tmp_path, tg):
 
 def test_an_unwritable_jsonl_file_is_a_temporary_failure(tmp_path):
     from monitor.deliver.console import JsonlSink
-    from monitor.deliver.errors import RetryLater
+    from monitor.errors import RetryLater
 
     sink = JsonlSink(tmp_path)            # a folder where the file should be: cannot append
     with pytest.raises(RetryLater, match="cannot append"):

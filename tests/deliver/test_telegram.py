@@ -20,14 +20,14 @@ from telegram.warnings import PTBDeprecationWarning
 
 from monitor.alert.compose import render_html, render_plain, visible_text
 from monitor.alert.payload import AlertPayload, Snippet
-from monitor.deliver.errors import (
+from monitor.deliver.telegram import SendResult, TelegramSink
+from monitor.errors import (
     DeliveryError,
     MalformedReply,
     MaybeDelivered,
     PermanentFailure,
     RetryLater,
 )
-from monitor.deliver.telegram import SendResult, TelegramSink
 from tests.servers.telegram import FakeTelegram
 
 TOKEN = "123456789:AAFakeTokenForTests_abcdefghijklmnop"

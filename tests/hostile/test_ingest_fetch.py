@@ -9,6 +9,7 @@ import inspect
 import httpx
 import pytest
 
+from monitor import errors
 from monitor.config import FetchSettings
 from monitor.errors import BlockedAddress, FetchError
 from monitor.fetch.client import Fetcher
@@ -102,6 +103,21 @@ def test_every_httpx_exception_class_has_a_translation():
     # A new class in an httpx upgrade must be given its project error here, on purpose.
     missing = [cls.__name__ for cls in _httpx_exception_classes() if cls not in HTTPX_ERRORS]
     assert missing == []
+
+
+def test_every_httpx_error_subclass_has_a_translation_too():
+    # Also classes httpx defines without exporting them at the top level (none today).
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+    assert [c.__name__ for c in subclasses(httpx.HTTPError) if c.__module__.startswith("httpx")
+            and c not in HTTPX_ERRORS] == []
+
+
+def test_the_httpx_table_maps_to_fetch_errors_of_the_one_tree():
+    for error, _ in HTTPX_ERRORS.values():
+        assert issubclass(error, FetchError) and getattr(errors, error.__name__) is error
 
 
 @pytest.mark.parametrize("cls", _httpx_exception_classes(), ids=lambda c: c.__name__)
