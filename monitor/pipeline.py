@@ -19,15 +19,14 @@ from monitor.alert.plan import plan_alerts
 from monitor.config import FeedSource, Settings
 from monitor.dedupe.fingerprint import fingerprint, story_body
 from monitor.dedupe.stories import Placement, place_in_story
-from monitor.errors import BlockedAddress, FetchError, MonitorError, ParseError
-from monitor.extract.article import fetch_article
-from monitor.extract.pool import ExtractionError, ExtractionTimeout, ExtractorPool
+from monitor.errors import FetchError, MonitorError, ParseError
+from monitor.extract.article import extract_article
+from monitor.extract.pool import ExtractorPool
 from monitor.fetch.client import FEED_ACCEPT, Fetcher
 from monitor.fetch.pages import Budget, PagePolicy
 from monitor.match.score import entity_names
 from monitor.models import Article, CycleStats, Extracted, ExtractionStatus, FeedReport, PollOutcome
 from monitor.ops.metrics import METRICS
-from monitor.parse.identity import is_shared_page
 from monitor.parse.worker import FeedParsers
 from monitor.schedule.policy import FeedSchedule
 from monitor.store import articles as article_store
@@ -210,35 +209,7 @@ class Pipeline:
 
     async def _extract(self, article: Article
                        ) -> tuple[ExtractionStatus, Extracted | None, str | None]:
-        if not article.url:
-            return ExtractionStatus.FALLBACK_FETCH, None, "item has no link"
-        if is_shared_page(article.url):
-            return (ExtractionStatus.FALLBACK_FETCH, None,
-                    "link shared by several items of the feed: its page is not this item's text")
-        try:
-            extracted = await fetch_article(self.fetcher, self.extractor, article.url)
-        except BlockedAddress as exc:
-            log.warning("article link refused article_id=%d url=%s: %s", article.id, article.url, exc)
-            return ExtractionStatus.FALLBACK_BLOCKED, None, str(exc)
-        except FetchError as exc:
-            log.info("article fetch failed article_id=%d url=%s kind=%s", article.id,
-                     article.url, exc.kind)
-            self._host_outcome(article.url, exc)
-            return ExtractionStatus.FALLBACK_FETCH, None, f"{exc.kind}: {exc}"
-        except ExtractionTimeout as exc:
-            self._host_outcome(article.url)      # the page arrived: the host is fine
-            return ExtractionStatus.FALLBACK_TIMEOUT, None, str(exc)
-        except ExtractionError as exc:      # out of memory, worker died, trafilatura raised
-            self._host_outcome(article.url)      # the page arrived: the host is fine
-            return ExtractionStatus.FALLBACK_FAILED, None, str(exc)
-        self._host_outcome(article.url)
-        if not extracted.text:    # the note says when only part of the page was searched
-            return (ExtractionStatus.FALLBACK_EMPTY, extracted,
-                    "; ".join(filter(None, ["no main text found on the page", extracted.note])))
-        if extracted.note and len(extracted.text) < len(article.feed_summary):
-            return (ExtractionStatus.FALLBACK_EMPTY, extracted,
-                    f"less text on the cut page than in the feed summary; {extracted.note}")
-        return ExtractionStatus.EXTRACTED, extracted, extracted.note
+        return await extract_article(self.fetcher, self.extractor, article, self._host_outcome)
 
     def _host_outcome(self, url: str | None, error: FetchError | None = None) -> None:
         event = self.pages.outcome(url or "", error)

@@ -81,11 +81,6 @@ def _h64(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
 
 
-def shingle_hashes(text: str, size: int = SHINGLE) -> set[int]:
-    """64-bit hashes of every run of ``size`` consecutive content words."""
-    return _shingles(words(text), size)
-
-
 def _shingles(ws: list[str], size: int = SHINGLE) -> set[int]:
     if len(ws) < size:
         return {_h64(" ".join(ws))} if ws else set()

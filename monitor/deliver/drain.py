@@ -88,8 +88,8 @@ class Drainer(PoisonMessages, StoryUpdates):
         return stats
 
     async def run(self, stop: asyncio.Event) -> None:
-        """The daemon's sender: drain whenever woken (new alerts) or every few seconds."""
-        outbox.recover_interrupted(self.db)
+        """The daemon's sender: drain whenever woken (new alerts) or every few seconds. Rows a
+        crash left in 'sending' were put back to 'pending' when the app opened (monitor.app)."""
         probe = asyncio.create_task(self.prober.run(stop), name="telegram-probe")
         running: dict[str, asyncio.Task[None]] = {}
         stats = DrainStats()

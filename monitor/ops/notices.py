@@ -29,6 +29,21 @@ class Notifier:
                  clock: Callable[[], float] = time.time) -> None:
         self.db, self.settings, self.wake, self.clock = db, settings, wake, clock
 
+    def message_set_aside(self, destination: str, row_id: int, reason: str) -> None:
+        """A message the sender set aside for good (the drainer's ``on_set_aside``)."""
+        # One notice per destination and ops.notice_repeat_seconds: a burst of broken rows must
+        # not flood the admin chat; `monitor status` has the count and the latest reason.
+        self.notify(f"set-aside:{destination}", f"Message set aside: {destination}",
+                    f"Outbox message {row_id} can never be delivered and was set aside "
+                    f"({reason}). The queue behind it goes on; 'monitor status' counts the "
+                    "messages set aside.")
+
+    def destination_paused(self, destination: str, reason: str) -> None:
+        """Telegram refused a destination (the drainer's ``on_pause``); not told to itself."""
+        if destination != self.settings.ops.admin_destination:
+            self.notify(f"paused:{destination}", f"Destination paused: {destination}",
+                        f"Telegram refused delivery: {reason}. Alerts are kept queued.")
+
     def notify(self, subject: str, title: str, body: str) -> bool:
         """Queue one notice unless the same subject was announced recently."""
         ops = self.settings.ops

@@ -27,7 +27,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.app import App
 from monitor.config import FeedSource, Settings, load_settings
-from monitor.dedupe import bands
 from monitor.deliver.destinations import unconfigured_destinations
 from monitor.errors import ConfigError, RulesError
 from monitor.models import CycleStats, FeedReport
@@ -35,12 +34,11 @@ from monitor.ops.metrics import METRICS
 from monitor.ops.notices import Notifier
 from monitor.ops.server import OpsServer
 from monitor.report import cycle_summary, totals_line
+from monitor.schedule.housekeeping import housekeeping
 from monitor.schedule.reload import ChangeWatcher, rules_diff
 from monitor.store import feeds as feed_store
 from monitor.store import maintenance, outbox
 from monitor.store import service as service_store
-from monitor.store.db import Database
-from monitor.store.maintenance import vacuum
 
 log = logging.getLogger(__name__)
 #: How often the polling job looks for due feeds (seconds): the most a poll can be late by.
@@ -65,8 +63,8 @@ class Service:
         self._rules_watch = ChangeWatcher(settings.rules_path)
         self._config_watch = ChangeWatcher(config_path)
         self._rules_error: str | None = None
-        app.drainer.on_pause = self._destination_paused
-        app.drainer.on_set_aside = self._message_set_aside
+        app.drainer.on_pause = self.notifier.destination_paused
+        app.drainer.on_set_aside = self.notifier.message_set_aside
 
     # ------------------------------------------------------------------ lifecycle
     async def run(self) -> None:
@@ -201,16 +199,7 @@ class Service:
             self.app.drainer.wake.set()
 
     async def _housekeeping(self) -> None:
-        pruned = prune_old_text(self.app.db, self.settings.ops.retention_days, time.time())
-        if pruned:
-            log.info("housekeeping: pruned the text of %d articles older than %g days", pruned,
-                     self.settings.ops.retention_days)
-            await asyncio.to_thread(vacuum, self.settings.database)
-        with self.app.db.transaction() as conn:
-            dropped = bands.prune(conn, time.time() - self.settings.stories.window_seconds)
-        log.debug("housekeeping: %d story index entries past the window dropped", dropped)
-        maintenance.checkpoint(self.app.db)
-        maintenance.optimize(self.app.db)
+        await housekeeping(self.app.db, self.settings)
 
     # ------------------------------------------------------------------ reloads
     async def _watch(self) -> None:
@@ -287,19 +276,6 @@ class Service:
             log.warning("config: changes to %s take effect after a restart", ", ".join(other))
         return True
 
-    def _message_set_aside(self, destination: str, row_id: int, reason: str) -> None:
-        # One notice per destination and ops.notice_repeat_seconds: a burst of broken rows must
-        # not flood the admin chat; `monitor status` has the count and the latest reason.
-        self.notifier.notify(f"set-aside:{destination}", f"Message set aside: {destination}",
-                             f"Outbox message {row_id} can never be delivered and was set aside "
-                             f"({reason}). The queue behind it goes on; 'monitor status' counts "
-                             "the messages set aside.")
-
-    def _destination_paused(self, destination: str, reason: str) -> None:
-        if destination != self.settings.ops.admin_destination:
-            self.notifier.notify(f"paused:{destination}", f"Destination paused: {destination}",
-                                 f"Telegram refused delivery: {reason}. Alerts are kept queued.")
-
     # ------------------------------------------------------------------ health
     def health(self) -> tuple[bool, dict[str, Any]]:
         """(healthy, details) for /healthz."""
@@ -319,8 +295,3 @@ class Service:
         if self.app.drainer.chat_ids:
             details["telegram"] = self.app.drainer.link.snapshot()
         return not reasons, details
-
-
-def prune_old_text(db: Database, days: float, now: float) -> int:
-    """Drop the text (not the row: it still dedupes) of articles older than ``days``."""
-    return maintenance.drop_text_before(db, now - days * 86400)
