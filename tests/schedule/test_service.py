@@ -135,7 +135,7 @@ def test_bad_rules_at_start_fail_with_file_and_line(tmp_path):
 
 
 def test_housekeeping_prunes_old_text(tmp_path):
-    from monitor.schedule.service import prune_old_text
+    from monitor.schedule.housekeeping import prune_old_text
     from monitor.store.db import open_database
     db = open_database(tmp_path / "s.db")
     db.conn.execute("INSERT INTO feeds(name, url, created_at) VALUES ('f', 'http://x', 0)")
