@@ -23,6 +23,21 @@ class Snippet:
 
 
 @dataclass(frozen=True)
+class DigestItem:
+    """One entry of a digest: a linked headline with its outlet, severity and rule."""
+
+    title: str
+    url: str | None = None
+    outlet: str | None = None
+    severity: str | None = None
+    rule_title: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The entry as stored in a payload's ``items`` (plain JSON)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class AlertPayload:
     """One message to send. ``kind`` selects the layout."""
 

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterator
 
 from monitor.alert.digest import fits_with_every_link
-from monitor.alert.payload import AlertPayload
+from monitor.alert.payload import AlertPayload, DigestItem
 from monitor.alert.text import largest
 from monitor.config import AlertSettings
 from monitor.store import outbox
@@ -65,8 +65,8 @@ def _pack(rows: list[OutboxRow], most: int, backlog: int, single: int
 
 def digest_payload(rows: list[OutboxRow], backlog: int, single: int) -> AlertPayload:
     """The digest message of folded ``rows`` (each with its title, link, outlet and rule)."""
-    items = tuple({"title": r.payload.title, "url": r.payload.url, "outlet": r.payload.outlet,
-                   "severity": r.payload.severity, "rule_title": r.payload.rule_title}
+    items = tuple(DigestItem(r.payload.title, r.payload.url, r.payload.outlet,
+                             r.payload.severity, r.payload.rule_title).as_dict()
                   for r in rows if r.payload is not None)
     return AlertPayload(kind="digest", title=f"ملخص التنبيهات المتراكمة ({len(items)})",
                         body=f"{backlog} alerts were queued: {single} sent on their own, the "

@@ -161,7 +161,7 @@ def save_article(conn: sqlite3.Connection, article: Article, *, now: float, scor
     for destination, payload in plan.alerts:
         # One alert per article and destination, whatever happens later (idempotency key).
         queued += outbox.enqueue(conn, key=f"article:{article.id}:{destination}",
-                                 destination=destination, payload=payload, now=now)
+                                 destination=destination, payload=payload, now=now) is not None
     return queued
 
 

@@ -45,14 +45,15 @@ class OutboxRow:
 
 
 def enqueue(conn: sqlite3.Connection, *, key: str, destination: str, payload: AlertPayload,
-            now: float) -> bool:
-    """Queue a message inside the caller's transaction. False if ``key`` was already queued."""
+            now: float) -> int | None:
+    """Queue a message inside the caller's transaction: its row id, or None if ``key`` was
+    already queued (:func:`id_for_key` finds that row)."""
     cur = conn.execute(
         "INSERT OR IGNORE INTO outbox(idempotency_key, destination, kind, article_id, severity, "
         "payload_json, created_at) VALUES (?,?,?,?,?,?,?)",
         (key, destination, payload.kind, payload.article_id, payload.severity,
          payload.to_json(), now))
-    return cur.rowcount == 1
+    return cur.lastrowid if cur.rowcount == 1 else None
 
 
 def id_for_key(conn: sqlite3.Connection, key: str) -> int | None:
@@ -65,7 +66,7 @@ def enqueue_now(db: Database, *, key: str, destination: str, payload: AlertPaylo
                 now: float) -> bool:
     """Queue a message in its own transaction (notices, digests)."""
     with db.transaction() as conn:
-        return enqueue(conn, key=key, destination=destination, payload=payload, now=now)
+        return enqueue(conn, key=key, destination=destination, payload=payload, now=now) is not None
 
 
 def recover_interrupted(db: Database) -> int:
@@ -185,10 +186,9 @@ def fold_into_digest(db: Database, row_ids: list[int], *, destination: str,
     (nothing folded) when these rows were folded before: rows never join an older digest."""
     key = f"{BACKLOG_KEY_PREFIX}{destination}:{row_ids[0]}-{row_ids[-1]}"
     with db.transaction() as conn:
-        if not enqueue(conn, key=key, destination=destination, payload=payload, now=now):
+        digest_id = enqueue(conn, key=key, destination=destination, payload=payload, now=now)
+        if digest_id is None:
             return None
-        digest_id = conn.execute("SELECT id FROM outbox WHERE idempotency_key = ?",
-                                 (key,)).fetchone()[0]
         conn.executemany("UPDATE outbox SET status = 'folded', digest_id = ? "
                          "WHERE id = ? AND status = 'pending'", [(digest_id, i) for i in row_ids])
     return int(digest_id)

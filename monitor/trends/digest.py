@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from monitor.alert.payload import AlertPayload
+from monitor.alert.payload import AlertPayload, DigestItem
 from monitor.report import duration, table
 from monitor.store import digest as digest_store
 from monitor.store import outbox
@@ -189,10 +189,9 @@ def digest_payload(d: Digest, label: str) -> AlertPayload:
     for s in d.surges:
         lines.append(f"📈 Surge: {s.name} from {_at(s.started_at)}, peak {s.peak_count} articles"
                      + ("" if s.ended_at else " (ongoing)"))
-    items = tuple({"title": s.title, "url": s.url,
-                   "outlet": f"{s.outlet or '?'} · {_count(s.articles, 'article')}, "
-                             f"{_count(s.outlets, 'outlet')}",
-                   "severity": "high" if s.alerted else None, "rule_title": None}
+    items = tuple(DigestItem(s.title, s.url, f"{s.outlet or '?'} · "
+                             f"{_count(s.articles, 'article')}, {_count(s.outlets, 'outlet')}",
+                             "high" if s.alerted else None).as_dict()
                   for s in d.stories[:_MESSAGE_STORIES])
     return AlertPayload(kind="digest", title=f"Digest of the last {label}", body="\n".join(lines),
                         items=items)
@@ -204,7 +203,7 @@ def queue_digest(db: Database, d: Digest, label: str, destination: str) -> tuple
     payload = digest_payload(d, label)
     key = f"digest-command:{destination}:{d.since:.0f}-{d.until:.0f}"
     with db.transaction() as conn:
-        outbox.enqueue(conn, key=key, destination=destination, payload=payload, now=d.until)
-        row_id = outbox.id_for_key(conn, key)
+        row_id = (outbox.enqueue(conn, key=key, destination=destination, payload=payload,
+                                 now=d.until) or outbox.id_for_key(conn, key))
     assert row_id is not None   # just queued, or queued before under the same key
     return row_id, payload

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.alert.payload import AlertPayload
+from monitor.alert.payload import AlertPayload, DigestItem
 from monitor.config import SurgeSettings
 from monitor.store import mentions, outbox
 from monitor.store import surges as surge_store
@@ -96,8 +96,7 @@ def baseline_span_days(cfg: SurgeSettings) -> float:
 def top_articles(conn: sqlite3.Connection, entity: str, start: float, end: float,
                  limit: int) -> list[dict[str, Any]]:
     """The best-scored article of each story in the window, highest score first, as digest items."""
-    return [{"title": a.title, "url": a.url, "outlet": a.outlet,
-             "severity": "high" if a.alerted else None, "rule_title": None}
+    return [DigestItem(a.title, a.url, a.outlet, "high" if a.alerted else None).as_dict()
             for a in mentions.top_story_articles(conn, entity, start, end, limit)]
 
 
@@ -215,8 +214,8 @@ def _open(db: Database, entity: str, name: str, counts: WindowCounts, usual: flo
     with db.transaction() as conn:
         surge_id = surge_store.start_surge(conn, entity, now=now, peak_count=counts.articles)
         key = f"surge:{entity}:{surge_id}"
-        outbox.enqueue(conn, key=key, destination=cfg.destination, payload=payload, now=now)
-        outbox_id = outbox.id_for_key(conn, key)
+        outbox_id = (outbox.enqueue(conn, key=key, destination=cfg.destination, payload=payload,
+                                    now=now) or outbox.id_for_key(conn, key))
         surge_store.set_surge_outbox(conn, surge_id, outbox_id)
     log.warning("surge: %s: %d articles, %d stories, %d outlets in %g h (expected %.2f) "
                 "surge_id=%d", entity, counts.articles, counts.stories, counts.outlets,
