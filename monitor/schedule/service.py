@@ -146,7 +146,12 @@ class Service:
                                    next_run_time=now + timedelta(seconds=45))
 
     async def _poll_due(self) -> None:
-        """Start polls of the feeds that are due, up to ``poll.concurrency`` at once."""
+        """The polling job: start the due feeds' polls (finished polls start more at once)."""
+        self._start_due()
+
+    def _start_due(self) -> None:
+        """Start polls of the feeds that are due, up to ``poll.concurrency`` at once. No await
+        between the check and the start, so one feed is never started twice."""
         free = self.settings.poll.concurrency - len(self._inflight)
         if free <= 0 or self.stop.is_set():
             return
@@ -165,6 +170,8 @@ class Service:
             report = await self.app.pipeline.poll_feed(source)
         finally:
             self._inflight.pop(source.name, None)
+            if not self.stop.is_set():
+                self._start_due()       # a free slot goes to the next due feed now, not next tick
         self._after_poll(source, report)
 
     def _after_poll(self, source: FeedSource, report: FeedReport) -> None:
