@@ -18,6 +18,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from monitor.match.automaton import Candidate, compile_ruleset
@@ -25,7 +26,7 @@ from monitor.match.concepts import Concepts
 from monitor.match.layout import SENTENCE_GAP, is_digest, positions
 from monitor.match.model import Hit, Rule, RuleResult, RuleSet, ScoreResult
 from monitor.match.tokens import token_spans
-from monitor.normalize import normalize
+from monitor.normalize import Normalized, normalize
 
 __all__ = ["Matcher", "saturation"]
 
@@ -87,11 +88,9 @@ class Matcher:
         """Hits of one field, the hits context exclusions dropped (with the reason), and the
         field's exclusion-context hits. ``lede``: context hits of the text that follow a title;
         ``digest``: the document is a digest (its headline says so), its items judged apart."""
-        norm = normalize(text)
-        spans = token_spans(norm.text)
+        norm, spans, words = _prepared(text)
         if not spans:
             return [], [], []
-        words = [norm.text[a:b] for a, b in spans]
         cands = self.compiled.scan(words)
         if not cands:
             return [], [], []
@@ -123,7 +122,7 @@ class Matcher:
 
     def score(self, title: str, text: str) -> ScoreResult:
         """Score one document (title and body text)."""
-        digest = bool(title) and is_digest(normalize(title).text, whole=True)
+        digest = bool(title) and is_digest(_prepared(title)[0].text, whole=True)
         text_hits, text_dropped, contexts = self._find(text or "", "text", digest=digest)
         lede = [h for h in contexts if h.token < LEDE_TOKENS]
         title_hits, title_dropped, _ = self._find(title or "", "title", lede)
@@ -155,6 +154,15 @@ class Matcher:
         return RuleResult(rule.id, rule.title, score, rule.threshold,
                           score >= rule.threshold and not missing, rule.severity,
                           rule.destination, tuple(scope), tuple(missing), raw)
+
+
+@lru_cache(maxsize=8)
+def _prepared(text: str) -> tuple[Normalized, list[tuple[int, int]], list[str]]:
+    """A field normalised and tokenised (read-only). Cached for a few texts: a backtest scores
+    every article with the live and the edited rules, and the second pass reuses the first's."""
+    norm = normalize(text)
+    spans = token_spans(norm.text)
+    return norm, spans, [norm.text[a:b] for a, b in spans]
 
 
 def _plan(ruleset: RuleSet, rule: Rule) -> _RulePlan:
