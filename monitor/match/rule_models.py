@@ -27,7 +27,8 @@ from monitor.match.forms import INFLECTIONS
 from monitor.match.tokens import tokenize
 from monitor.normalize import normalize_text
 
-__all__ = ["SEVERITIES", "MESSAGES", "AtKey", "EntityItem", "GroupItem", "RuleItem", "quote"]
+__all__ = ["SEVERITIES", "MESSAGES", "AtKey", "EntityItem", "GroupItem", "RuleItem", "is_id",
+           "quote"]
 
 SEVERITIES = ("low", "medium", "high", "critical")
 MAX_WEIGHT = 10.0
@@ -49,8 +50,13 @@ class AtKey(ValueError):
         self.key = key
 
 
+def is_id(value: str) -> bool:
+    """Whether ``value`` is an id: lowercase letters, digits and _, starting with a letter."""
+    return _ID.match(value) is not None
+
+
 def _ident(value: str) -> str:
-    if not _ID.match(value):
+    if not is_id(value):
         raise ValueError(f"{quote(value)} is not an id of lowercase letters, digits and _")
     return value
 

@@ -83,11 +83,12 @@ class Matcher:
         """Every entity hit in one field, in original-text offsets, in text order."""
         return self._find(text, field)[0]
 
-    def _find(self, text: str, field: str, lede: Sequence[Hit] = (), digest: bool = False
+    def _find(self, text: str, field: str, lede: Sequence[Hit] = (), digest: bool | None = None
               ) -> tuple[list[Hit], list[tuple[Hit, str]], list[Hit]]:
         """Hits of one field, the hits context exclusions dropped (with the reason), and the
         field's exclusion-context hits. ``lede``: context hits of the text that follow a title;
-        ``digest``: the document is a digest (its headline says so), its items judged apart."""
+        ``digest``: whether the document is a digest, its items judged apart (None: as the
+        field itself announces)."""
         norm, spans, words = _prepared(text)
         if not spans:
             return [], [], []
@@ -101,7 +102,9 @@ class Matcher:
         if not kept:
             return [], [], []
         hits = []
-        place = positions(norm.text, spans, digest or is_digest(norm.text, field == "title"))
+        if digest is None:
+            digest = is_digest(norm.text, field == "title")
+        place = positions(norm.text, spans, digest)
         for cand in kept:
             # Highlight whole tokens (clitics included) so the quote reads naturally.
             start, end = norm.to_original(spans[cand.first][0], spans[cand.last][1])
@@ -123,9 +126,11 @@ class Matcher:
     def score(self, title: str, text: str) -> ScoreResult:
         """Score one document (title and body text)."""
         digest = bool(title) and is_digest(_prepared(title)[0].text, whole=True)
-        text_hits, text_dropped, contexts = self._find(text or "", "text", digest=digest)
+        # A digest heading in the title makes the text a digest; otherwise its opening decides.
+        text_hits, text_dropped, contexts = self._find(text or "", "text",
+                                                       digest=True if digest else None)
         lede = [h for h in contexts if h.token < LEDE_TOKENS]
-        title_hits, title_dropped, _ = self._find(title or "", "title", lede)
+        title_hits, title_dropped, _ = self._find(title or "", "title", lede, digest=digest)
         hits = title_hits + text_hits
         if hits:
             results = [self._score_rule(p, hits) for p in self._plans]
