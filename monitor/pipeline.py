@@ -62,14 +62,11 @@ class Pipeline:
             self.pages.breaker.restore(row["host"], row["failures"], row["open_until"],
                                        row["last_error"] or "")
 
-    async def run_cycle(self, sources: Iterable[FeedSource], *, only_due: bool = False) -> CycleStats:
-        """Poll the given feeds concurrently (bounded) and return the cycle's counters."""
+    async def run_cycle(self, sources: Iterable[FeedSource]) -> CycleStats:
+        """Poll the given feeds concurrently (bounded) and return the cycle's counters. (The
+        daemon polls only the due ones: monitor.schedule.service asks the store for those.)"""
         sources = [s for s in sources if s.enabled]
         states = feed_store.sync_feeds(self.db, sources, self.clock())
-        if only_due:
-            now = self.clock()
-            sources = [s for s in sources
-                       if (states[s.name].next_poll_at or 0) <= now]
         slots = asyncio.Semaphore(self.settings.poll.concurrency)
         stats = CycleStats()
 
@@ -201,15 +198,12 @@ class Pipeline:
 
     async def _process(self, article: Article, report: FeedReport) -> ExtractionStatus:
         started = time.monotonic()
-        status, extracted, error = await self._extract(article)
+        status, extracted, error = await extract_article(self.fetcher, self.extractor, article,
+                                                         self._host_outcome)
         METRICS.extraction_seconds.observe(time.monotonic() - started)
         METRICS.articles.labels(status.value).inc()
         report.alerts += self._store(article, status, extracted, error)
         return status
-
-    async def _extract(self, article: Article
-                       ) -> tuple[ExtractionStatus, Extracted | None, str | None]:
-        return await extract_article(self.fetcher, self.extractor, article, self._host_outcome)
 
     def _host_outcome(self, url: str | None, error: FetchError | None = None) -> None:
         event = self.pages.outcome(url or "", error)
@@ -233,7 +227,7 @@ class Pipeline:
         article = article.with_page(status, extracted, error, article_store.timestamp_from_iso(
             extracted.published if extracted else None))
         score = self.scorer.score(article.title, article.text) if self.scorer is not None else None
-        names = entity_names(self.scorer) if score is not None else {}
+        names = entity_names(self.scorer) if score is not None and score.alert else {}
         now = self.clock()
         with self.db.transaction() as conn:
             placement = self._place(conn, article, now)

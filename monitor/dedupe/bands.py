@@ -43,11 +43,6 @@ def keys(fp: Fingerprint) -> list[int]:
     return _keys(fp.bands())
 
 
-def add(conn: sqlite3.Connection, article_id: int, fp: Fingerprint) -> None:
-    """Index ``article_id`` under its fingerprint's bands (in the caller's transaction)."""
-    story_store.add_band_keys(conn, article_id, keys(fp))
-
-
 def candidates(conn: sqlite3.Connection, fp: Fingerprint, *, since: float, exclude: int,
                limit: int) -> list[StoryCandidate]:
     """(id, story_id, signature, shingles) of stored articles sharing a band with ``fp`` and

@@ -62,7 +62,7 @@ class FeedSchedule:
         polled on; counting from the end would stretch every slow feed's interval), or later
         when the server asks. Without such a request, up to a tenth of the interval (at most
         ``jitter``) earlier, so that feeds configured alike drift apart."""
-        hint = server_hint(dict(headers), ttl_minutes)
+        hint = server_hint(headers, ttl_minutes)
         wait = delay_until_next_poll(interval, hint)
         if hint is not None and hint >= interval:
             return started + wait
@@ -85,7 +85,7 @@ def next_interval(current: float, new_items: int, *, minimum: float, maximum: fl
     return max(minimum, min(maximum, current))
 
 
-def server_hint(headers: dict[str, str], ttl_minutes: int | None,
+def server_hint(headers: Mapping[str, str], ttl_minutes: int | None,
                 retry_after: float | None = None) -> float | None:
     """The longest wait the server asked for, in seconds (capped at a day), or None."""
     hints = []

@@ -170,8 +170,7 @@ class Service:
             report = await self.app.pipeline.poll_feed(source)
         finally:
             self._inflight.pop(source.name, None)
-            if not self.stop.is_set():
-                self._start_due()       # a free slot goes to the next due feed now, not next tick
+            self._start_due()           # a free slot goes to the next due feed now, not next tick
         self._after_poll(source, report)
 
     def _after_poll(self, source: FeedSource, report: FeedReport) -> None:

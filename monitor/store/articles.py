@@ -138,7 +138,7 @@ def save_article(conn: sqlite3.Connection, article: Article, *, now: float, scor
         "published_at = COALESCE(published_at, ?) WHERE id = ?",
         (e.title if e and e.title else None, article.text, e.author if e else None,
          e.language if e else None, now, article.status.value, article.error,
-         timestamp_from_iso(e.published if e else None), article.id))
+         article.published_at, article.id))
     if score is not None:
         _store_score(conn, article.id, score, now)
     if placement is not None:

@@ -134,12 +134,6 @@ def feed_health(db: Database) -> list[sqlite3.Row]:
         "FROM feeds f ORDER BY f.name").fetchall()
 
 
-def poll_interval(db: Database, name: str) -> float | None:
-    """The adaptive poll interval stored for feed ``name``, None when it has none (or no row)."""
-    row = db.conn.execute("SELECT poll_interval FROM feeds WHERE name = ?", (name,)).fetchone()
-    return None if row is None or row[0] is None else float(row[0])
-
-
 def last_success_at(db: Database) -> float | None:
     """When any feed was last polled successfully, None when none ever was."""
     last = db.conn.execute("SELECT MAX(last_success_at) FROM feeds").fetchone()[0]
