@@ -19,7 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from monitor.config_feeds import FeedSource, google_news_url
+from monitor.config_feeds import FeedSource, SourceSettings, google_news_url
 from monitor.config_sections import (
     AlertSettings,
     Destination,
@@ -38,7 +38,8 @@ from monitor.yamlfile import YamlSyntaxError, line_of, load_yaml
 
 __all__ = [
     "AlertSettings", "Destination", "ExtractSettings", "FeedSource", "FetchSettings",
-    "OpsSettings", "ParseSettings", "PollSettings", "Settings", "StorySettings", "SurgeSettings",
+    "OpsSettings", "ParseSettings", "PollSettings", "Settings", "SourceSettings",
+    "StorySettings", "SurgeSettings",
     "TOKEN_VAR", "google_news_url", "load_settings", "parse_allow_entry", "read_secret",
     "resolve_config_path",
 ]
@@ -67,6 +68,7 @@ class Settings(StrictModel):
     ops: OpsSettings = OpsSettings()
     surges: SurgeSettings = SurgeSettings()
     stories: StorySettings = StorySettings()
+    sources: SourceSettings = SourceSettings()
     feeds: list[FeedSource] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -67,6 +67,8 @@ class RawItem:
     tags: tuple[str, ...] = ()
     key: str = ""                     # content key: tells apart items sharing a guid or a link
     base_identity: str | None = None  # the identity before it was made unique (parse.identity)
+    outlet: str | None = None         # who published it, as the source says (<source>, channel)
+    page_url: str | None = None       # the page to fetch when it is not ``url`` (a post's link)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,22 @@ class ParsedFeed:
     title: str | None
     bozo_error: str | None
     ttl_minutes: int | None = None
+    older_url: str | None = None          # the page of older items (a channel's ?before=)
+    children: tuple[str, ...] = ()        # documents this one points to (a sitemap index)
+
+
+@dataclass(frozen=True)
+class ParseRequest:
+    """One body to parse, and how: the source's type decides the parser."""
+
+    body: bytes
+    feed_name: str
+    final_url: str
+    content_type: str | None
+    kind: str = "rss"                 # FeedSource.type
+    channel: str | None = None        # telegram
+    now: float = 0.0                  # sitemap: what "recent" is measured from
+    max_age_hours: float = 48.0       # sitemap: older entries are left out
 
 
 @dataclass(frozen=True)

@@ -108,8 +108,10 @@ class Pipeline:
         ttl = None
         if not result.not_modified:
             try:
-                parsed = await self.parsers.parse(result.body, source.name, result.final_url,
-                                                  result.headers.get("content-type"))
+                parsed = await self.parsers.parse(
+                    result.body, source.name, result.final_url, result.headers.get("content-type"),
+                    kind=source.type, channel=source.channel, now=self.clock(),
+                    max_age_hours=source.max_age_hours)
             except ParseError as exc:
                 return self._failed(state.id, source, exc, exc.kind)
             bozo, ttl = parsed.bozo_error, parsed.ttl_minutes

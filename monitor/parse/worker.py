@@ -23,22 +23,30 @@ from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
 from monitor.errors import ParseError
-from monitor.models import ParsedFeed
+from monitor.models import ParsedFeed, ParseRequest
 
 if TYPE_CHECKING:   # the worker process imports this module: keep pydantic out of it
     from monitor.config import ParseSettings
 
 log = logging.getLogger(__name__)
 
-Request = tuple[bytes, str, str, str | None]
+Request = ParseRequest
 
 
 def parse_request(request: Request) -> ParsedFeed:
-    """Parse one request (body, feed name, final URL, content type) where this runs."""
+    """Parse one request where this runs, with the parser of its source type."""
+    if request.kind == "telegram":
+        from monitor.parse.telegram import parse_channel
+
+        return parse_channel(request)
+    if request.kind == "sitemap":
+        from monitor.parse.sitemap import parse_sitemap
+
+        return parse_sitemap(request)
     from monitor.parse.feed import parse_feed
 
-    body, name, final_url, content_type = request
-    return parse_feed(body, feed_name=name, final_url=final_url, content_type=content_type)
+    return parse_feed(request.body, feed_name=request.feed_name, final_url=request.final_url,
+                      content_type=request.content_type)
 
 
 def _serve(conn: Connection, memory_bytes: int, cpu_seconds: float) -> None:
@@ -108,8 +116,9 @@ class FeedParsers:
         self._idle: asyncio.Queue[_Worker | None] | None = None
 
     async def parse(self, body: bytes, name: str, final_url: str,
-                    content_type: str | None) -> ParsedFeed:
-        request: Request = (body, name, final_url, content_type)
+                    content_type: str | None, **how: Any) -> ParsedFeed:
+        """Parse a body (``how``: the rest of :class:`ParseRequest`: kind, channel …)."""
+        request = ParseRequest(body, name, final_url, content_type, **how)
         if self.settings.workers == 0:
             return await asyncio.to_thread(parse_request, request)
         idle = self._queue()
