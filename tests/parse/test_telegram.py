@@ -1,11 +1,12 @@
 """The Telegram channel preview parser: fields, paging, edits, errors, hostile pages, and the
-real worker process in front of it."""
+real worker process and HTTP client in front of it."""
 
 from __future__ import annotations
 
 import asyncio
 import pickle
 import time
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,9 +14,12 @@ import pytest
 
 from monitor.config import ParseSettings
 from monitor.errors import ParseError
+from monitor.fetch.client import FEED_ACCEPT, Fetcher
 from monitor.models import ParsedFeed, ParseRequest
 from monitor.parse.telegram import MAX_POSTS, TITLE_CHARS, parse_channel
 from monitor.parse.worker import FeedParsers
+from tests.conftest import make_settings
+from tests.servers.telegram_preview import Channel, LinkPreview, TelegramPreview, preview_page
 
 FIXTURE = (Path(__file__).resolve().parents[1] / "data" / "telegram"
            / "channel_preview.html").read_bytes()
@@ -304,7 +308,7 @@ def test_broken_bytes_never_crash():
             pass
 
 
-# --------------------------------------------------------------------------- worker
+# --------------------------------------------------------------------------- worker and HTTP
 
 
 def test_parsed_in_a_real_worker_process():
@@ -332,3 +336,95 @@ def test_worker_reports_a_missing_channel_as_a_parse_error():
 
     with pytest.raises(ParseError, match="does not exist or is not public"):
         asyncio.run(go())
+
+
+def fetch_and_parse(tg: TelegramPreview, tmp_path: Path, urls: list[str],
+                    channel: str) -> list[ParsedFeed | ParseError]:
+    settings = make_settings(tmp_path, tg, [])   # it needs only .port (the address allowed)
+
+    async def go() -> list[ParsedFeed | ParseError]:
+        out: list[ParsedFeed | ParseError] = []
+        async with Fetcher(settings.fetch) as fetcher:
+            for url in urls:
+                res = await fetcher.get(url, accept=FEED_ACCEPT)
+                try:
+                    out.append(parse(res.body, res.final_url, channel,
+                                     res.headers.get("content-type")))
+                except ParseError as exc:
+                    out.append(exc)
+        return out
+    return asyncio.run(go())
+
+
+def test_polls_over_http_see_new_edited_and_deleted_posts(tmp_path):
+    with TelegramPreview() as tg:
+        news = tg.channel("libya_now", CHANNEL_TITLE)
+        first = news.post("عاجل | طائرة شحن روسية في الخادم\nالتفاصيل https://alwasat.ly/n/1",
+                          author="محمد")
+        news.post("منقول", forwarded_from="القيادة العامة")
+        url = tg.preview_url("libya_now")
+        [one] = fetch_and_parse(tg, tmp_path, [url], "libya_now")
+        news.edit(first, "عاجل | طائرتا شحن روسيتان في الخادم")
+        news.post("", photo=True, link_preview=LinkPreview("https://libyaherald.com/a", "سفينة"))
+        [two] = fetch_and_parse(tg, tmp_path, [url], "libya_now")
+        news.delete(first)
+        [three] = fetch_and_parse(tg, tmp_path, [url], "libya_now")
+    a, b = by_id(one)[f"libya_now/{first}"], by_id(two)[f"libya_now/{first}"]
+    assert a.identity == b.identity == f"tg:libya_now/{first}" and a.key != b.key
+    assert a.page_url == "https://alwasat.ly/n/1" and a.author == "محمد" and "edited" in b.tags
+    assert a.url == f"{tg.base}/libya_now/{first}" and one.title == CHANNEL_TITLE
+    assert len(two.items) == 3 and two.items[0].page_url == "https://libyaherald.com/a"
+    assert f"libya_now/{first}" not in by_id(three) and len(three.items) == 2
+
+
+def test_paging_over_http_reaches_every_post_once(tmp_path):
+    with TelegramPreview() as tg:
+        news = tg.channel("libya_now", CHANNEL_TITLE)
+        for n in range(45):
+            news.post(f"خبر رقم {n}")
+        seen: list[str] = []
+        url: str | None = tg.preview_url("libya_now")
+        while url:
+            [feed] = fetch_and_parse(tg, tmp_path, [url], "libya_now")
+            assert isinstance(feed, ParsedFeed) and len(feed.items) <= 20
+            seen += [i.identity for i in feed.items]
+            url = feed.older_url
+    assert seen == [f"tg:libya_now/{n}" for n in range(46, 1, -1)]   # post 1: "Channel created"
+    assert tg.hits("libya_now") == 3
+
+
+def test_missing_private_and_user_channels_over_http(tmp_path):
+    with TelegramPreview() as tg:
+        tg.private("closed_room", "غرفة مغلقة")
+        tg.user("some_person", "شخص ما")
+        answers = [fetch_and_parse(tg, tmp_path, [tg.preview_url(name)], name)[0]
+                   for name in ("nobody_here", "closed_room", "some_person")]
+    assert all(isinstance(a, ParseError) for a in answers)
+    assert [("redirected" in str(a), "contact page" in str(a)) for a in answers] == [
+        (True, False), (False, True), (True, False)]
+
+
+def test_server_pages_match_the_fixture_shape():
+    # The fake's markup parses like the hand-written capture: same fields for the same post.
+    ch = Channel("libya_now", CHANNEL_TITLE, created=False)
+    ch.post("القيادة العامة تنفي وجود أي قوات أجنبية في قاعدة براك الشاطئ.",
+            forwarded_from="القيادة العامة - المكتب الإعلامي")
+    mine = parse(preview_page(ch)).items[0]
+    theirs = by_id(parse(FIXTURE))["libya_now/4119"]
+    same = ("title", "author", "tags", "outlet", "page_url")
+    assert [getattr(mine, f) for f in same] == [getattr(theirs, f) for f in same]
+
+
+def test_raw_pages_and_post_pages_over_http(tmp_path):
+    with TelegramPreview() as tg:
+        tg.raw("odd_one", b'{"error": "not here"}', "application/json")
+        news = tg.channel("libya_now", CHANNEL_TITLE)
+        post = news.post("هبوط طائرة في الجفرة", when=datetime(2025, 1, 9, 9, 0, tzinfo=UTC))
+        [odd] = fetch_and_parse(tg, tmp_path, [tg.preview_url("odd_one")], "odd_one")
+        [feed] = fetch_and_parse(tg, tmp_path, [tg.preview_url("libya_now")], "libya_now")
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))   # no env proxy
+        with direct.open(feed.items[0].url) as answer:   # the post's own page
+            single = answer.read().decode()
+    assert isinstance(odd, ParseError) and "not HTML" in str(odd)
+    assert feed.items[0].published == datetime(2025, 1, 9, 9, 0, tzinfo=UTC)
+    assert f'data-post="libya_now/{post}"' in single and "هبوط طائرة في الجفرة" in single
