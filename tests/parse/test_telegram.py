@@ -265,12 +265,16 @@ def test_not_a_public_preview(body, final_url, words):
 # --------------------------------------------------------------------------- hostile pages
 
 
+def many_posts(count: int) -> str:
+    return page("".join(f'<div class="tgme_widget_message" data-post="libya_now/{n}">'
+                        f'<div class="tgme_widget_message_text">خبر {n}</div></div>'
+                        for n in range(1, count + 1)))
+
+
 def test_a_hundred_thousand_posts_are_cut_to_the_newest():
-    posts = "".join(f'<div class="tgme_widget_message" data-post="libya_now/{n}">'
-                    f'<div class="tgme_widget_message_text">خبر {n}</div></div>'
-                    for n in range(1, 100_001))
+    body = many_posts(100_000)
     started = time.monotonic()
-    feed = parse(page(posts))
+    feed = parse(body)
     assert time.monotonic() - started < 15
     assert len(feed.items) == MAX_POSTS
     assert feed.items[0].guid == "libya_now/100000" and "newest" in feed.bozo_error
@@ -311,17 +315,22 @@ def test_broken_bytes_never_crash():
 # --------------------------------------------------------------------------- worker and HTTP
 
 
-def test_parsed_in_a_real_worker_process():
+@pytest.mark.parametrize("body", [
+    pytest.param(FIXTURE, id="fixture"),
+    # 12 MB, over twice the fetch cap: still inside the worker's default 256 MB.
+    pytest.param(many_posts(100_000).encode(), id="100k-posts"),
+])
+def test_parsed_in_a_real_worker_process(body):
     parsers = FeedParsers(ParseSettings(workers=1))
 
     async def go() -> ParsedFeed:
         try:
-            return await parsers.parse(FIXTURE, "libya", T_ME, "text/html", kind="telegram",
+            return await parsers.parse(body, "libya", T_ME, "text/html", kind="telegram",
                                        channel="libya_now")
         finally:
             parsers.close()
 
-    assert asyncio.run(go()) == parse(FIXTURE)
+    assert asyncio.run(go()) == parse(body)
 
 
 def test_worker_reports_a_missing_channel_as_a_parse_error():
