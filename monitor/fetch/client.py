@@ -1,4 +1,4 @@
-"""The shared HTTP client: per-host politeness, a total deadline, caps, conditional GET.
+"""The shared HTTP client: per-host politeness, a total deadline, caps, conditional GET, form POST.
 
 One :class:`Fetcher` per event loop (httpx clients stick to the loop that first used them).
 Every failure comes out as a :class:`~monitor.errors.FetchError` subclass whose ``kind`` is
@@ -58,20 +58,30 @@ class Fetcher:
     async def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
                   accept: str = PAGE_ACCEPT, max_bytes: int | None = None) -> FetchResult:
         """GET ``url``; 200 → body, 304 → empty body. Raises a :class:`FetchError` subclass."""
-        parsed = check_scheme(url)
-        # Per origin (host and port), as the page slots are: two sites never share a limit.
-        host = f"{parsed.host}:{parsed.port or (443 if parsed.scheme == 'https' else 80)}"
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        return await self._request("GET", url, headers, max_bytes, None)
+
+    async def post(self, url: str, *, data: dict[str, str], accept: str = "*/*",
+                   max_bytes: int | None = None) -> FetchResult:
+        """POST ``data`` form-encoded to ``url``; a 2xx answer → its body. Same guards, per-host
+        limit, deadline and cap as :meth:`get`; raises a :class:`FetchError` subclass."""
+        return await self._request("POST", url, {"Accept": accept}, max_bytes, data)
+
+    async def _request(self, method: str, url: str, headers: dict[str, str],
+                       max_bytes: int | None, data: dict[str, str] | None) -> FetchResult:
+        parsed = check_scheme(url)
+        # Per origin (host and port), as the page slots are: two sites never share a limit.
+        host = f"{parsed.host}:{parsed.port or (443 if parsed.scheme == 'https' else 80)}"
         cap = max_bytes or self.settings.max_body_bytes
         started = time.monotonic()
         async with self._hosts[host]:
             try:
                 async with asyncio.timeout(self.settings.total_timeout):
-                    return await self._get(url, parsed, headers, cap, started)
+                    return await self._exchange(method, url, parsed, headers, data, cap, started)
             except TimeoutError as exc:
                 raise FetchTimeout(f"no complete answer within {self.settings.total_timeout:g} s",
                                    url=url) from exc
@@ -80,12 +90,12 @@ class Fetcher:
             except TRANSLATED as exc:
                 raise translate(exc, url, max_redirects=self.settings.max_redirects) from exc
 
-    async def _get(self, url: str, parsed: httpx.URL, headers: dict[str, str], cap: int,
-                   started: float) -> FetchResult:
+    async def _exchange(self, method: str, url: str, parsed: httpx.URL, headers: dict[str, str],
+                        data: dict[str, str] | None, cap: int, started: float) -> FetchResult:
         # The URL already parsed by check_scheme: httpx keeps it as is instead of parsing again.
-        async with self._client.stream("GET", parsed, headers=headers) as resp:
+        async with self._client.stream(method, parsed, headers=headers, data=data) as resp:
             final = str(resp.url)
-            if resp.status_code == 304:
+            if resp.status_code == 304 and method == "GET":
                 # Reading the (empty) body completes the exchange so the connection goes back
                 # to the pool; closing it unread made every unchanged poll open a new one.
                 await read_capped(resp, cap, url)
