@@ -149,8 +149,9 @@ def _span(text: str) -> tuple[str, float]:
 
 
 def _url_loader(settings: Settings) -> Any:
-    """For ``monitor score URL``: fetch and extract a page exactly as the pipeline does."""
+    """For ``monitor score URL``: read a page (a Google News link resolved first, a Telegram
+    post with its linked page) exactly as the pipeline does."""
     def load(url: str) -> tuple[str, str]:
-        from monitor.extract.article import fetch_and_extract
-        return asyncio.run(fetch_and_extract(url, settings))
+        from monitor.source.single import load_url
+        return asyncio.run(load_url(url, settings))
     return load

@@ -70,6 +70,8 @@ class SourceSettings(StrictModel):
     resolve_per_minute: float = Field(30.0, gt=0, description="Google News link resolutions "
                                       "started per minute (Google throttles bursts)")
     resolve_cache_days: float = Field(30.0, gt=0, description="how long a resolved link is kept")
+    telegram_base: str = Field("https://t.me", description="where Telegram post links are read "
+                               "(monitor score t.me/NAME/ID; a local server in tests)")
     telegram_pages: int = Field(3, ge=1, le=20, description="preview pages read per poll when "
                                 "a channel posted more than one page since the last poll")
     sitemap_children: int = Field(5, ge=1, le=50, description="sitemaps of an index read per "

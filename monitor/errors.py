@@ -18,6 +18,7 @@ has exactly one translation table: httpx in ``monitor/fetch/translate.py``, pyth
     │   ├── UnsupportedEncoding  a Content-Encoding we refuse to inflate (br, zstd, ...)
     │   └── NetworkFailure       DNS, refused connection, reset, protocol error
     ├── ParseError               the feed body is not a feed at all
+    ├── SourceError              a source's link or post cannot be read (Google News, Telegram)
     ├── ExtractionError          an article page could not be extracted (trafilatura raised)
     │   ├── ExtractionTimeout    over ``extract.timeout_seconds``: the worker was killed
     │   └── ExtractionCrashed    the worker died or could not start
@@ -121,6 +122,13 @@ class ParseError(MonitorError):
     """The fetched body is not a feed (HTML error page, empty body, JSON...)."""
 
     kind = "not_a_feed"
+
+
+class SourceError(MonitorError):
+    """A link or post of a source cannot be read: a Google News link that does not resolve, a
+    Telegram post that is not in its channel's preview."""
+
+    kind = "source"
 
 
 class ExtractionError(MonitorError):

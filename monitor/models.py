@@ -31,6 +31,8 @@ class ExtractionStatus(StrEnum):
     FALLBACK_TIMEOUT = "fallback_timeout"  # extraction exceeded its time limit
     FALLBACK_BLOCKED = "fallback_blocked"  # link refused (scheme or non-public address)
     FALLBACK_FAILED = "fallback_failed"    # extraction failed: worker out of memory or dead
+    SOURCE_TEXT = "source_text"          # the item's own text is the article (a channel post)
+    DUPLICATE = "duplicate"              # its resolved link is an article stored already
 
     @property
     def is_fallback(self) -> bool:
@@ -69,6 +71,7 @@ class RawItem:
     base_identity: str | None = None  # the identity before it was made unique (parse.identity)
     outlet: str | None = None         # who published it, as the source says (<source>, channel)
     page_url: str | None = None       # the page to fetch when it is not ``url`` (a post's link)
+    own_text: bool = False            # the item's text is the article (a channel post)
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class ParsedFeed:
     ttl_minutes: int | None = None
     older_url: str | None = None          # the page of older items (a channel's ?before=)
     children: tuple[str, ...] = ()        # documents this one points to (a sitemap index)
+    format: str | None = None             # what the body turned out to be ("rss20", "atom10" …)
 
 
 @dataclass(frozen=True)
@@ -152,9 +156,21 @@ class FeedReport:
     failed: int = 0
     alerts: int = 0
     deferred: int = 0      # pending pages left for the next poll (budget, skipped host)
+    edited: int = 0        # posts seen before whose text was edited
+    resolved: int = 0      # aggregator links resolved to the publisher's
+    unresolved: int = 0    # aggregator links not resolved (deferred or given up)
     error: str | None = None
     error_kind: str | None = None
     note: str | None = None
+    link_note: str | None = None   # why links were not resolved, for the feed's health
+
+    def count_link(self, outcome: str, note: str | None) -> None:
+        """Count one aggregator link's resolution (monitor.source.links.LinkOutcome)."""
+        if outcome in ("resolved", "duplicate"):
+            self.resolved += 1
+        else:
+            self.unresolved += 1
+            self.link_note = f"links unresolved: {self.unresolved} ({note})"
 
 
 @dataclass(frozen=True)
@@ -176,20 +192,37 @@ class Article:
     status: ExtractionStatus = ExtractionStatus.PENDING
     extracted: Extracted | None = None
     error: str | None = None
+    source_outlet: str | None = None   # the publisher as the source names it
+    page_url: str | None = None        # the page to fetch, when it is not ``url``
+    own_text: bool = False             # the feed text is the article (a channel post)
+    source_link: str | None = None     # the aggregator link ``url`` was resolved from
     title: str = ""
     text: str = ""
     outlet: str = ""
 
+    @property
+    def fetch_url(self) -> str | None:
+        """The page that holds the article's text: a post's linked page, else its link; none
+        for a post without a link (its text is the article)."""
+        return self.page_url or (None if self.own_text else self.url)
+
     def with_page(self, status: ExtractionStatus, extracted: Extracted | None,
                   error: str | None, published: float | None = None) -> Article:
         """The article with its extraction outcome. The page's text when extraction worked,
-        else the feed's summary; the page's title and site name when it has them."""
+        else the feed's summary; a post keeps its own text before its linked page's. The
+        publisher the source names, else the page's site name, else the feed's name."""
         page = extracted if extracted is not None and not status.is_fallback else None
+        text = self.feed_summary
+        if page is not None:
+            text = f"{self.feed_summary}\n\n{page.text}" if self.own_text else page.text
+        own_title = self.own_text and self.feed_title
         return replace(
             self, status=status, extracted=extracted, error=error,
-            title=extracted.title if extracted and extracted.title else self.feed_title,
-            text=page.text if page is not None else self.feed_summary,
-            outlet=extracted.sitename if extracted and extracted.sitename else self.feed_name,
+            title=(self.feed_title if own_title or not (extracted and extracted.title)
+                   else extracted.title),
+            text=text,
+            outlet=(self.source_outlet or (extracted.sitename if extracted else None)
+                    or self.feed_name),
             published_at=self.published_at or published)
 
     @property

@@ -22,19 +22,23 @@ from monitor.dedupe.stories import Placement, place_in_story
 from monitor.errors import FetchError, MonitorError, ParseError
 from monitor.extract.article import extract_article
 from monitor.extract.pool import ExtractorPool
-from monitor.fetch.client import FEED_ACCEPT, Fetcher
+from monitor.fetch.client import Fetcher
 from monitor.fetch.pages import Budget, PagePolicy
 from monitor.match.score import entity_names
 from monitor.models import Article, CycleStats, Extracted, ExtractionStatus, FeedReport, PollOutcome
 from monitor.ops.metrics import METRICS
 from monitor.parse.worker import FeedParsers
 from monitor.schedule.policy import FeedSchedule
+from monitor.source.google_news import GoogleNewsResolver
+from monitor.source.links import LinkOutcome, SourceLinks
+from monitor.source.read import SourceReader
 from monitor.store import articles as article_store
 from monitor.store import feeds as feed_store
 from monitor.store import hosts as host_store
 from monitor.store import service as service_store
 from monitor.store.articles import Sighting
 from monitor.store.db import Database
+from monitor.store.links import StoredLinkCache
 from monitor.store.stories import story_outlets
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,9 @@ class Pipeline:
         self.clock = clock
         self.on_alert: Callable[[], None] | None = None   # wakes the sender
         self.pages = PagePolicy(settings, clock)
+        self.reader = SourceReader(settings, fetcher, self.parsers, clock)
+        self.links = SourceLinks(settings, db, GoogleNewsResolver(
+            fetcher, StoredLinkCache(db), settings.sources, clock), clock)
         for row in host_store.circuits(db):
             self.pages.breaker.restore(row["host"], row["failures"], row["open_until"],
                                        row["last_error"] or "")
@@ -97,28 +104,26 @@ class Pipeline:
         started = self.clock()
         state = state or feed_store.get_feed(self.db, source.name)
         try:
-            result = await self.fetcher.get(source.feed_url, etag=state.etag,
-                                            last_modified=state.last_modified, accept=FEED_ACCEPT)
-        except FetchError as exc:
+            read = await self.reader.read(
+                source, etag=state.etag, last_modified=state.last_modified,
+                known=(None if state.last_success_at is None else
+                       lambda items: feed_store.sighted_any(self.db, state.id,
+                                                            [i.identity for i in items])))
+        except (FetchError, ParseError) as exc:
             return self._failed(state.id, source, exc, exc.kind, getattr(exc, "retry_after", None))
-        METRICS.http_bytes.inc(len(result.body))
-        report = FeedReport(source.name, PollOutcome.NOT_MODIFIED if result.not_modified
+        result, parsed = read.result, read.parsed
+        report = FeedReport(source.name, PollOutcome.NOT_MODIFIED if parsed is None
                             else PollOutcome.OK)
         bozo = None
         ttl = None
-        if not result.not_modified:
-            try:
-                parsed = await self.parsers.parse(
-                    result.body, source.name, result.final_url, result.headers.get("content-type"),
-                    kind=source.type, channel=source.channel, now=self.clock(),
-                    max_age_hours=source.max_age_hours)
-            except ParseError as exc:
-                return self._failed(state.id, source, exc, exc.kind)
+        if parsed is not None:
             bozo, ttl = parsed.bozo_error, parsed.ttl_minutes
             if bozo:
                 report.note = f"malformed feed, {len(parsed.items)} items kept: {bozo}"
                 log.warning("malformed feed feed=%s url=%s items=%d error=%s",
                             source.name, source.feed_url, len(parsed.items), bozo)
+            for note in read.notes:
+                log.info("source note feed=%s: %s", source.name, note)
             self._record_items(state.id, parsed.items, report)
         await self.process_pending(state.id, report)
         policy = FeedSchedule.of(self.settings, source)
@@ -128,7 +133,8 @@ class Pipeline:
             etag=result.headers.get("etag"), last_modified=result.headers.get("last-modified"),
             next_poll_at=policy.after_success(started=started, interval=interval,
                                               headers=result.headers, ttl_minutes=ttl),
-            bozo_note=bozo, new_items=report.new_items, interval=interval)
+            bozo_note=bozo, new_items=report.new_items, interval=interval,
+            link_note=report.link_note, links_checked=bool(report.resolved or report.unresolved))
         METRICS.polls.labels(report.outcome.value).inc()
         # Unchanged feeds are the bulk of polls: their line is DEBUG (the summary counts them).
         log.log(logging.DEBUG if report.outcome is PollOutcome.NOT_MODIFIED else logging.INFO,
@@ -143,6 +149,7 @@ class Pipeline:
                                                max(1, len(items)))
         report.new_items += sightings.count(Sighting.NEW)
         report.duplicates += sightings.count(Sighting.DUPLICATE)
+        report.edited += sightings.count(Sighting.EDITED)
 
     async def process_pending(self, feed_id: int, report: FeedReport) -> None:
         """Fetch, extract, score and store the pending articles of a feed (leftovers of earlier
@@ -176,13 +183,16 @@ class Pipeline:
 
     async def _process_guarded(self, article: Article, report: FeedReport,
                                budget: Budget) -> None:
-        async with self.pages.slot(article.url):
-            if self.pages.given_up(article.url, article.first_seen_at):
+        article = await self._resolve(article, report)
+        if article is None:
+            return
+        async with self.pages.slot(article.fetch_url):
+            if self.pages.given_up(article.fetch_url, article.first_seen_at):
                 self._store(article, ExtractionStatus.FALLBACK_FETCH, None,
                             "host skipped (circuit open) for too long: scored on the feed text")
                 report.fallback += 1
                 return
-            if self.pages.skipped(article.url) or not budget.take():
+            if self.pages.skipped(article.fetch_url) or not budget.take():
                 report.deferred += 1      # the circuit opened meanwhile, or the budget is spent
                 return
             try:
@@ -193,10 +203,36 @@ class Pipeline:
                             f"internal error: {exc!r}")
                 report.failed += 1
                 return
-        if status is ExtractionStatus.EXTRACTED:
+        if status in (ExtractionStatus.EXTRACTED, ExtractionStatus.SOURCE_TEXT):
             report.extracted += 1
         else:
             report.fallback += 1
+
+    async def _resolve(self, article: Article, report: FeedReport) -> Article | None:
+        """The article under its publisher's link; None when it is done or waits (the link
+        resolution decided it)."""
+        link = await self.links.resolve(article)
+        if link.outcome is LinkOutcome.KEPT:
+            return article
+        report.count_link(link.outcome, link.note)
+        if link.outcome is LinkOutcome.DEFERRED:
+            report.deferred += 1
+            return None
+        if link.outcome is LinkOutcome.DUPLICATE:
+            assert link.duplicate_of is not None and link.article.url is not None
+            article_store.mark_duplicate(self.db, article.id, of=link.duplicate_of,
+                                         url=link.article.url, source_link=article.url,
+                                         now=self.clock())
+            report.duplicates += 1
+            return None
+        if link.outcome is LinkOutcome.UNRESOLVED:
+            log.warning("link not resolved article_id=%d url=%s: %s", article.id, article.url,
+                        link.note)
+            self._store(article, ExtractionStatus.FALLBACK_FETCH, None,
+                        f"Google News link not resolved: {link.note}")
+            report.fallback += 1
+            return None
+        return link.article
 
     async def _process(self, article: Article, report: FeedReport) -> ExtractionStatus:
         started = time.monotonic()

@@ -42,14 +42,24 @@ def totals_line(stats: CycleStats) -> str:
 def feeds_table(rows: Sequence[sqlite3.Row], now: float | None = None) -> str:
     """Feed health for ``monitor feeds``."""
     now = now or time.time()
-    out = [(r["name"], r["last_status"] or "never polled", ago(r["last_success_at"], now),
+    out = [(r["name"], _status(r), ago(r["last_success_at"], now),
             r["error_count"], r["error_kind"], r["sightings"], r["pending"],
             duration(r["poll_interval"]) if r["poll_interval"] else "-",
-            until(r["next_poll_at"], now),
-            _clip(r["last_error"] or r["bozo_note"] or "", 60) if r["error_count"] or r["bozo_note"]
-            else "") for r in rows]
+            until(r["next_poll_at"], now), _clip(_problem(r), 60)) for r in rows]
     return table(["feed", "status", "last success", "errors", "error kind", "items seen",
                   "pending", "interval", "next poll", "last error"], out)
+
+
+def _status(row: sqlite3.Row) -> str:
+    status = row["last_status"] or "never polled"
+    return f"{status}, links unresolved" if row["link_note"] else status
+
+
+def _problem(row: sqlite3.Row) -> str:
+    """The feed's last error, else what its last poll found wrong (malformed, links)."""
+    if row["error_count"]:
+        return row["last_error"] or ""
+    return row["bozo_note"] or row["link_note"] or ""
 
 
 def circuits_table(rows: Sequence[sqlite3.Row], now: float | None = None) -> str:

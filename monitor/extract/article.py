@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from monitor.config import Settings
 from monitor.errors import BlockedAddress, ExtractionError, ExtractionTimeout, FetchError
 from monitor.extract.pool import ExtractorPool
 from monitor.fetch.client import Fetcher
@@ -24,28 +23,30 @@ async def extract_article(fetcher: Fetcher, extractor: ExtractorPool, article: A
     """The article's page, extracted, as (status, what was extracted, the reason of a
     fallback). Every failure becomes a fallback status; ``host_outcome`` hears whether the
     article's host answered (for its circuit breaker)."""
-    if not article.url:
+    url = article.fetch_url
+    if not url:
+        if article.own_text:
+            return ExtractionStatus.SOURCE_TEXT, None, None
         return ExtractionStatus.FALLBACK_FETCH, None, "item has no link"
-    if is_shared_page(article.url):
+    if is_shared_page(url):
         return (ExtractionStatus.FALLBACK_FETCH, None,
                 "link shared by several items of the feed: its page is not this item's text")
     try:
-        extracted = await fetch_article(fetcher, extractor, article.url)
+        extracted = await fetch_article(fetcher, extractor, url)
     except BlockedAddress as exc:
-        log.warning("article link refused article_id=%d url=%s: %s", article.id, article.url, exc)
+        log.warning("article link refused article_id=%d url=%s: %s", article.id, url, exc)
         return ExtractionStatus.FALLBACK_BLOCKED, None, str(exc)
     except FetchError as exc:
-        log.info("article fetch failed article_id=%d url=%s kind=%s", article.id,
-                 article.url, exc.kind)
-        host_outcome(article.url, exc)
+        log.info("article fetch failed article_id=%d url=%s kind=%s", article.id, url, exc.kind)
+        host_outcome(url, exc)
         return ExtractionStatus.FALLBACK_FETCH, None, f"{exc.kind}: {exc}"
     except ExtractionTimeout as exc:
-        host_outcome(article.url, None)      # the page arrived: the host is fine
+        host_outcome(url, None)      # the page arrived: the host is fine
         return ExtractionStatus.FALLBACK_TIMEOUT, None, str(exc)
     except ExtractionError as exc:      # out of memory, worker died, trafilatura raised
-        host_outcome(article.url, None)
+        host_outcome(url, None)
         return ExtractionStatus.FALLBACK_FAILED, None, str(exc)
-    host_outcome(article.url, None)
+    host_outcome(url, None)
     return _judged(article, extracted)
 
 
@@ -69,17 +70,3 @@ async def fetch_article(fetcher: Fetcher, extractor: ExtractorPool, url: str) ->
 
 def _decoded(page: FetchResult) -> tuple[str, str]:
     return decode_html(page.body, page.headers.get("content-type")), page.final_url
-
-
-async def fetch_and_extract(url: str, settings: Settings) -> tuple[str, str]:
-    """(title, text) of the page at ``url``, with a client and extractor of its own.
-
-    The extractor is always a worker process, whatever ``extract.workers`` says: a page over
-    the time limit is then killed, not left running in a thread the command must wait for."""
-    extractor = ExtractorPool.from_settings(settings.extract, workers=1)
-    try:
-        async with Fetcher(settings.fetch) as fetcher:
-            extracted = await fetch_article(fetcher, extractor, url)
-    finally:
-        extractor.close()
-    return extracted.title or "", extracted.text

@@ -49,8 +49,8 @@ def parse_feed(body: bytes, *, feed_name: str, final_url: str,
     # A feed cut after MAX_ITEMS ends mid-document: that parse error is ours, the cut is the news.
     bozo = truncated or (_bozo_text(parsed) if parsed.get("bozo") else None)
     return ParsedFeed(items=items, title=_plain(parsed.feed.get("title", ""), 300) or None,
-                      bozo_error=bozo,
-                      ttl_minutes=_ttl(parsed.feed.get("ttl")))
+                      bozo_error=bozo, ttl_minutes=_ttl(parsed.feed.get("ttl")),
+                      format=str(parsed.get("version") or "") or None)
 
 
 def _item(entry: Any, feed_name: str, base: str) -> RawItem | None:
@@ -74,7 +74,8 @@ def _item(entry: Any, feed_name: str, base: str) -> RawItem | None:
     return RawItem(identity=identity, url=url, guid=guid, title=title, summary=summary,
                    published=sane_datetime(stated), tags=tags,
                    author=_plain(entry.get("author", ""), 200) or None,
-                   key=content_key(title, summary, stated_iso))
+                   key=content_key(title, summary, stated_iso),
+                   outlet=_plain((entry.get("source") or {}).get("title") or "", 200) or None)
 
 
 def _strip_source_suffix(title: str, entry: Any) -> str:

@@ -29,6 +29,10 @@ _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.I)
 HINT_CAP = 24 * 3600.0
 
 
+#: A channel's starting interval (its preview is one cheap page; channels post in bursts).
+TELEGRAM_START_SECONDS = 300.0
+
+
 @dataclass(frozen=True)
 class FeedSchedule:
     """The polling policy of one feed."""
@@ -45,7 +49,11 @@ class FeedSchedule:
     def of(cls, settings: Settings, source: FeedSource) -> FeedSchedule:
         """The policy the settings give this feed."""
         poll, fetch = settings.poll, settings.fetch
-        return cls(source.interval_seconds or poll.interval_seconds, poll.min_interval_seconds,
+        start = poll.interval_seconds
+        if source.type == "telegram":
+            # The adaptive interval slows a quiet channel down from there.
+            start = max(poll.min_interval_seconds, min(start, TELEGRAM_START_SECONDS))
+        return cls(source.interval_seconds or start, poll.min_interval_seconds,
                    poll.max_interval_seconds, bool(source.interval_seconds), poll.jitter_seconds,
                    fetch.backoff_base_seconds, fetch.backoff_max_seconds)
 

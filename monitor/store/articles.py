@@ -26,6 +26,7 @@ class Sighting(StrEnum):
     NEW = "new"              # first time anywhere: an article row was created (status pending)
     DUPLICATE = "duplicate"  # same article already known from another feed or another guid
     SEEN = "seen"            # this feed already delivered this item
+    EDITED = "edited"        # a post seen before whose text was edited: its text is replaced
 
 
 def record_items(db: Database, feed_id: int, items: Iterable[RawItem], now: float,
@@ -56,7 +57,7 @@ def _record(conn: sqlite3.Connection, feed_id: int, item: RawItem, now: float) -
     if seen is not None:
         other = reusing(item, seen["feed_title"], seen["canonical_url"])
         if other is None:
-            return Sighting.SEEN
+            return _edited(conn, seen, item)
         # The feed reuses this identity for a different item: give the item its own.
         item = other
         if _sighted(conn, feed_id, item.identity) is not None:
@@ -75,17 +76,37 @@ def _record(conn: sqlite3.Connection, feed_id: int, item: RawItem, now: float) -
         return Sighting.DUPLICATE
     cur = conn.execute(
         "INSERT INTO articles(identity, canonical_url, feed_id, guid, feed_title, feed_summary, "
-        "title, author, published_at, first_seen_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        "title, author, published_at, first_seen_at, source_outlet, page_url, content_key, "
+        "own_text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (item.identity, item.url, feed_id, item.guid, item.title, item.summary, item.title,
-         item.author, item.published.timestamp() if item.published else None, now))
+         item.author, item.published.timestamp() if item.published else None, now,
+         item.outlet, item.page_url, item.key or None, int(item.own_text)))
     _add_sighting(conn, feed_id, item.identity, int(cur.lastrowid or 0), now)
     return Sighting.NEW
+
+
+def _edited(conn: sqlite3.Connection, seen: sqlite3.Row, item: RawItem) -> Sighting:
+    """SEEN, or EDITED when the source marks the item edited and its content changed.
+
+    Only an item the source itself marks edited (a Telegram post) counts: feeds rewrite titles
+    and summaries all the time, and those rewrites are the same article. The edited text
+    replaces the stored one; an article that has not alerted is scored again on it (pending),
+    one that has alerted keeps its alert, so an edit never alerts twice.
+    """
+    if "edited" not in item.tags or not item.key or item.key == seen["content_key"]:
+        return Sighting.SEEN
+    conn.execute(
+        "UPDATE articles SET feed_title = ?, feed_summary = ?, content_key = ?, "
+        "page_url = COALESCE(?, page_url), extraction_status = CASE WHEN COALESCE(alert, 0) = 0 "
+        "THEN 'pending' ELSE extraction_status END WHERE id = ?",
+        (item.title, item.summary, item.key, item.page_url, seen["article_id"]))
+    return Sighting.EDITED
 
 
 def _sighted(conn: sqlite3.Connection, feed_id: int, identity: str) -> sqlite3.Row | None:
     """The article this feed delivered under ``identity``, with what tells items apart."""
     return conn.execute(
-        "SELECT s.article_id, a.feed_title, a.canonical_url FROM sightings s "
+        "SELECT s.article_id, a.feed_title, a.canonical_url, a.content_key FROM sightings s "
         "JOIN articles a ON a.id = s.article_id WHERE s.feed_id = ? AND s.identity = ?",
         (feed_id, identity)).fetchone()
 
@@ -108,7 +129,7 @@ def pending_articles(db: Database, feed_id: int | None = None, limit: int = 1000
     """Articles recorded but not yet extracted (new ones, or left over by a crash or a poll's
     budget), oldest first, from the one after ``after_id`` on."""
     sql = ("SELECT a.id, a.canonical_url, a.feed_title, a.feed_summary, f.name, a.published_at, "
-           "a.first_seen_at FROM articles a "
+           "a.first_seen_at, a.source_outlet, a.page_url, a.own_text FROM articles a "
            "JOIN feeds f ON f.id = a.feed_id WHERE a.extraction_status = 'pending' AND a.id > ?")
     args: tuple[Any, ...] = (after_id,)
     if feed_id is not None:
@@ -116,7 +137,24 @@ def pending_articles(db: Database, feed_id: int | None = None, limit: int = 1000
         args = (after_id, feed_id)
     rows = db.conn.execute(sql + " ORDER BY a.id LIMIT ?", (*args, limit)).fetchall()
     return [Article(r["id"], r["canonical_url"], r["feed_title"], r["feed_summary"], r["name"],
-                    r["published_at"], r["first_seen_at"]) for r in rows]
+                    r["published_at"], r["first_seen_at"], source_outlet=r["source_outlet"],
+                    page_url=r["page_url"], own_text=bool(r["own_text"])) for r in rows]
+
+
+def article_with_url(db: Database, url: str, exclude: int) -> int | None:
+    """The id of the article stored under ``url``, other than ``exclude``; None when none is."""
+    row = db.conn.execute("SELECT id FROM articles WHERE canonical_url = ? AND id != ?",
+                          (url, exclude)).fetchone()
+    return int(row["id"]) if row else None
+
+
+def mark_duplicate(db: Database, article_id: int, *, of: int, url: str, source_link: str | None,
+                   now: float) -> None:
+    """An article whose resolved link is article ``of``'s: done, never scored or alerted."""
+    db.conn.execute(
+        "UPDATE articles SET extraction_status = 'duplicate', extraction_error = ?, "
+        "source_link = COALESCE(?, source_link), fetched_at = ? WHERE id = ?",
+        (f"same article as #{of} ({url})", source_link, now, article_id))
 
 
 def count_pending(db: Database, feed_id: int) -> int:
@@ -139,6 +177,12 @@ def save_article(conn: sqlite3.Connection, article: Article, *, now: float, scor
         (e.title if e and e.title else None, article.text, e.author if e else None,
          e.language if e else None, now, article.status.value, article.error,
          article.published_at, article.id))
+    if article.source_link:
+        # The publisher's URL becomes the article's, unless another article took it meanwhile
+        # (its story placement then groups the two as copies).
+        conn.execute("UPDATE articles SET canonical_url = ?, source_link = ? WHERE id = ? AND "
+                     "NOT EXISTS (SELECT 1 FROM articles WHERE canonical_url = ? AND id != ?)",
+                     (article.url, article.source_link, article.id, article.url, article.id))
     if score is not None:
         _store_score(conn, article.id, score, now)
     if placement is not None:

@@ -21,6 +21,7 @@ class FeedState:
     error_count: int
     next_poll_at: float | None
     poll_interval: float | None = None
+    last_success_at: float | None = None
 
 
 def sync_feeds(db: Database, sources: list[FeedSource], now: float) -> dict[str, FeedState]:
@@ -52,21 +53,26 @@ def get_feed(db: Database, name: str) -> FeedState:
 
 def _state(row: sqlite3.Row) -> FeedState:
     return FeedState(row["id"], row["name"], row["url"], row["etag"], row["last_modified"],
-                     row["error_count"], row["next_poll_at"], row["poll_interval"])
+                     row["error_count"], row["next_poll_at"], row["poll_interval"],
+                     row["last_success_at"])
 
 
 def record_success(db: Database, feed_id: int, *, now: float, status: str, etag: str | None,
                    last_modified: str | None, next_poll_at: float, bozo_note: str | None,
-                   new_items: int, interval: float | None = None) -> None:
+                   new_items: int, interval: float | None = None,
+                   link_note: str | None = None, links_checked: bool = False) -> None:
     """A poll that got 200 or 304: store validators and the interval, clear the error state,
-    and (when it brought news) the feed's rhythm, all in one transaction."""
+    and (when it brought news) the feed's rhythm, all in one transaction. ``link_note`` is the
+    state of its aggregator links, replaced only by a poll that resolved some
+    (``links_checked``)."""
     update = (
         "UPDATE feeds SET etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
         "last_polled_at = ?, last_success_at = ?, last_status = ?, error_count = 0, "
         "error_kind = NULL, next_poll_at = ?, bozo_note = ?, items_seen = items_seen + ?, "
-        "poll_interval = COALESCE(?, poll_interval) WHERE id = ?")
+        "poll_interval = COALESCE(?, poll_interval), "
+        "link_note = CASE WHEN ? THEN ? ELSE link_note END WHERE id = ?")
     args = (etag, last_modified, now, now, status, next_poll_at, bozo_note, new_items, interval,
-            feed_id)
+            int(links_checked), link_note, feed_id)
     if not new_items:
         # A lone statement is its own transaction (autocommit): the cheap path for the bulk of
         # polls, which bring nothing new.
@@ -123,6 +129,16 @@ def due_feeds(db: Database, now: float, limit: int) -> list[str]:
         "WHERE f.next_poll_at IS NULL OR f.next_poll_at <= ? "
         "ORDER BY COALESCE(f.next_poll_at, 0) LIMIT ?", (now, limit)).fetchall()
     return [r["name"] for r in rows]
+
+
+def sighted_any(db: Database, feed_id: int, identities: list[str]) -> bool:
+    """Whether this feed delivered any of these item identities before."""
+    if not identities:
+        return False
+    marks = ",".join("?" * len(identities))
+    row = db.conn.execute(f"SELECT 1 FROM sightings WHERE feed_id = ? AND identity IN ({marks}) "
+                          "LIMIT 1", (feed_id, *identities)).fetchone()
+    return row is not None
 
 
 def feed_health(db: Database) -> list[sqlite3.Row]:

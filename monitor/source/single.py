@@ -1,0 +1,80 @@
+"""One URL read the way its source would be, for ``monitor score URL``: an article page, a
+Google News link (resolved to the publisher's page first) or a Telegram post link
+(``https://t.me/NAME/ID``: the post's text, and its linked page when it has one).
+
+Nothing is stored: links are resolved with a cache that lives as long as the command.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from monitor.config import Settings
+from monitor.errors import SourceError
+from monitor.extract.article import extract_article, fetch_article
+from monitor.extract.pool import ExtractorPool
+from monitor.fetch.client import PAGE_ACCEPT, Fetcher
+from monitor.models import Article
+from monitor.parse.worker import FeedParsers
+from monitor.source.check import MemoryLinks
+from monitor.source.google_news import GoogleNewsResolver, is_google_news_link
+
+_POST_PATH = re.compile(r"^/(?:s/)?([A-Za-z][A-Za-z0-9_]{3,31})/(\d{1,12})/?$")
+_TELEGRAM_HOSTS = {"t.me", "telegram.me", "www.t.me", "www.telegram.me"}
+
+
+def telegram_post(url: str, base: str = "https://t.me") -> tuple[str, int] | None:
+    """(channel, post id) of a Telegram post link, None for any other URL."""
+    try:
+        parts, home = urlsplit(url), urlsplit(base)
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower()
+    if host not in _TELEGRAM_HOSTS and parts.netloc.lower() != home.netloc.lower():
+        return None
+    match = _POST_PATH.match(parts.path)
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+async def load_url(url: str, settings: Settings) -> tuple[str, str]:
+    """(title, text) of what ``url`` points to, read as the pipeline reads its source."""
+    extractor = ExtractorPool.from_settings(settings.extract, workers=1)
+    parsers = FeedParsers(settings.parse)
+    try:
+        async with Fetcher(settings.fetch) as fetcher:
+            post = telegram_post(url, settings.sources.telegram_base)
+            if post is not None:
+                return await _post(fetcher, parsers, extractor, settings, *post)
+            if is_google_news_link(url, settings.sources.google_news_base):
+                resolver = GoogleNewsResolver(fetcher, MemoryLinks(), settings.sources)
+                answer = await resolver.resolve(url)
+                if answer.url is None:
+                    raise SourceError(f"Google News link not resolved ({answer.outcome}): "
+                                      f"{answer.error}")
+                url = answer.url
+            extracted = await fetch_article(fetcher, extractor, url)
+            return extracted.title or "", extracted.text
+    finally:
+        extractor.close()
+        parsers.close()
+
+
+async def _post(fetcher: Fetcher, parsers: FeedParsers, extractor: ExtractorPool,
+                settings: Settings, channel: str, post_id: int) -> tuple[str, str]:
+    """A post from its channel's preview (the page of posts up to it), with its linked page."""
+    preview = f"{settings.sources.telegram_base.rstrip('/')}/s/{channel}?before={post_id + 1}"
+    page = await fetcher.get(preview, accept=PAGE_ACCEPT)
+    parsed = await parsers.parse(page.body, channel, page.final_url,
+                                 page.headers.get("content-type"), kind="telegram",
+                                 channel=channel)
+    item = next((i for i in parsed.items if (i.guid or "").endswith(f"/{post_id}")), None)
+    if item is None:
+        raise SourceError(f"post {post_id} is not in the public preview of channel {channel} "
+                          "(deleted, or the channel is not public)")
+    article = Article(0, item.url, item.title, item.summary, channel, page_url=item.page_url,
+                      own_text=True)
+    status, extracted, error = await extract_article(fetcher, extractor, article,
+                                                     lambda _url, _exc=None: None)
+    article = article.with_page(status, extracted, error)
+    return article.title, article.text
