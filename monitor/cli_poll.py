@@ -36,6 +36,8 @@ def demo_settings(args: argparse.Namespace, settings: Settings) -> Iterator[Sett
                 "allow_addresses": [*settings.fetch.allow_addresses, f"127.0.0.1:{server.port}"]}),
             "database": DEMO_DATABASE if settings.database == Settings().database
             else settings.database,
+            "sources": settings.sources.model_copy(update={
+                "google_news_base": server.base, "telegram_base": server.base}),
             "poll": settings.poll.model_copy(update={
                 "interval_seconds": 30.0, "min_interval_seconds": 15.0,
                 "max_interval_seconds": 60.0, "jitter_seconds": 2.0}),

@@ -1,7 +1,9 @@
 """A small HTTP server for the bundled demo feeds and pages (also used by the tests).
 
 Files under ``data/`` are served as they are, except that the literal ``{base}`` in feeds and
-pages becomes this server's own ``http://127.0.0.1:PORT``, so links work on any port.
+pages becomes this server's own ``http://127.0.0.1:PORT``, so links work on any port. It also
+stands in for t.me (``/s/NAME``: the channel preview in ``data/telegram/NAME.html``) and for
+Google News (:mod:`monitor.demo.google`: the two requests that resolve an article link).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import hashlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from monitor.demo import google
 
 DATA = Path(__file__).parent / "data"
 _TYPES = {".xml": "application/rss+xml", ".atom": "application/atom+xml",
@@ -21,6 +25,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
         rel = self.path.split("?", 1)[0].lstrip("/")
+        if rel.startswith("rss/articles/"):
+            self._send(200, google.article_page(rel.rsplit("/", 1)[1]), "text/html; charset=utf-8")
+            return
+        if rel.startswith("s/"):
+            rel = f"telegram/{rel[2:].strip('/')}.html"   # t.me/s/NAME: the channel preview
         path = (DATA / rel).resolve()
         if DATA.resolve() not in path.parents or not path.is_file():
             self.send_error(404, "not found")
@@ -39,6 +48,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("ETag", etag)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+        if self.path.split("?", 1)[0] != google.BATCHEXECUTE:
+            self.send_error(404, "not found")
+            return
+        length = min(int(self.headers.get("Content-Length") or 0), 100_000)
+        answer = google.exchange(self.rfile.read(length), google.links(DATA), self.server.base)
+        self._send(200, answer, "application/json; charset=utf-8")
+
+    def _send(self, status: int, body: bytes, ctype: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
@@ -81,4 +105,12 @@ class DemoServer:
              "tags": ["demo"]},
             {"name": "sahel-cp1256-demo", "url": f"{self.base}/feeds/sahel-cp1256.xml",
              "tags": ["demo"]},
+            {"name": "google-news-demo", "type": "google_news", "query": "الفيلق الأفريقي ليبيا",
+             "url": f"{self.base}/feeds/google-news-demo.xml", "tags": ["demo", "google-news"]},
+            {"name": "libya-now-telegram-demo", "type": "telegram", "channel": "libya_now_demo",
+             "url": f"{self.base}/s/libya_now_demo", "tags": ["demo", "telegram"]},
+            # The demo's dates are fixed: a window of ten years keeps its sitemap "recent".
+            {"name": "anba-sitemap-demo", "type": "sitemap",
+             "url": f"{self.base}/feeds/news-sitemap-demo.xml", "max_age_hours": 87600,
+             "tags": ["demo", "sitemap"]},
         ]

@@ -1,5 +1,6 @@
-"""The housekeeping job: old article text pruned, the story index trimmed, the database kept
-compact and its write-ahead log checkpointed."""
+"""The housekeeping job: old article text pruned, the story index trimmed, Google News link
+resolutions past their keeping time forgotten, the database kept compact and its write-ahead
+log checkpointed."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 from monitor.config import Settings
 from monitor.dedupe import bands
 from monitor.store import maintenance
+from monitor.store.links import prune_links
 from monitor.store.db import Database
 
 __all__ = ["housekeeping", "prune_old_text"]
@@ -27,6 +29,8 @@ async def housekeeping(db: Database, settings: Settings) -> None:
     with db.transaction() as conn:
         dropped = bands.prune(conn, time.time() - settings.stories.window_seconds)
     log.debug("housekeeping: %d story index entries past the window dropped", dropped)
+    forgotten = prune_links(db, time.time() - settings.sources.resolve_cache_days * 86400)
+    log.debug("housekeeping: %d resolved links past their keeping time forgotten", forgotten)
     maintenance.checkpoint(db)
     maintenance.optimize(db)
 
