@@ -82,7 +82,11 @@ def parse_sitemap(request: ParseRequest) -> ParsedFeed:
     gzip bomb) or a plain sitemap carries no date at all.
     """
     now = request.now or time.time()
-    text = _document_text(request.body, request.content_type)
+    raw = _inflate(request.body)
+    if not raw.strip():
+        raise ParseError("not a sitemap: the body is empty")
+    text = _FORBIDDEN.sub("", decode_feed(raw, request.content_type))
+    del raw     # a 50 MB inflated body need not stay beside its text
     root = _root(text)
     reader = _Reader(request.final_url, now, oldest=now - request.max_age_hours * 3600)
     reader.read(text, root)
@@ -126,22 +130,14 @@ def _inflate(body: bytes) -> bytes:
         raise ParseError(f"not a sitemap: corrupt gzip data ({exc})") from None
 
 
-def _document_text(body: bytes, content_type: str | None) -> str:
-    raw = _inflate(body)
-    if not raw.strip():
-        raise ParseError("not a sitemap: the body is empty")
-    return _FORBIDDEN.sub("", decode_feed(raw, content_type))
-
-
 def _root(text: str) -> int:
     """Where the root element starts; :class:`ParseError` when it is not a sitemap's root."""
     start = root_start(text)
     doctype = _DOCTYPE.search(text, 0, start)
     name_match = _ROOT_NAME.match(text, start)
     if name_match is None:
-        snippet = " ".join(text[:60].split())
-        raise ParseError(f"not a sitemap: not XML (no element found; the body starts with "
-                         f"{snippet!r})")
+        raise ParseError("not a sitemap: not XML (no element found; the body starts with "
+                         f"{' '.join(text[:60].split())!r})")
     name = name_match.group(1)
     local = _local(name).lower()
     if local == "html" or (doctype and doctype.group(1).lower() == "html"):
@@ -207,7 +203,7 @@ class _Reader:
     def _consider(self, element: Any) -> None:
         loc, lastmod, news = _parts(element)
         fields = _news_fields(news) if news is not None else {}
-        stated = _clean(fields.get("publication_date") or lastmod, 100) or None
+        stated = _clean(fields.get("publication_date"), 100) or _clean(lastmod, 100) or None
         published = sane_datetime(parse_w3c_date(stated), self.now)
         self.usable += published is not None or news is not None
         # Dates first: most entries of a plain sitemap are old, and only dates are cheap.
