@@ -2,9 +2,9 @@
 sets up logging and loads configuration.
 
 The subcommands' handlers live in modules named after what they do: :mod:`monitor.cli_poll`
-(``once``, ``run``), :mod:`monitor.cli_reports` (``feeds``, ``status``, ``digest``,
-``backtest``), :mod:`monitor.cli_send_test` (``send-test``) and :mod:`monitor.match.commands`
-(``rules check``, ``score``).
+(``once``, ``run``), :mod:`monitor.cli_feeds` (``feeds``, ``feeds import|export``),
+:mod:`monitor.cli_reports` (``status``, ``digest``, ``backtest``), :mod:`monitor.cli_send_test`
+(``send-test``) and :mod:`monitor.match.commands` (``rules check``, ``score``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import sys
 from typing import Any
 
 from monitor import __version__
+from monitor.cli_feeds import add_feeds_parser
 from monitor.cli_poll import cmd_once, cmd_run
-from monitor.cli_reports import cmd_backtest, cmd_digest, cmd_feeds, cmd_status
+from monitor.cli_reports import cmd_backtest, cmd_digest, cmd_status
 from monitor.cli_send_test import cmd_send_test
 from monitor.config import Settings, load_settings, resolve_config_path
 from monitor.errors import MonitorError
@@ -63,9 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="print a summary this often (default 300 s, 10 s with --demo)")
     run.set_defaults(func=cmd_run)
 
-    feeds = sub.add_parser("feeds", help="show each feed's health")
-    feeds.add_argument("--demo", action="store_true", help="show the demo database")
-    feeds.set_defaults(func=cmd_feeds)
+    add_feeds_parser(sub)
 
     status = sub.add_parser("status", help="alert delivery: queue depth, last sent, paused "
                                            "destinations")
@@ -135,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(resolve_config_path(args.config))
+    path = resolve_config_path(args.config)
+    if path is not None and not path.exists() and getattr(args, "creates_config", False):
+        path = None     # `feeds import` creates it: until then the defaults stand
+    return load_settings(path)
 
 
 def _span(text: str) -> tuple[str, float]:

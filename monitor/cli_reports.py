@@ -1,5 +1,6 @@
-"""``monitor feeds``, ``status``, ``digest`` and ``backtest``: reports from the state database
-(``--demo``: the demo's). Only ``digest --send`` writes to it (one queued message)."""
+"""``monitor status``, ``digest`` and ``backtest``: reports from the state database
+(``--demo``: the demo's). Only ``digest --send`` writes to it (one queued message).
+``monitor feeds`` lives in :mod:`monitor.cli_feeds`."""
 
 from __future__ import annotations
 
@@ -13,35 +14,16 @@ from typing import Any
 from monitor.cli_poll import DEMO_DATABASE
 from monitor.config import Settings
 from monitor.errors import MonitorError
-from monitor.report import circuits_table, feeds_table, outbox_table
+from monitor.report import outbox_table
 from monitor.store import outbox
 from monitor.store.db import open_database
-from monitor.store.feeds import feed_health
-from monitor.store.hosts import circuits
 
 log = logging.getLogger("monitor")
 
 
-def cmd_feeds(args: argparse.Namespace) -> int:
-    """Print each feed's health from the state database."""
-    path = _state_database(args, "run 'monitor once' first")
-    if path is None:
-        return 1
-    db = open_database(path)
-    try:
-        print(feeds_table(feed_health(db)))
-        skipped = circuits(db)
-        if skipped:
-            print("\narticle hosts skipped after repeated failures (their articles stay pending):")
-            print(circuits_table(skipped))
-    finally:
-        db.close()
-    return 0
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     """Print the outbox state per destination (never the token)."""
-    path = _state_database(args, "nothing queued yet")
+    path = state_database(args, "nothing queued yet")
     if path is None:
         return 1
     db = open_database(path)
@@ -84,7 +66,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from monitor.trends.digest import build_digest, queue_digest, render_text
 
     settings: Settings = args.settings
-    path = _state_database(args, "nothing to summarise")
+    path = state_database(args, "nothing to summarise")
     if path is None:
         return 1
     label, seconds = args.since
@@ -128,7 +110,7 @@ def _entity_names(settings: Settings) -> dict[str, str]:
         return {}
 
 
-def _state_database(args: argparse.Namespace, hint: str) -> Path | None:
+def state_database(args: argparse.Namespace, hint: str) -> Path | None:
     """The state database a read-only command looks at (``--demo``: the demo's), if it exists."""
     path = Path(DEMO_DATABASE if getattr(args, "demo", False) else args.settings.database)
     if not path.exists():
@@ -151,7 +133,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from monitor.match.rules import load_rules
 
     settings: Settings = args.settings
-    path = _state_database(args, "nothing to backtest")
+    path = state_database(args, "nothing to backtest")
     if path is None:
         return 1
     since = time.time() - args.since[1]

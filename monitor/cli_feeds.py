@@ -1,0 +1,155 @@
+"""``monitor feeds``: each feed's health (no subcommand, as always) and the feed list's
+subcommands: ``import FILE.opml`` into the config file, ``export`` the configured sources.
+
+A subcommand is one ``_add_NAME(actions)`` function listed in :data:`SUBCOMMANDS`, which adds
+its parser and sets ``func``; ``check`` is meant to join them there. A subcommand that may
+create the config file sets ``creates_config=True``: ``monitor.cli`` then does not fail on a
+``--config`` file that does not exist yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from monitor.cli_reports import state_database
+from monitor.config import DEFAULT_CONFIG, Settings, resolve_config_path
+from monitor.errors import ConfigError
+from monitor.report import circuits_table, feeds_table
+from monitor.source.merge import MergeResult, merge_into_config
+from monitor.source.opml import export_opml, read_opml
+from monitor.store.db import open_database
+from monitor.store.feeds import feed_health
+from monitor.store.hosts import circuits
+
+
+def add_feeds_parser(sub: Any) -> None:
+    """``monitor feeds`` and its subcommands, on the top-level subparsers ``sub``."""
+    feeds = sub.add_parser("feeds", help="show each feed's health; import or export the feed "
+                                         "list (OPML)",
+                           description="Without a subcommand: each feed's health from the "
+                                       "state database.")
+    feeds.add_argument("--demo", action="store_true", help="show the demo database")
+    feeds.set_defaults(func=cmd_feeds)
+    actions = feeds.add_subparsers(dest="feeds_command", title="subcommands")
+    for add in SUBCOMMANDS:
+        add(actions)
+
+
+def _config_flag(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: unless given here, the top-level --config (or its default) stands.
+    parser.add_argument("--config", default=argparse.SUPPRESS,
+                        help="YAML config file (default: $MONITOR_CONFIG or ./monitor.yaml)")
+
+
+def _add_import(actions: Any) -> None:
+    imp = actions.add_parser(
+        "import", help="add the feeds of an OPML file (a feed reader's export) to the config",
+        description="Add the feeds of an OPML file to the feeds: list of the config file, "
+                    "keeping its comments; feeds already configured (same URL) are skipped, "
+                    "names already taken get a suffix. A config without a feeds: list gets "
+                    "the shipped defaults copied in first (the daemon was polling them). "
+                    "The result is validated before it is written.")
+    imp.add_argument("file", help="the OPML file")
+    _config_flag(imp)
+    imp.add_argument("--dry-run", action="store_true",
+                     help="show what would be added and skipped; write nothing")
+    imp.set_defaults(func=cmd_import, creates_config=True)
+
+
+def _add_export(actions: Any) -> None:
+    exp = actions.add_parser("export", help="write the configured sources as OPML 2.0",
+                             description="Write the configured sources as OPML 2.0, grouped by "
+                                         "their first tag; 'monitor feeds import' reads it back.")
+    exp.add_argument("--output", "-o", metavar="FILE", help="write here (default: stdout)")
+    _config_flag(exp)
+    exp.set_defaults(func=cmd_export)
+
+
+SUBCOMMANDS: list[Callable[[Any], None]] = [_add_import, _add_export]
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    """Print each feed's health from the state database."""
+    path = state_database(args, "run 'monitor once' first")
+    if path is None:
+        return 1
+    db = open_database(path)
+    try:
+        print(feeds_table(feed_health(db)))
+        skipped = circuits(db)
+        if skipped:
+            print("\narticle hosts skipped after repeated failures (their articles stay pending):")
+            print(circuits_table(skipped))
+    finally:
+        db.close()
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Add an OPML file's feeds to the config file and say what was added and skipped."""
+    config = resolve_config_path(args.config) or Path(DEFAULT_CONFIG)
+    warnings: list[str] = []
+    entries = read_opml(args.file, warnings)
+    result = merge_into_config(config, entries, dry_run=args.dry_run,
+                               comment=f"imported from {Path(args.file).name}")
+    print(_report(result, args.file, warnings, args.dry_run))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Print (or write to ``--output``) the configured sources as OPML."""
+    settings: Settings = args.settings
+    text = export_opml(settings.feeds)
+    if not args.output:
+        sys.stdout.write(text)
+        return 0
+    _write_atomically(Path(args.output), text)
+    print(f"{len(settings.feeds)} sources written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _report(result: MergeResult, opml: str, warnings: list[str], dry_run: bool) -> str:
+    would = "would be " if dry_run else ""
+    lines = [f"{opml} → {result.path}" + (" (new file)" if result.created else "")]
+    if result.defaults_copied:
+        had = "there was no config file" if result.created else "the config had no feeds: list"
+        lines.append(f"  {had}, so the daemon used the {result.defaults_copied} shipped default "
+                     f"feeds: they {would or 'were '}copied in first, so the import keeps them")
+    lines.append(f"  added ({len(result.added)}):" if result.added else "  added: none")
+    given = {new: old for old, new in result.renamed}
+    for entry in result.added:
+        note = f"  (renamed: {given[entry['name']]!r} was taken)" if entry["name"] in given else ""
+        where = entry.get("url") or entry.get("query") or entry.get("channel")
+        lines.append(f"    + {entry['name']}  {where}{note}")
+    if result.skipped:
+        lines.append(f"  skipped ({len(result.skipped)}):")
+        lines += [f"    - {name}: {why}" for name, why in result.skipped]
+    if warnings:
+        lines.append(f"  outlines not imported ({len(warnings)}):")
+        lines += [f"    ! {warning}" for warning in warnings]
+    if dry_run:
+        lines.append("dry run: nothing written")
+    elif not result.written:
+        lines.append("nothing new: the file is unchanged")
+    return "\n".join(lines)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    name = None
+    try:
+        fd, name = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(name, 0o644)
+        os.replace(name, path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write: {exc.strerror}", file=str(path)) from None
+    finally:
+        if name:
+            Path(name).unlink(missing_ok=True)
