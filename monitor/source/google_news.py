@@ -251,7 +251,10 @@ class GoogleNewsResolver:
         origin = _origin(resolved)
         if origin is None:
             return f"resolved URL is not http(s): {shown}"
-        if _GOOGLE_HOST.search(origin[1].rstrip(".").lower()) or origin == _origin(self.base):
+        # Another article link of the base is a loop; its other pages may be the publisher's (the
+        # demo serves both from one address).
+        if (_GOOGLE_HOST.search(origin[1].rstrip(".").lower())
+                or is_google_news_link(resolved, self.base)):
             return f"resolved URL points back to Google: {shown}"
         return None
 

@@ -338,7 +338,7 @@ def test_an_unreachable_google_is_a_transient_failure(gn, db):
     ("https://news.google.com/rss/articles/CBMiXYZ", "points back to Google"),
     ("https://www.google.com/sorry/index", "points back to Google"),
     ("https://consent.google.co.uk/ml", "points back to Google"),
-    ("BASE/elsewhere", "points back to Google"),
+    ("BASE/rss/articles/CBMiABC", "points back to Google"),
     ("javascript:alert(1)", "not http(s)"),
     ("ftp://alwasat.ly/file", "not http(s)"),
     ("https://alwasat.ly/a b", "not a plain URL"),

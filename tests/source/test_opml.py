@@ -167,7 +167,7 @@ def test_export_then_import_gives_the_same_sources(tmp_path):
                    edition="LY", tags=["google-news", "libya"]),
         FeedSource(name="tg-libya", type="telegram", channel="libya_news",
                    verified=date(2025, 3, 1)),
-        FeedSource(name="wasat-news", type="sitemap", url="https://alwasat.ly/sitemap-news.xml",
+        FeedSource(name="wasat-news", type="sitemap", url="https://alwasat.ly/news/sitemap.xml",
                    max_age_hours=12, tags=["libya"]),
         *load_settings(None).feeds,                    # the shipped list, Arabic queries and all
     ]
