@@ -1,8 +1,9 @@
 """``monitor feeds``: each feed's health (no subcommand, as always) and the feed list's
-subcommands: ``import FILE.opml`` into the config file, ``export`` the configured sources.
+subcommands: ``import FILE.opml`` into the config file, ``export`` the configured sources,
+``check`` them live.
 
 A subcommand is one ``_add_NAME(actions)`` function listed in :data:`SUBCOMMANDS`, which adds
-its parser and sets ``func``; ``check`` is meant to join them there. A subcommand that may
+its parser and sets ``func``. A subcommand that may
 create the config file sets ``creates_config=True``: ``monitor.cli`` then does not fail on a
 ``--config`` file that does not exist yet.
 """
@@ -10,6 +11,8 @@ create the config file sets ``creates_config=True``: ``monitor.cli`` then does n
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import sys
 import tempfile
@@ -17,10 +20,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from monitor.cli_poll import demo_settings
 from monitor.cli_reports import state_database
 from monitor.config import DEFAULT_CONFIG, Settings, resolve_config_path
 from monitor.errors import ConfigError
-from monitor.report import circuits_table, feeds_table
+from monitor.report import checks_table, circuits_table, feeds_table
+from monitor.source.check import SourceCheck, check_sources
 from monitor.source.merge import MergeResult, merge_into_config
 from monitor.source.opml import export_opml, read_opml
 from monitor.store.db import open_database
@@ -71,7 +76,27 @@ def _add_export(actions: Any) -> None:
     exp.set_defaults(func=cmd_export)
 
 
-SUBCOMMANDS: list[Callable[[Any], None]] = [_add_import, _add_export]
+def _add_check(actions: Any) -> None:
+    chk = actions.add_parser(
+        "check", help="probe each source once and judge it (ok / stale / broken / extraction "
+                      "poor); writes no state",
+        description="Fetch each configured source once (disabled ones too), parse it, and "
+                    "extract a few of its newest item pages (Google News links resolved "
+                    "first). Prints, per source: reachable or the error, what it turned out to "
+                    "be, items, the newest item's date, pages that gave real text, when it was "
+                    "last verified, and a verdict. Writes no state. Exit 1 when any is broken.")
+    chk.add_argument("names", nargs="*", metavar="NAME", help="only these sources")
+    chk.add_argument("--json", action="store_true", help="one JSON object per source")
+    chk.add_argument("--sample", type=int, default=3, metavar="N",
+                     help="item pages extracted per source (default 3; 0: none)")
+    chk.add_argument("--demo", action="store_true",
+                     help="check the bundled demo sources, served on 127.0.0.1 (offline)")
+    chk.add_argument("--demo-port", type=int, default=8765, help="port of the demo server")
+    _config_flag(chk)
+    chk.set_defaults(func=cmd_check)
+
+
+SUBCOMMANDS: list[Callable[[Any], None]] = [_add_import, _add_export, _add_check]
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
@@ -112,6 +137,40 @@ def cmd_export(args: argparse.Namespace) -> int:
     _write_atomically(Path(args.output), text)
     print(f"{len(settings.feeds)} sources written to {args.output}", file=sys.stderr)
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Probe the configured sources (or the named ones) and print what each is worth."""
+    with demo_settings(args, args.settings) as settings:
+        return _check(args, settings)
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    sources = settings.feeds
+    if args.names:
+        known = {s.name: s for s in sources}
+        unknown = [n for n in args.names if n not in known]
+        if unknown:
+            raise ConfigError(f"no such source: {', '.join(unknown)} "
+                              f"(configured: {', '.join(sorted(known)) or 'none'})")
+        sources = [known[n] for n in args.names]
+    done = 0
+
+    def progress(result: SourceCheck) -> None:
+        nonlocal done
+        done += 1
+        print(f"checked {done}/{len(sources)}: {result.name} {result.verdict}", file=sys.stderr)
+
+    results = asyncio.run(check_sources(settings, sources, sample=max(0, args.sample),
+                                        progress=progress))
+    order = {s.name: i for i, s in enumerate(sources)}
+    results.sort(key=lambda r: order[r.name])
+    if args.json:
+        for result in results:
+            print(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        print(checks_table(results))
+    return 1 if any(r.verdict == "broken" for r in results) else 0
 
 
 def _report(result: MergeResult, opml: str, warnings: list[str], dry_run: bool) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from monitor.models import CycleStats
 
@@ -60,6 +61,16 @@ def _problem(row: sqlite3.Row) -> str:
     if row["error_count"]:
         return row["last_error"] or ""
     return row["bozo_note"] or row["link_note"] or ""
+
+
+def checks_table(results: Sequence[Any]) -> str:
+    """``monitor feeds check``: one line per probed source (monitor.source.check.SourceCheck)."""
+    rows = [(r.name, r.verdict, r.detected or r.type, r.items, (r.newest or "-")[:16],
+             f"{r.pages_with_text}/{r.pages_tried}" if r.pages_tried else "-",
+             r.verified or "never", "" if r.enabled else "disabled",
+             _clip(r.error or "; ".join(r.notes), 70)) for r in results]
+    return table(["source", "verdict", "type", "items", "newest", "text", "verified", "",
+                  "error / notes"], rows)
 
 
 def circuits_table(rows: Sequence[sqlite3.Row], now: float | None = None) -> str:

@@ -11,8 +11,8 @@ import time
 from monitor.config import Settings
 from monitor.dedupe import bands
 from monitor.store import maintenance
-from monitor.store.links import prune_links
 from monitor.store.db import Database
+from monitor.store.links import prune_links
 
 __all__ = ["housekeeping", "prune_old_text"]
 
