@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -109,3 +111,17 @@ def run_cycle(settings: Settings, scorer: Any = None) -> CycleStats:
         async with open_app(settings, scorer) as app:
             return await app.pipeline.run_cycle(settings.feeds)
     return asyncio.run(go())
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Run ``monitor.cli.main`` as a user would, in an empty folder without MONITOR_ variables;
+    main() sets up logging: undone afterwards."""
+    monkeypatch.chdir(tmp_path)
+    for var in [v for v in os.environ if v.startswith("MONITOR_")]:
+        monkeypatch.delenv(var)
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    yield
+    root.handlers[:], level = saved
+    root.setLevel(level)

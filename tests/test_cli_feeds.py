@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +9,8 @@ from lxml import etree
 
 from monitor.cli import main
 from monitor.config import load_settings
+
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 FEEDS_OPML = Path(__file__).resolve().parent / "data" / "opml" / "feeds.opml"
 CONFIG = """\
@@ -21,18 +21,6 @@ feeds:
   - {name: almarsad, url: "https://almarsad.co/feed/", tags: [libya]}   # already in the OPML
 """
 
-
-@pytest.fixture(autouse=True)
-def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Run in an empty folder, without MONITOR_ variables; main() sets up logging: undo it."""
-    monkeypatch.chdir(tmp_path)
-    for var in [v for v in os.environ if v.startswith("MONITOR_")]:
-        monkeypatch.delenv(var)
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    yield
-    root.handlers[:], level = saved
-    root.setLevel(level)
 
 
 @pytest.fixture

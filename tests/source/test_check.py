@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-import os
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -14,6 +12,8 @@ import yaml
 
 from monitor.cli import main
 from tests.servers.http import TestServer
+
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 PAGE = ("<html><head><title>{t}</title></head><body><article><h1>{t}</h1>"
         + "<p>" + "نص الخبر الكامل عن الأحداث في المنطقة وتطوراتها اليومية. " * 12 + "</p>"
@@ -27,17 +27,6 @@ def _rss(server: TestServer, items: list[tuple[str, str, datetime]]) -> bytes:
                    for title, path, when in items)
     return f'<rss version="2.0"><channel><title>t</title>{body}</channel></rss>'.encode()
 
-
-@pytest.fixture(autouse=True)
-def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.chdir(tmp_path)
-    for var in [v for v in os.environ if v.startswith("MONITOR_")]:
-        monkeypatch.delenv(var)
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    yield
-    root.handlers[:], level = saved
-    root.setLevel(level)
 
 
 @pytest.fixture
