@@ -183,7 +183,9 @@ def save_article(conn: sqlite3.Connection, article: Article, *, now: float, scor
         "UPDATE articles SET title = COALESCE(?, title), text = ?, author = COALESCE(?, author), "
         "language = ?, fetched_at = ?, extraction_status = ?, extraction_error = ?, "
         "published_at = COALESCE(published_at, ?) WHERE id = ?",
-        (e.title if e and e.title else None, article.text, e.author if e else None,
+        # The title Article.with_page chose, the one scored and alerted: a post's own first
+        # line before its linked page's headline, an edited post's new one.
+        (article.title or None, article.text, e.author if e else None,
          e.language if e else None, now, article.status.value, article.error,
          article.published_at, article.id))
     if article.source_link:
