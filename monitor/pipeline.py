@@ -187,10 +187,15 @@ class Pipeline:
         if article is None:
             return
         async with self.pages.slot(article.fetch_url):
-            if self.pages.given_up(article.fetch_url, article.first_seen_at):
+            # A post's own text is the article, its page only context: it does not wait for a
+            # skipped host (scored now, as when its page fails).
+            waits = not article.own_text
+            if self.pages.given_up(article.fetch_url, article.first_seen_at) or (
+                    not waits and self.pages.skipped(article.fetch_url)):
                 report.alerts += self._store(
                     article, ExtractionStatus.FALLBACK_FETCH, None,
-                    "host skipped (circuit open) for too long: scored on the feed text")
+                    f"host skipped (circuit open){' for too long' if waits else ''}: scored on "
+                    "the feed text")
                 report.fallback += 1
                 return
             if self.pages.skipped(article.fetch_url) or not budget.take():

@@ -17,7 +17,7 @@ from monitor.models import CycleStats
 from monitor.parse.telegram import MAX_POSTS
 from monitor.schedule.policy import FeedSchedule
 from tests.builders import PARAS, page
-from tests.servers.http import TestServer
+from tests.servers.http import TestServer, send
 from tests.servers.telegram_preview import PAGE_SIZE, Channel, LinkPreview, TelegramPreview
 from tests.source.e2e import alerts, articles, cycle, feed, feed_line, matcher, settings_for
 
@@ -110,6 +110,26 @@ def test_a_post_with_a_link_preview_gets_its_page_and_keeps_its_own_text(tme, si
     [alert] = alerts(s)
     assert alert.url == post_url(tme, post)                           # the post, not the page
     assert alert.outlet == TITLE and alert.title == "زيارة جديدة إلى بنغازي"
+
+
+def test_a_post_linking_to_a_skipped_host_alerts_at_once_on_its_own_text(tme, site, tmp_path):
+    """The linked site is down and its circuit open: the post does not wait for it."""
+    for i in range(3):
+        site.add(f"/down/{i}", lambda h: send(h, 503, b"down", "text/html"))
+    news = tme.channel(NAME, TITLE)
+    for i in range(2):                        # two failed pages in a row open the circuit
+        news.post(f"{QUIET} {i}", link_preview=LinkPreview(site.url(f"/down/{i}"), "خبر"))
+    s = settings(tmp_path, tme, site, fetch={"breaker_failures": 2})
+    cycle(s)
+    post = news.post(MATCHING, link_preview=LinkPreview(site.url("/down/2"), "خبر"))
+
+    stats = cycle(s)
+
+    assert stats.alerts == 1 and stats.deferred == 0 and site.hits("/down/2") == 0
+    art = by_identity(s)[f"tg:{NAME}/{post}"]
+    assert art["extraction_status"] == "fallback_fetch" and art["text"] == MATCHING
+    assert "host skipped" in art["extraction_error"]
+    assert alerts(s)[0].url == post_url(tme, post)
 
 
 # ---------------------------------------------------------------- identity
