@@ -222,9 +222,10 @@ def test_google_format_change_scores_the_headline_at_once_and_shows_in_feeds(gn,
     assert "links unresolved" not in feed_line(s, "gn") and feed(s, "gn")["link_note"] is None
 
 
-def test_monitor_feeds_command_shows_unresolved_links(gn, site, tmp_path, capsys):
-    from monitor.cli import main
+def test_monitor_feeds_command_shows_unresolved_links(gn, site, tmp_path):
+    """``monitor feeds`` as a user runs it (a process of its own) on this test's config."""
     from tests.schedule.daemon import write_config
+    from tests.test_cli import monitor
 
     gn.add_item(HEADLINE, WASAT, publish(site, "/news/9.html", PARAS))
     gn.script("page", "no_signature")
@@ -232,10 +233,11 @@ def test_monitor_feeds_command_shows_unresolved_links(gn, site, tmp_path, capsys
     cycle(s)
     config = write_config(tmp_path, {"database": str(s.database), "feeds": [gn_source(gn)]})
 
-    assert main(["--config", str(config), "feeds"]) == 0
+    result = monitor("--config", str(config), "feeds", cwd=tmp_path)
 
-    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("gn "))
-    assert "links unresolved" in line
+    assert result.returncode == 0, result.stderr
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("gn "))
+    assert "ok, links unresolved" in line and "links unresolved: 1" in line
 
 
 def test_google_throttling_leaves_the_article_pending_until_google_answers(gn, site, tmp_path):
