@@ -187,9 +187,15 @@ class Pipeline:
         if article is None:
             return
         async with self.pages.slot(article.fetch_url):
-            if self.pages.given_up(article.fetch_url, article.first_seen_at):
-                self._store(article, ExtractionStatus.FALLBACK_FETCH, None,
-                            "host skipped (circuit open) for too long: scored on the feed text")
+            # A post's own text is the article, its page only context: it does not wait for a
+            # skipped host (scored now, as when its page fails).
+            waits = not article.own_text
+            if self.pages.given_up(article.fetch_url, article.first_seen_at) or (
+                    not waits and self.pages.skipped(article.fetch_url)):
+                report.alerts += self._store(
+                    article, ExtractionStatus.FALLBACK_FETCH, None,
+                    f"host skipped (circuit open){' for too long' if waits else ''}: scored on "
+                    "the feed text")
                 report.fallback += 1
                 return
             if self.pages.skipped(article.fetch_url) or not budget.take():
@@ -199,8 +205,8 @@ class Pipeline:
                 status = await self._process(article, report)
             except Exception as exc:  # one article's bug must not stop its feed
                 log.exception("article failed article_id=%d url=%s", article.id, article.url)
-                self._store(article, ExtractionStatus.FALLBACK_EMPTY, None,
-                            f"internal error: {exc!r}")
+                report.alerts += self._store(article, ExtractionStatus.FALLBACK_EMPTY, None,
+                                             f"internal error: {exc!r}")
                 report.failed += 1
                 return
         if status in (ExtractionStatus.EXTRACTED, ExtractionStatus.SOURCE_TEXT):
@@ -228,8 +234,8 @@ class Pipeline:
         if link.outcome is LinkOutcome.UNRESOLVED:
             log.warning("link not resolved article_id=%d url=%s: %s", article.id, article.url,
                         link.note)
-            self._store(article, ExtractionStatus.FALLBACK_FETCH, None,
-                        f"Google News link not resolved: {link.note}")
+            report.alerts += self._store(article, ExtractionStatus.FALLBACK_FETCH, None,
+                                         f"Google News link not resolved: {link.note}")
             report.fallback += 1
             return None
         return link.article

@@ -218,8 +218,10 @@ def _title(text: str) -> str:
 
 def _external_link(preview: lxml.html.HtmlElement | None, text_el: lxml.html.HtmlElement | None,
                    base: str) -> str | None:
-    """The page a post points to: its link preview, else the first outside link in its text."""
-    page_host = (urlsplit(base).hostname or "").lower()
+    """The page a post points to: its link preview, else the first outside link in its text.
+    Outside: not Telegram's, and not on the origin that served the preview (host and port: a
+    local t.me and the sites its posts link to may share 127.0.0.1)."""
+    page_origin = urlsplit(canonical_url(base) or "").netloc
     anchors = ([preview] if preview is not None else []) + (
         list(text_el.iter("a")) if text_el is not None else [])
     for a in anchors:
@@ -231,8 +233,8 @@ def _external_link(preview: lxml.html.HtmlElement | None, text_el: lxml.html.Htm
         if not href.lower().startswith(("http://", "https://")):
             continue         # hashtag searches (?q=%23…), mentions and other relative links
         url = canonical_url(href)
-        host = (urlsplit(url).hostname or "") if url else ""
-        if url and not _is_telegram_host(host) and host != page_host:
+        parts = urlsplit(url) if url else None
+        if parts and not _is_telegram_host(parts.hostname) and parts.netloc != page_origin:
             return url
     return None
 

@@ -22,6 +22,7 @@ from enum import StrEnum
 
 from monitor.config import Settings
 from monitor.models import Article
+from monitor.parse.urls import canonical_url
 from monitor.source.google_news import GoogleNewsResolver, is_google_news_link
 from monitor.store import articles as article_store
 from monitor.store.db import Database
@@ -70,8 +71,11 @@ class SourceLinks:
             if answer.outcome == "failed" and waited <= self.settings.extract.max_defer_seconds:
                 return ResolvedLink(article, LinkOutcome.DEFERRED, note)
             return ResolvedLink(article, LinkOutcome.UNRESOLVED, note)
-        existing = article_store.article_with_url(self.db, answer.url, exclude=article.id)
-        resolved = replace(article, url=answer.url, source_link=article.url)
+        # Spelled as a feed's link is (monitor.parse.urls): the outlet's own feed stored the
+        # article under that spelling, without the tracking parameters either side adds.
+        url = canonical_url(answer.url) or answer.url
+        existing = article_store.article_with_url(self.db, url, exclude=article.id)
+        resolved = replace(article, url=url, source_link=article.url)
         if existing is not None:
             return ResolvedLink(resolved, LinkOutcome.DUPLICATE, duplicate_of=existing)
         return ResolvedLink(resolved, LinkOutcome.RESOLVED)

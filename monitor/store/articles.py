@@ -55,7 +55,7 @@ def _record(conn: sqlite3.Connection, feed_id: int, item: RawItem, now: float) -
     """Record one item: seen before in this feed, a duplicate of a known article, or new."""
     seen = _sighted(conn, feed_id, item.identity)
     if seen is not None:
-        other = reusing(item, seen["feed_title"], seen["canonical_url"])
+        other = _reused(item, seen)
         if other is None:
             return _edited(conn, seen, item)
         # The feed reuses this identity for a different item: give the item its own.
@@ -66,8 +66,7 @@ def _record(conn: sqlite3.Connection, feed_id: int, item: RawItem, now: float) -
         # Made unique because a namesake appeared beside it: it may be the item seen under
         # the plain identity before.
         before = _sighted(conn, feed_id, item.base_identity)
-        if before is not None and reusing(item, before["feed_title"],
-                                          before["canonical_url"]) is None:
+        if before is not None and _reused(item, before) is None:
             _add_sighting(conn, feed_id, item.identity, before["article_id"], now)
             return Sighting.SEEN
     existing = _find_existing(conn, item)
@@ -106,9 +105,19 @@ def _edited(conn: sqlite3.Connection, seen: sqlite3.Row, item: RawItem) -> Sight
 def _sighted(conn: sqlite3.Connection, feed_id: int, identity: str) -> sqlite3.Row | None:
     """The article this feed delivered under ``identity``, with what tells items apart."""
     return conn.execute(
-        "SELECT s.article_id, a.feed_title, a.canonical_url, a.content_key FROM sightings s "
-        "JOIN articles a ON a.id = s.article_id WHERE s.feed_id = ? AND s.identity = ?",
-        (feed_id, identity)).fetchone()
+        "SELECT s.article_id, a.feed_title, a.canonical_url, a.source_link, a.content_key "
+        "FROM sightings s JOIN articles a ON a.id = s.article_id "
+        "WHERE s.feed_id = ? AND s.identity = ?", (feed_id, identity)).fetchone()
+
+
+def _reused(item: RawItem, seen: sqlite3.Row) -> RawItem | None:
+    """:func:`reusing` against both links of the stored article: a resolved Google News
+    article's ``canonical_url`` is the publisher's, while its feed keeps giving the Google link
+    (``source_link``); a headline Google rewrote must not make that item look like another."""
+    other = reusing(item, seen["feed_title"], seen["canonical_url"])
+    if other is not None and seen["source_link"]:
+        other = reusing(item, seen["feed_title"], seen["source_link"])
+    return other
 
 
 def _find_existing(conn: sqlite3.Connection, item: RawItem) -> int | None:
@@ -174,7 +183,9 @@ def save_article(conn: sqlite3.Connection, article: Article, *, now: float, scor
         "UPDATE articles SET title = COALESCE(?, title), text = ?, author = COALESCE(?, author), "
         "language = ?, fetched_at = ?, extraction_status = ?, extraction_error = ?, "
         "published_at = COALESCE(published_at, ?) WHERE id = ?",
-        (e.title if e and e.title else None, article.text, e.author if e else None,
+        # The title Article.with_page chose, the one scored and alerted: a post's own first
+        # line before its linked page's headline, an edited post's new one.
+        (article.title or None, article.text, e.author if e else None,
          e.language if e else None, now, article.status.value, article.error,
          article.published_at, article.id))
     if article.source_link:

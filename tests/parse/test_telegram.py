@@ -136,6 +136,14 @@ def test_links_on_the_serving_host_are_not_pages():
     assert item.page_url == "https://alwasat.ly/a"
 
 
+def test_a_site_on_the_serving_hosts_address_but_another_port_is_a_page():
+    """A local t.me and the sites its posts link to share 127.0.0.1 (tests, the demo)."""
+    body = page(wrap("libya_now/5", text('خبر <a href="http://127.0.0.1:8080/s/libya_now?q=x">'
+                                         'بحث</a> <a href="http://127.0.0.1:9090/news/1">هنا</a>')))
+    item = parse(body, "http://127.0.0.1:8080/s/libya_now").items[0]
+    assert item.page_url == "http://127.0.0.1:9090/news/1"
+
+
 def test_channel_name_case_and_other_channels():
     body = page(wrap("Libya_Now/7", text("خبر")), wrap("someone_else/8", text("دخيل")))
     feed = parse(body, channel="libya_now")
