@@ -67,6 +67,7 @@ def post_url(tme: TelegramPreview, post_id: int, name: str = NAME) -> str:
 
 
 def by_identity(settings: Any) -> dict[str, Any]:
+    """The stored articles by identity (``tg:<channel>/<id>`` for posts)."""
     return {a["identity"]: a for a in articles(settings)}
 
 
