@@ -44,12 +44,13 @@ def test_demo_once_polls_bundled_feeds_offline(tmp_path):
     port = str(free_port())   # links embed the port: keep it across runs, as the default does
     first = monitor("once", "--demo", "--demo-port", port, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "feeds: 3 ok, 0 not modified, 0 failed" in first.stdout
-    assert "new items: 13" in first.stdout and "extracted: 12" in first.stdout
+    # RSS, Atom, windows-1256 RSS, a Google News search, a Telegram channel, a news sitemap
+    assert "feeds: 6 ok, 0 not modified, 0 failed" in first.stdout
+    assert "new items: 23" in first.stdout and "extracted: 22" in first.stdout
     assert "fallback to summary: 1" in first.stdout
     assert (tmp_path / "state" / "demo.db").exists()
     second = monitor("once", "--demo", "--demo-port", port, cwd=tmp_path)
-    assert "feeds: 0 ok, 3 not modified" in second.stdout, second.stdout
+    assert "feeds: 0 ok, 6 not modified" in second.stdout, second.stdout
     assert "new items: 0" in second.stdout
     feeds = monitor("feeds", "--demo", cwd=tmp_path)
     assert feeds.returncode == 0 and "wasat-demo" in feeds.stdout and "sahel-cp1256-demo" in feeds.stdout
@@ -61,8 +62,8 @@ def test_run_daemon_for_one_cycle(tmp_path):
     result = monitor("run", "--demo", "--demo-port", "0", "--cycles", "1", cwd=tmp_path,
                      env={"MONITOR_OPS__PORT": "0", "MONITOR_RULES_PATH": str(REPO / "rules")})
     assert result.returncode == 0, result.stderr
-    assert "summary: feeds: 3 ok" in result.stderr and "daemon stopped" in result.stderr
-    assert "new items: 13" in result.stdout and "alert → default" in result.stdout
+    assert "summary: feeds: 6 ok" in result.stderr and "daemon stopped" in result.stderr
+    assert "new items: 23" in result.stdout and "alert → default" in result.stdout
 
 
 def test_run_stops_cleanly_on_sigterm(tmp_path):
