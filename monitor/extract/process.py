@@ -22,6 +22,7 @@ from pathlib import Path
 from monitor.config import TOKEN_VAR
 from monitor.errors import ExtractionCrashed, ExtractionError, WorkerOutOfMemory
 from monitor.models import Extracted
+from monitor.signals import sigint_blocked
 
 # The package's parent goes first on the worker's path: it runs the same code as the daemon.
 _ROOT = str(Path(__file__).resolve().parents[2])
@@ -40,9 +41,11 @@ class Worker:
     page and when it is killed."""
 
     def __init__(self, memory_limit_mb: int, on_peak: Callable[[int], None]) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, "-c", _BOOT, str(memory_limit_mb), str(os.getpid())],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True, env=_worker_env())
+        with sigint_blocked():
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", _BOOT, str(memory_limit_mb), str(os.getpid())],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
+                env=_worker_env())
         self.pid = self._proc.pid
         self.pages = 0
         self.peak_rss = 0

@@ -23,6 +23,8 @@ import threading
 import time
 from typing import Any, BinaryIO
 
+from monitor.signals import ignore_sigint
+
 PR_SET_PDEATHSIG = 1     # <linux/prctl.h>
 MIB = 1024 * 1024
 
@@ -32,8 +34,8 @@ def main(argv: list[str]) -> None:
     limit_mb, parent = int(argv[0]), int(argv[1])
     requests, replies = _protocol_streams()
     _die_with_parent(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ignore_sigint()
     limit_memory(limit_mb)
     import trafilatura  # noqa: F401
 

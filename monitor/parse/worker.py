@@ -17,13 +17,13 @@ import asyncio
 import logging
 import multiprocessing
 import resource
-import signal
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
 from monitor.errors import ParseError
 from monitor.models import ParsedFeed, ParseRequest
+from monitor.signals import ignore_sigint, sigint_blocked
 
 if TYPE_CHECKING:   # the worker process imports this module: keep pydantic out of it
     from monitor.config import ParseSettings
@@ -51,7 +51,7 @@ def parse_request(request: Request) -> ParsedFeed:
 
 def _serve(conn: Connection, memory_bytes: int, cpu_seconds: float) -> None:
     """A worker's life: answer requests until the pipe closes (the parent is gone)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the daemon's to handle
+    ignore_sigint()    # Ctrl-C is the daemon's to handle
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         memory_bytes = min(memory_bytes, hard)
@@ -98,7 +98,8 @@ class _Worker:
         self.proc: BaseProcess = ctx.Process(
             target=_serve, name="monitor-parse", daemon=True,
             args=(child, settings.max_memory_mb * 1024 * 1024, 2 * settings.timeout_seconds))
-        self.proc.start()
+        with sigint_blocked():
+            self.proc.start()
         child.close()     # the worker must hold the only child end: EOF when we die
 
     def kill(self) -> None:
