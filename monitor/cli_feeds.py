@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ from monitor.config import DEFAULT_CONFIG, Settings, resolve_config_path
 from monitor.errors import ConfigError
 from monitor.report import checks_table, circuits_table, feeds_table
 from monitor.source.check import SourceCheck, check_sources
-from monitor.source.merge import MergeResult, merge_into_config
+from monitor.source.merge import MergeResult, merge_into_config, write_atomically
 from monitor.source.opml import export_opml, read_opml
 from monitor.store.db import open_database
 from monitor.store.feeds import feed_health
@@ -134,7 +132,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not args.output:
         sys.stdout.write(text)
         return 0
-    _write_atomically(Path(args.output), text)
+    write_atomically(Path(args.output), text)
     print(f"{len(settings.feeds)} sources written to {args.output}", file=sys.stderr)
     return 0
 
@@ -197,18 +195,3 @@ def _report(result: MergeResult, opml: str, warnings: list[str], dry_run: bool) 
     elif not result.written:
         lines.append("nothing new: the file is unchanged")
     return "\n".join(lines)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    name = None
-    try:
-        fd, name = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(name, 0o644)
-        os.replace(name, path)
-    except OSError as exc:
-        raise ConfigError(f"cannot write: {exc.strerror}", file=str(path)) from None
-    finally:
-        if name:
-            Path(name).unlink(missing_ok=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -180,10 +181,29 @@ def _node(entry: dict[str, Any], flow: bool) -> CommentedMap:
 
 
 def _validate_and_write(path: Path, text: str, dry_run: bool) -> None:
-    target = path.resolve()         # a symlinked config stays a symlink
+    if not dry_run:
+        try:
+            path.resolve().parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot write: {exc.strerror}", file=str(path)) from None
+
+    def valid(tmp: Path) -> None:
+        try:
+            load_settings(tmp, env={})
+        except ConfigError as exc:
+            raise ConfigError(f"not written: the file would be invalid after the import: "
+                              f"{exc.reason}", file=str(path), key=exc.key) from None
+
+    write_atomically(path, text, check=valid, dry_run=dry_run)
+
+
+def write_atomically(path: Path, text: str, *, check: Callable[[Path], None] | None = None,
+                     dry_run: bool = False) -> None:
+    """Write ``text`` to ``path`` through a temporary file renamed over it, so a failure leaves
+    the file as it was; ``check(temporary file)`` may refuse the text first; ``dry_run`` checks
+    and writes nothing. Raises :class:`ConfigError` naming the file."""
+    target = path.resolve()         # a symlinked file stays a symlink
     try:
-        if not dry_run:
-            target.parent.mkdir(parents=True, exist_ok=True)
         # Beside the target, so that the rename is atomic (same file system).
         fd, name = tempfile.mkstemp(dir=None if dry_run else target.parent,
                                     prefix=f".{target.name}.", suffix=".tmp")
@@ -195,11 +215,8 @@ def _validate_and_write(path: Path, text: str, dry_run: bool) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        try:
-            load_settings(tmp, env={})
-        except ConfigError as exc:
-            raise ConfigError(f"not written: the file would be invalid after the import: "
-                              f"{exc.reason}", file=str(path), key=exc.key) from None
+        if check is not None:
+            check(tmp)
         if not dry_run:
             os.chmod(tmp, target.stat().st_mode & 0o7777 if target.exists() else 0o644)
             os.replace(tmp, target)
