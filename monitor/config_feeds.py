@@ -77,6 +77,10 @@ class SourceSettings(StrictModel):
     sitemap_children: int = Field(5, ge=1, le=50, description="sitemaps of an index read per "
                                   "poll (the most recently modified)")
 
+    def resolutions_kept_since(self, now: float) -> float:
+        """Resolved links made before this time are past ``resolve_cache_days``."""
+        return now - self.resolve_cache_days * 86400.0
+
 
 def google_news_url(query: str, edition: str = "EG") -> str:
     """Google News RSS search URL for an Arabic query (covers outlets that have no feed)."""

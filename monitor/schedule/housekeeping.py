@@ -29,7 +29,7 @@ async def housekeeping(db: Database, settings: Settings) -> None:
     with db.transaction() as conn:
         dropped = bands.prune(conn, time.time() - settings.stories.window_seconds)
     log.debug("housekeeping: %d story index entries past the window dropped", dropped)
-    forgotten = prune_links(db, time.time() - settings.sources.resolve_cache_days * 86400)
+    forgotten = prune_links(db, settings.sources.resolutions_kept_since(time.time()))
     log.debug("housekeeping: %d resolved links past their keeping time forgotten", forgotten)
     maintenance.checkpoint(db)
     maintenance.optimize(db)

@@ -165,7 +165,7 @@ class GoogleNewsResolver:
     def cache_cutoff(self) -> float:
         """Resolutions made before this time are older than ``resolve_cache_days``: what
         housekeeping passes to :func:`monitor.store.links.prune_links`."""
-        return self.clock() - self.settings.resolve_cache_days * 86400.0
+        return self.settings.resolutions_kept_since(self.clock())
 
     async def resolve(self, url: str) -> Resolution:
         """The publisher URL behind a Google News item link. Never raises for bad input."""
