@@ -44,12 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
         ctype = _TYPES.get(path.suffix, "application/octet-stream")
         if "cp1256" in path.name:
             ctype = "application/rss+xml"   # no charset: the XML declaration must be read
-        self.send_response(200)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("ETag", etag)
-        self.end_headers()
-        self.wfile.write(body)
+        self._send(200, body, ctype, etag)
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
         if self.path.split("?", 1)[0] != google.BATCHEXECUTE:
@@ -59,10 +54,12 @@ class _Handler(BaseHTTPRequestHandler):
         answer = google.exchange(self.rfile.read(length), google.links(DATA), self.server.base)
         self._send(200, answer, "application/json; charset=utf-8")
 
-    def _send(self, status: int, body: bytes, ctype: str) -> None:
+    def _send(self, status: int, body: bytes, ctype: str, etag: str | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
+        if etag:
+            self.send_header("ETag", etag)
         self.end_headers()
         self.wfile.write(body)
 

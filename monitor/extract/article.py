@@ -19,10 +19,11 @@ Outcome = tuple[ExtractionStatus, Extracted | None, str | None]
 
 async def extract_article(fetcher: Fetcher, extractor: ExtractorPool, article: Article,
                           host_outcome: Callable[[str | None, FetchError | None], None]
-                          ) -> Outcome:
+                          | None = None) -> Outcome:
     """The article's page, extracted, as (status, what was extracted, the reason of a
-    fallback). Every failure becomes a fallback status; ``host_outcome`` hears whether the
-    article's host answered (for its circuit breaker)."""
+    fallback). Every failure becomes a fallback status; ``host_outcome`` (when given) hears
+    whether the article's host answered (for its circuit breaker)."""
+    host_outcome = host_outcome or _ignore
     url = article.fetch_url
     if not url:
         if article.own_text:
@@ -48,6 +49,10 @@ async def extract_article(fetcher: Fetcher, extractor: ExtractorPool, article: A
         return ExtractionStatus.FALLBACK_FAILED, None, str(exc)
     host_outcome(url, None)
     return _judged(article, extracted)
+
+
+def _ignore(_url: str | None, _error: FetchError | None) -> None:
+    """No circuit breaker to tell (a one-off read: ``monitor score``, ``feeds check``)."""
 
 
 def _judged(article: Article, extracted: Extracted) -> Outcome:

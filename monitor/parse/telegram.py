@@ -152,19 +152,20 @@ def _item(message: lxml.html.HtmlElement, name: str, post_id: int, base: str,
         author=forwarded or _field(message, "tgme_widget_message_from_author", 200) or None,
         tags=tags, key=content_key(title, summary, stated_iso),
         outlet=channel_title or _field(message, "tgme_widget_message_owner_name", 300) or None,
-        page_url=page_url)
+        page_url=page_url, own_text=True)
 
 
 def _post_url(base: str, name: str, post_id: int) -> str | None:
     """The post on t.me when t.me served the page (the alert must open the real post), else on
     the serving host (a test or demo server), so following it stays on that server."""
     parts = urlsplit(base)
-    if _is_telegram_host(parts.hostname):
+    if is_telegram_host(parts.hostname):
         return f"https://t.me/{name}/{post_id}"
     return canonical_url(urlunsplit((parts.scheme, parts.netloc, f"/{name}/{post_id}", "", "")))
 
 
-def _is_telegram_host(host: str | None) -> bool:
+def is_telegram_host(host: str | None) -> bool:
+    """t.me, telegram.me or telegram.dog (or a subdomain of one)."""
     host = (host or "").lower().rstrip(".")
     return any(host == h or host.endswith("." + h) for h in TELEGRAM_HOSTS)
 
@@ -234,7 +235,7 @@ def _external_link(preview: lxml.html.HtmlElement | None, text_el: lxml.html.Htm
             continue         # hashtag searches (?q=%23…), mentions and other relative links
         url = canonical_url(href)
         parts = urlsplit(url) if url else None
-        if parts and not _is_telegram_host(parts.hostname) and parts.netloc != page_origin:
+        if parts and not is_telegram_host(parts.hostname) and parts.netloc != page_origin:
             return url
     return None
 

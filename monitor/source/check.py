@@ -117,10 +117,9 @@ class SourceChecker:
                 return False
             url = answer.url
         article = Article(0, url, item.title, item.summary, source.name,
-                          page_url=item.page_url, own_text=source.type == "telegram",
+                          page_url=item.page_url, own_text=item.own_text,
                           first_seen_at=self.clock())
-        status, extracted, _error = await extract_article(self.fetcher, self.extractor, article,
-                                                          lambda _url, _exc=None: None)
+        status, extracted, _error = await extract_article(self.fetcher, self.extractor, article)
         if status is ExtractionStatus.SOURCE_TEXT:
             return len(item.summary) >= REAL_TEXT_CHARS // 4   # a post is short by nature
         return (status is ExtractionStatus.EXTRACTED and extracted is not None

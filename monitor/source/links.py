@@ -51,19 +51,15 @@ class ResolvedLink:
 class SourceLinks:
     """Resolves the aggregator links of pending articles (one per pipeline)."""
 
-    def __init__(self, settings: Settings, db: Database, resolver: GoogleNewsResolver | None,
+    def __init__(self, settings: Settings, db: Database, resolver: GoogleNewsResolver,
                  clock: Callable[[], float] = time.time) -> None:
         self.settings, self.db, self.resolver, self.clock = settings, db, resolver, clock
 
-    def is_aggregated(self, url: str | None) -> bool:
-        """True for a link that must be resolved before its page is worth fetching."""
-        return bool(url) and is_google_news_link(url or "", self.settings.sources.google_news_base)
-
     async def resolve(self, article: Article) -> ResolvedLink:
         """The article's link, resolved when it is an aggregator's."""
-        if self.resolver is None or not self.is_aggregated(article.url):
+        base = self.settings.sources.google_news_base
+        if not article.url or not is_google_news_link(article.url, base):
             return ResolvedLink(article, LinkOutcome.KEPT)
-        assert article.url is not None
         answer = await self.resolver.resolve(article.url)
         if answer.url is None:
             note = answer.error or answer.outcome

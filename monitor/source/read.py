@@ -61,10 +61,6 @@ class SourceReader:
             await self._children(source, read)
         elif source.type == "telegram" and known is not None:
             await self._older_pages(source, read, known)
-        if source.type == "telegram":
-            assert read.parsed is not None
-            read.parsed = replace(read.parsed, items=[replace(i, own_text=True)
-                                                      for i in read.parsed.items])
         return read
 
     async def _parse(self, source: FeedSource, result: FetchResult) -> ParsedFeed:
@@ -104,8 +100,12 @@ class SourceReader:
         assert read.parsed is not None
         pages = [read.parsed.items]
         older = read.parsed.older_url
-        while (older and len(pages) < self.settings.sources.telegram_pages
-               and pages[-1] and not known(pages[-1])):
+        # Asked once per page: each question is a query of the store.
+        while older and pages[-1] and not known(pages[-1]):
+            if len(pages) == self.settings.sources.telegram_pages:
+                read.notes.append(f"more than {len(pages)} pages of new posts: older ones "
+                                  "skipped")
+                break
             try:
                 page = await self._parse(source, await self.fetcher.get(older,
                                                                         accept=PAGE_ACCEPT))
@@ -114,8 +114,6 @@ class SourceReader:
                 break
             pages.append(page.items)
             older = page.older_url
-        if older and len(pages) == self.settings.sources.telegram_pages and not known(pages[-1]):
-            read.notes.append(f"more than {len(pages)} pages of new posts: older ones skipped")
         items = [item for page in reversed(pages) for item in page]
         read.parsed = replace(read.parsed, items=_unique(items))
 

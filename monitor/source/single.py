@@ -11,17 +11,18 @@ import re
 from urllib.parse import urlsplit
 
 from monitor.config import Settings
+from monitor.config_feeds import CHANNEL_PATTERN
 from monitor.errors import SourceError
 from monitor.extract.article import extract_article, fetch_article
 from monitor.extract.pool import ExtractorPool
 from monitor.fetch.client import PAGE_ACCEPT, Fetcher
 from monitor.models import Article
+from monitor.parse.telegram import is_telegram_host
 from monitor.parse.worker import FeedParsers
 from monitor.source.check import MemoryLinks
 from monitor.source.google_news import GoogleNewsResolver, is_google_news_link
 
-_POST_PATH = re.compile(r"^/(?:s/)?([A-Za-z][A-Za-z0-9_]{3,31})/(\d{1,12})/?$")
-_TELEGRAM_HOSTS = {"t.me", "telegram.me", "www.t.me", "www.telegram.me"}
+_POST_PATH = re.compile(rf"^/(?:s/)?({CHANNEL_PATTERN.strip('^$')})/(\d{{1,12}})/?$")
 
 
 def telegram_post(url: str, base: str = "https://t.me") -> tuple[str, int] | None:
@@ -30,8 +31,7 @@ def telegram_post(url: str, base: str = "https://t.me") -> tuple[str, int] | Non
         parts, home = urlsplit(url), urlsplit(base)
     except ValueError:
         return None
-    host = (parts.hostname or "").lower()
-    if host not in _TELEGRAM_HOSTS and parts.netloc.lower() != home.netloc.lower():
+    if not is_telegram_host(parts.hostname) and parts.netloc.lower() != home.netloc.lower():
         return None
     match = _POST_PATH.match(parts.path)
     return (match.group(1), int(match.group(2))) if match else None
@@ -73,8 +73,7 @@ async def _post(fetcher: Fetcher, parsers: FeedParsers, extractor: ExtractorPool
         raise SourceError(f"post {post_id} is not in the public preview of channel {channel} "
                           "(deleted, or the channel is not public)")
     article = Article(0, item.url, item.title, item.summary, channel, page_url=item.page_url,
-                      own_text=True)
-    status, extracted, error = await extract_article(fetcher, extractor, article,
-                                                     lambda _url, _exc=None: None)
+                      own_text=item.own_text)
+    status, extracted, error = await extract_article(fetcher, extractor, article)
     article = article.with_page(status, extracted, error)
     return article.title, article.text

@@ -12,7 +12,7 @@ from typing import Any
 from monitor.alert.payload import AlertPayload
 from monitor.alert.plan import AlertPlan, StoryAlert
 from monitor.dedupe.stories import Placement
-from monitor.models import Article, RawItem
+from monitor.models import Article, ExtractionStatus, RawItem
 from monitor.parse.dates import sane_timestamp
 from monitor.parse.identity import reusing
 from monitor.store import outbox
@@ -161,9 +161,10 @@ def mark_duplicate(db: Database, article_id: int, *, of: int, url: str, source_l
                    now: float) -> None:
     """An article whose resolved link is article ``of``'s: done, never scored or alerted."""
     db.conn.execute(
-        "UPDATE articles SET extraction_status = 'duplicate', extraction_error = ?, "
+        "UPDATE articles SET extraction_status = ?, extraction_error = ?, "
         "source_link = COALESCE(?, source_link), fetched_at = ? WHERE id = ?",
-        (f"same article as #{of} ({url})", source_link, now, article_id))
+        (ExtractionStatus.DUPLICATE.value, f"same article as #{of} ({url})", source_link, now,
+         article_id))
 
 
 def count_pending(db: Database, feed_id: int) -> int:
