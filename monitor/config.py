@@ -22,6 +22,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from monitor.config_feeds import FeedSource, SourceSettings, google_news_url
 from monitor.config_sections import (
     AlertSettings,
+    AnalystSettings,
     Destination,
     ExtractSettings,
     FetchSettings,
@@ -37,7 +38,7 @@ from monitor.errors import ConfigError
 from monitor.yamlfile import YamlSyntaxError, line_of, load_yaml
 
 __all__ = [
-    "AlertSettings", "Destination", "ExtractSettings", "FeedSource", "FetchSettings",
+    "AlertSettings", "AnalystSettings", "Destination", "ExtractSettings", "FeedSource", "FetchSettings",
     "OpsSettings", "ParseSettings", "PollSettings", "Settings", "SourceSettings",
     "StorySettings", "SurgeSettings",
     "TOKEN_VAR", "google_news_url", "load_settings", "parse_allow_entry", "read_secret",
@@ -69,6 +70,7 @@ class Settings(StrictModel):
     surges: SurgeSettings = SurgeSettings()
     stories: StorySettings = StorySettings()
     sources: SourceSettings = SourceSettings()
+    analysts: AnalystSettings = AnalystSettings()
     feeds: list[FeedSource] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -248,3 +248,28 @@ def parse_allow_entry(entry: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv
         return ipaddress.ip_network(text, strict=False), port
     except ValueError as exc:
         raise ValueError(f"not an IP address or network: {entry!r}") from exc
+
+
+class AnalystSettings(StrictModel):
+    """Analysts in the loop: triage buttons on alerts, bot commands (``monitor/bot/``).
+
+    Updates come by long polling (``getUpdates``), never by webhook: the daemon needs no public
+    address, and the stored offset makes a restart neither lose nor repeat a press.
+    """
+
+    enabled: bool = Field(True, description="buttons on alerts and bot commands (Telegram sink "
+                          "only)")
+    users: list[int] = Field(default_factory=list, description="Telegram user ids allowed to "
+                             "judge alerts and use commands")
+    admins: bool = Field(False, description="administrators of the destination chats are allowed "
+                         "too (read from the Bot API)")
+    admins_cache_seconds: float = Field(600.0, gt=0, description="how long the administrator "
+                                        "list of a chat is trusted")
+    poll_timeout_seconds: int = Field(25, ge=0, le=50, description="getUpdates long-poll wait")
+    command_timeout_seconds: float = Field(20.0, gt=0, description="a command answers within "
+                                           "this or says it timed out")
+    noisy_share: float = Field(0.5, gt=0, le=1, description="a rule whose share of ❌ among its "
+                               "judged alerts reaches this raises an operator notice")
+    noisy_min_judged: int = Field(5, ge=1, description="judged alerts a rule needs before its "
+                                  "share counts")
+    noisy_days: float = Field(30.0, gt=0, description="judgements of this many days count")

@@ -22,11 +22,13 @@ def is_writable(db: Database) -> bool:
 
 def drop_text_before(db: Database, cutoff: float) -> int:
     """Drop the text (not the row) of articles fetched, or first seen when never fetched, before
-    ``cutoff``; returns how many lost it."""
+    ``cutoff``; returns how many lost it. Articles an analyst judged keep their text: they are
+    the labelled set that ``monitor labels export`` and ``monitor backtest --labels`` use."""
     with db.transaction() as conn:
         return conn.execute(
             "UPDATE articles SET text = NULL, feed_summary = '' WHERE text IS NOT NULL "
-            "AND COALESCE(fetched_at, first_seen_at) < ?", (cutoff,)).rowcount
+            "AND COALESCE(fetched_at, first_seen_at) < ? "
+            "AND id NOT IN (SELECT article_id FROM judgements)", (cutoff,)).rowcount
 
 
 def checkpoint(db: Database) -> None:
