@@ -3,7 +3,8 @@ sets up logging and loads configuration.
 
 The subcommands' handlers live in modules named after what they do: :mod:`monitor.cli_poll`
 (``once``, ``run``), :mod:`monitor.cli_feeds` (``feeds``, ``feeds import|export``),
-:mod:`monitor.cli_reports` (``status``, ``digest``, ``backtest``), :mod:`monitor.cli_send_test`
+:mod:`monitor.cli_reports` (``status``, ``digest``, ``backtest``), :mod:`monitor.cli_labels`
+(``labels export``, ``backtest --labels|--judged``), :mod:`monitor.cli_send_test`
 (``send-test``) and :mod:`monitor.match.commands` (``rules check``, ``score``).
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from monitor import __version__
 from monitor.cli_feeds import add_feeds_parser
+from monitor.cli_labels import add_judged_arguments, add_labels_parser
 from monitor.cli_poll import cmd_once, cmd_run
 from monitor.cli_reports import cmd_backtest, cmd_digest, cmd_status
 from monitor.cli_send_test import cmd_send_test
@@ -36,6 +38,7 @@ getting started:
   monitor status              alert delivery: queue depth, last sent, paused destinations
   monitor rules check rules/  validate rule files (errors name file and line)
   monitor score FILE|URL      score a text or a page and explain the result
+  monitor labels export       the alerts analysts judged; 'backtest --judged' tests an edit on them
 
 Settings: --config FILE, else $MONITOR_CONFIG, else ./monitor.yaml; any key can be set as
 MONITOR_<SECTION>__<KEY>; the bot token is TELEGRAM_BOT_TOKEN (or TELEGRAM_BOT_TOKEN_FILE).
@@ -91,12 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
                                             "what would change (sends nothing)")
     back.add_argument("--rules", dest="candidate", required=True,
                       help="the edited rules (folder or file) to compare with the live rules")
-    back.add_argument("--since", default="30d", type=_span,
-                      help="how far back: 30m, 12h, 30d (default 30d)")
+    back.add_argument("--since", default=None, type=_span,
+                      help="how far back: 30m, 12h, 30d (default 30d; with --judged: every "
+                           "judgement)")
     back.add_argument("--jsonl", action="store_true", help="JSON lines for machines")
     back.add_argument("--demo", action="store_true", help="use the demo database")
     back.add_argument("--workers", type=int, default=2, help="scoring processes (default 2)")
+    add_judged_arguments(back)
     back.set_defaults(func=cmd_backtest)
+
+    add_labels_parser(sub)
 
     _add_match_commands(sub)
     return parser

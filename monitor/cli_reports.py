@@ -34,6 +34,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         rows = outbox.status_rows(db)
         print(outbox_table(rows) if rows else "outbox empty: no alert queued yet")
         print(rules_line(db))
+        from monitor.cli_labels import precision_table
+
+        print(precision_table(db, args.settings.analysts.noisy_days))
         from monitor.deliver.probe import status_line
 
         telegram = status_line(db)
@@ -132,11 +135,15 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     )
     from monitor.match.rules import load_rules
 
+    if args.labels or args.judged or args.fail_on_loss:
+        from monitor.cli_labels import cmd_backtest_judged
+
+        return cmd_backtest_judged(args)
     settings: Settings = args.settings
     path = state_database(args, "nothing to backtest")
     if path is None:
         return 1
-    since = time.time() - args.since[1]
+    since = time.time() - (args.since[1] if args.since else 30 * 86400)
     load_rules(settings.rules_path)        # both rule sets must be valid before any work
     load_rules(args.candidate)
     report = run_backtest(iter_articles(Path(path), since), count_articles(Path(path), since),
