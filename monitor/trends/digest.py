@@ -1,9 +1,10 @@
 """``monitor digest``: what a period brought, from the state database.
 
 Stories (articles grouped by ``story_id``; an article without one is its own story), the entities
-named most (from ``mentions``), the surges that started, and the counts of articles seen and
-alerts sent. Printed as text tables or as one JSON object, and optionally queued as one digest
-message for the default destination.
+named most (from ``mentions``), the surges that started, the counts of articles seen and
+alerts sent, and per rule how many of its alerts analysts judged relevant. Printed as text
+tables or as one JSON object, and optionally queued as one digest message for the default
+destination.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from monitor.store import digest as digest_store
 from monitor.store import outbox
 from monitor.store import surges as surge_store
 from monitor.store.db import Database
+from monitor.store.judgements import rule_precision
 from monitor.store.mentions import mentioned_entities, window_counts
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhd])\s*$", re.IGNORECASE)
@@ -74,6 +76,16 @@ class SurgeLine:
 
 
 @dataclass(frozen=True)
+class JudgedLine:
+    """A rule's alerts judged in the period (each article once, by its majority label)."""
+
+    rule: str
+    judged: int
+    relevant: int
+    share: float
+
+
+@dataclass(frozen=True)
 class Digest:
     """Everything ``monitor digest`` shows."""
 
@@ -86,6 +98,7 @@ class Digest:
     stories: list[StoryLine] = field(default_factory=list)
     entities: list[EntityLine] = field(default_factory=list)
     surges: list[SurgeLine] = field(default_factory=list)
+    judged: list[JudgedLine] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (the ``--json`` output)."""
@@ -103,7 +116,8 @@ def build_digest(db: Database, since: float, now: float, entity_names: dict[str,
     sent, queued = digest_store.alert_counts(db.conn, since, now)
     stories, total = _stories(db, since, now, max_stories)
     return Digest(since, now, seen, sent, queued, total, stories,
-                  _entities(db, since, now, names, max_entities), _surges(db, since, now, names))
+                  _entities(db, since, now, names, max_entities), _surges(db, since, now, names),
+                  _judged(db, since))
 
 
 def _stories(db: Database, since: float, now: float, limit: int) -> tuple[list[StoryLine], int]:
@@ -130,6 +144,11 @@ def _entities(db: Database, since: float, now: float, names: dict[str, str],
 def _surges(db: Database, since: float, now: float, names: dict[str, str]) -> list[SurgeLine]:
     return [SurgeLine(r.entity, names.get(r.entity, r.entity), r.started_at, r.ended_at,
                       r.peak_count) for r in surge_store.surges_started(db.conn, since, now)]
+
+
+def _judged(db: Database, since: float) -> list[JudgedLine]:
+    return [JudgedLine(r.rule_id, r.judged, r.relevant, round(r.share, 4))
+            for r in rule_precision(db, since)]
 
 
 # --------------------------------------------------------------------------- output
@@ -176,6 +195,10 @@ def render_text(d: Digest) -> str:
             ["entity", "started", "ended", "peak articles"],
             [(s.name, _at(s.started_at), _at(s.ended_at) if s.ended_at else "ongoing",
               s.peak_count) for s in d.surges]))
+    if d.judged:
+        parts.append("judged by analysts (✅ share per rule)\n" + table(
+            ["rule", "judged", "relevant", "share"],
+            [(j.rule, j.judged, j.relevant, f"{j.share:.0%}") for j in d.judged]))
     return "\n\n".join(parts)
 
 
@@ -189,6 +212,9 @@ def digest_payload(d: Digest, label: str) -> AlertPayload:
     for s in d.surges:
         lines.append(f"📈 Surge: {s.name} from {_at(s.started_at)}, peak {s.peak_count} articles"
                      + ("" if s.ended_at else " (ongoing)"))
+    if d.judged:
+        lines.append("Judged: " + ", ".join(f"{j.rule} {j.relevant}/{j.judged} relevant"
+                                            for j in d.judged))
     items = tuple(DigestItem(s.title, s.url, f"{s.outlet or '?'} · "
                              f"{_count(s.articles, 'article')}, {_count(s.outlets, 'outlet')}",
                              "high" if s.alerted else None).as_dict()
