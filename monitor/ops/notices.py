@@ -14,6 +14,7 @@ from monitor.alert.payload import AlertPayload
 from monitor.config import Settings
 from monitor.report import duration
 from monitor.store import feeds as feed_store
+from monitor.store import judgements as judgement_store
 from monitor.store import outbox
 from monitor.store import service as service_store
 from monitor.store.db import Database
@@ -61,8 +62,10 @@ class Notifier:
         return queued
 
     def check(self, rule_ids: list[str]) -> int:
-        """Look for failing or silent feeds and silent rules; returns notices queued."""
-        found = self._failing_feeds() + self._silent_feeds() + self._silent_rules(rule_ids)
+        """Look for failing or silent feeds, silent rules and rules analysts find noisy; returns
+        notices queued."""
+        found = (self._failing_feeds() + self._silent_feeds() + self._silent_rules(rule_ids)
+                 + self._noisy_rules(rule_ids))
         return sum(self.notify(*n) for n in found[:MAX_PER_CHECK])
 
     def _failing_feeds(self) -> list[tuple[str, str, str]]:
@@ -88,3 +91,20 @@ class Notifier:
         silent = service_store.silent_rules(self.db, rule_ids, self.clock() - days * 86400)
         return [(f"rule-silent:{r}", f"Rule silent: {r}",
                  f"rule {r} has not matched any article for {days:g} days") for r in silent]
+
+    def _noisy_rules(self, rule_ids: list[str]) -> list[tuple[str, str, str]]:
+        """Rules of the loaded pack whose judged alerts are mostly ❌ (``analysts.noisy_*``)."""
+        cfg = self.settings.analysts
+        if not cfg.enabled:
+            return []
+        loaded = set(rule_ids)
+        since = self.clock() - cfg.noisy_days * 86400
+        return [(f"rule-noisy:{r.rule_id}", f"Rule noisy: {r.rule_id}",
+                 f"{r.judged - r.relevant} of the {r.judged} alerts of rule {r.rule_id} judged "
+                 f"in the last {cfg.noisy_days:g} days were judged not relevant "
+                 f"({r.not_relevant_share:.0%}; notice from {cfg.noisy_share:.0%}). Try an edit "
+                 "on them first: 'monitor backtest --rules EDITED --judged'.")
+                for r in judgement_store.rule_precision(self.db, since)
+                if r.rule_id in loaded and r.judged >= cfg.noisy_min_judged
+                # In counts, not shares: 1 - 0.4 is not quite 0.6 in floating point.
+                and r.judged - r.relevant >= cfg.noisy_share * r.judged - 1e-9]
