@@ -34,8 +34,8 @@ def test_help_describes_the_tool_and_its_commands(tmp_path):
     out = result.stdout
     # What the tool does, not the module docstring of monitor/cli.py.
     assert "Arabic press monitor" in out and "Telegram" in out and "Command line:" not in out
-    for command in ("once", "run", "feeds", "status", "digest", "send-test", "backtest", "rules",
-                    "score"):
+    for command in ("once", "run", "feeds", "status", "digest", "send-test", "backtest",
+                    "labels", "rules", "score"):
         assert f"\n    {command} " in out, command
     assert "monitor once --demo" in out and "MONITOR_<SECTION>__<KEY>" in out
 
