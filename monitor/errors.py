@@ -19,6 +19,8 @@ has exactly one translation table: httpx in ``monitor/fetch/translate.py``, pyth
     │   └── NetworkFailure       DNS, refused connection, reset, protocol error
     ├── ParseError               the feed body is not a feed at all
     ├── SourceError              a source's link or post cannot be read (Google News, Telegram)
+    ├── CommandError             a bot command refused (bad argument, unknown entity): the
+    │                            message is the reply the analyst reads
     ├── ExtractionError          an article page could not be extracted (trafilatura raised)
     │   ├── ExtractionTimeout    over ``extract.timeout_seconds``: the worker was killed
     │   └── ExtractionCrashed    the worker died or could not start
@@ -129,6 +131,12 @@ class SourceError(MonitorError):
     Telegram post that is not in its channel's preview."""
 
     kind = "source"
+
+
+class CommandError(MonitorError):
+    """A bot command cannot do what was asked; the message (plain text) is the reply."""
+
+    kind = "command"
 
 
 class ExtractionError(MonitorError):

@@ -37,27 +37,40 @@ def telegram_post(url: str, base: str = "https://t.me") -> tuple[str, int] | Non
     return (match.group(1), int(match.group(2))) if match else None
 
 
-async def load_url(url: str, settings: Settings) -> tuple[str, str]:
-    """(title, text) of what ``url`` points to, read as the pipeline reads its source."""
-    extractor = ExtractorPool.from_settings(settings.extract, workers=1)
+async def load_url(url: str, settings: Settings, *, fetcher: Fetcher | None = None,
+                   extractor: ExtractorPool | None = None) -> tuple[str, str]:
+    """(title, text) of what ``url`` points to, read as the pipeline reads its source. A running
+    daemon passes its own ``fetcher`` and ``extractor`` (kept open); without them, ones that
+    live as long as the call are made."""
     parsers = FeedParsers(settings.parse)
+    own_extractor = extractor is None
+    pool = ExtractorPool.from_settings(settings.extract, workers=1) if extractor is None \
+        else extractor
     try:
-        async with Fetcher(settings.fetch) as fetcher:
-            post = telegram_post(url, settings.sources.telegram_base)
-            if post is not None:
-                return await _post(fetcher, parsers, extractor, settings, *post)
-            if is_google_news_link(url, settings.sources.google_news_base):
-                resolver = GoogleNewsResolver(fetcher, MemoryLinks(), settings.sources)
-                answer = await resolver.resolve(url)
-                if answer.url is None:
-                    raise SourceError(f"Google News link not resolved ({answer.outcome}): "
-                                      f"{answer.error}")
-                url = answer.url
-            extracted = await fetch_article(fetcher, extractor, url)
-            return extracted.title or "", extracted.text
+        if fetcher is not None:
+            return await _load(url, settings, fetcher, parsers, pool)
+        async with Fetcher(settings.fetch) as own_fetcher:
+            return await _load(url, settings, own_fetcher, parsers, pool)
     finally:
-        extractor.close()
+        if own_extractor:
+            pool.close()
         parsers.close()
+
+
+async def _load(url: str, settings: Settings, fetcher: Fetcher, parsers: FeedParsers,
+                extractor: ExtractorPool) -> tuple[str, str]:
+    post = telegram_post(url, settings.sources.telegram_base)
+    if post is not None:
+        return await _post(fetcher, parsers, extractor, settings, *post)
+    if is_google_news_link(url, settings.sources.google_news_base):
+        resolver = GoogleNewsResolver(fetcher, MemoryLinks(), settings.sources)
+        answer = await resolver.resolve(url)
+        if answer.url is None:
+            raise SourceError(f"Google News link not resolved ({answer.outcome}): "
+                              f"{answer.error}")
+        url = answer.url
+    extracted = await fetch_article(fetcher, extractor, url)
+    return extracted.title or "", extracted.text
 
 
 async def _post(fetcher: Fetcher, parsers: FeedParsers, extractor: ExtractorPool,
