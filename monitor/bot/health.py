@@ -21,7 +21,7 @@ from monitor.report import duration
 from monitor.store import outbox
 from monitor.store import service as service_store
 from monitor.store.feeds import FeedRhythm, feed_health, feed_rhythms
-from monitor.store.judgements import muted_entities
+from monitor.store.judgements import muted_entities, rule_precision
 from monitor.store.overview import held_by_mutes, last_sent_alert
 
 WORST_SHOWN = 3          # failing feeds named by /status
@@ -95,7 +95,20 @@ async def status_command(ctx: CommandContext, args: list[str]) -> str:
     if link and link[0].get("state") in (probe.UNREACHABLE, probe.TOKEN_REJECTED):
         lines.append(f"⚠️ {esc(probe.status_line(ctx.db) or '', 300)}")
     lines += _mute_lines(ctx)
+    lines += _judged_lines(ctx)
     return finish(lines)
+
+
+def _judged_lines(ctx: CommandContext) -> list[str]:
+    """Per-rule precision from the analysts' judgements of the last ``analysts.noisy_days``."""
+    days = ctx.settings.analysts.noisy_days
+    judged = rule_precision(ctx.db, ctx.now - days * 86400)
+    if not judged:
+        return []
+    shown = ", ".join(f"{esc(p.rule_id, 40)} {p.relevant}/{p.judged} ({p.share:.0%})"
+                      for p in judged[:WORST_SHOWN])
+    more = f" and {len(judged) - WORST_SHOWN} more: /rules" if len(judged) > WORST_SHOWN else ""
+    return [f"✅ <b>Judged</b> ({days:g}d, relevant/judged): {shown}{more}"]
 
 
 def _queue_lines(ctx: CommandContext) -> list[str]:

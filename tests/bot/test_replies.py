@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from monitor.alert.payload import AlertPayload
 from monitor.alert.text import FSI, PDI
 from monitor.bot.replies import COMMANDS
 from monitor.config import Settings
@@ -328,3 +329,15 @@ def test_help_lists_every_command(state):
     for name in ("status", "feeds", "digest", "score", "mute", "unmute", "rules", "help"):
         assert f"/{name}" in text
     assert "/score <url>" in text and "/mute <entity> <duration>" in text
+
+
+def test_status_shows_precision_per_rule_from_judgements(filled):
+    settings, db = filled
+    assert "Judged" not in answer(context(settings, db), "/status")
+    row = db.conn.execute("SELECT id, payload_json FROM outbox WHERE kind = 'alert' AND "
+                          "article_id IS NOT NULL").fetchone()
+    rule = AlertPayload.from_json(row[1]).rule_id
+    judgements.record_judgement(db, update_id=1, outbox_id=row[0], judge=ANA,
+                                label="not_relevant", now=time.time())
+    text = answer(context(settings, db), "/status")
+    assert f"{rule} 0/1 (0%)" in text
