@@ -138,7 +138,13 @@ class Poller:
             return 0
         updates = call.result()
         for update in updates:
-            await self.handle(update)
+            try:
+                await self.handle(update)
+            except sqlite3.Error:
+                raise                  # the store, not the update: it comes again later
+            except Exception:          # a bug or an odd update must not block the ones after it
+                log.exception("update_id=%d could not be handled; skipped", update.update_id)
+                judgements.skip_update(self.db, update.update_id, self.clock())
         return len(updates)
 
     async def handle(self, update: Update) -> None:
