@@ -78,6 +78,7 @@ async def open_app(settings: Settings, scorer: Any | None = None) -> AsyncIterat
             pipeline = Pipeline(settings, db, fetcher, extractor, scorer, parsers=parsers)
             drainer = Drainer(db, sink, settings.alerts, chat_ids=chat_ids)
             drainer.reply_every = settings.stories.reply_every
+            drainer.buttons = settings.analysts.enabled and chat_ids
             pipeline.on_alert = drainer.wake.set
             outbox.recover_interrupted(db)
             load_story_index(db, settings)

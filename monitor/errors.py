@@ -29,7 +29,9 @@ has exactly one translation table: httpx in ``monitor/fetch/translate.py``, pyth
     │   ├── RetryLater           try again later; ``retry_after`` seconds when Telegram said so
     │   │   │                    (429), None otherwise (5xx, network): back off with jitter
     │   │   ├── MaybeDelivered   timed out after the request went out: it may have arrived
-    │   │   └── MalformedReply   Telegram's answer could not be read (no ``result``, bad JSON)
+    │   │   ├── MalformedReply   Telegram's answer could not be read (no ``result``, bad JSON)
+    │   │   └── UpdatesConflict  getUpdates refused (409): a webhook is set, or another process
+    │   │                        polls the same token
     │   └── PermanentFailure     retrying cannot help; ``scope`` says what is broken: "bot"
     │       │                    (token rejected), "chat" (kicked, not found, migrated) or
     │       │                    "message" (this message is refused, e.g. too long)
@@ -192,6 +194,14 @@ class MalformedReply(RetryLater):
     """Telegram (or something in between) answered with a reply that could not be read."""
 
     kind = "malformed_reply"
+
+
+class UpdatesConflict(RetryLater):
+    """Telegram refused ``getUpdates`` with 409 Conflict: a webhook is set for the bot, or
+    another process polls updates with the same token. Nothing is lost (the updates wait);
+    polling is retried later."""
+
+    kind = "updates_conflict"
 
 
 class PermanentFailure(DeliveryError):

@@ -110,9 +110,9 @@ def outbox_table(rows: Sequence[sqlite3.Row], now: float | None = None) -> str:
     """Delivery state for ``monitor status``."""
     now = now or time.time()
     out = [(r["name"], r["pending"], ago(r["oldest"], now) if r["oldest"] else "-", r["sent"],
-            r["folded"], r["rejected"], ago(r["last_sent"], now),
+            r["folded"], r["rejected"], r["muted"] or 0, ago(r["last_sent"], now),
             f"PAUSED {ago(r['paused_at'], now)}: {_clip(r['paused_reason'], 60)}"
             if r["paused_at"] else (_clip(r["last_error"] or "", 60) or "ok"),
             _clip(r["rejected_reason"] or "", 70)) for r in rows]
     return table(["destination", "pending", "oldest pending", "sent", "in digests", "set aside",
-                  "last sent", "state", "last set aside because"], out)
+                  "muted", "last sent", "state", "last set aside because"], out)

@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Kind = Literal["alert", "digest", "test", "notice", "update"]
+Kind = Literal["alert", "digest", "test", "notice", "update", "tally"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class AlertPayload:
     body: str | None = None                 # free text (test, notice, digest lines)
     items: tuple[dict[str, Any], ...] = field(default_factory=tuple)  # digest entries
     also: tuple[str, ...] = ()              # other outlets that reported the same story
-    target_id: int | None = None            # kind "update": the outbox row of the story's alert
+    target_id: int | None = None            # "update", "tally": the outbox row of the alert
     replied: int = 0                        # outlets already announced in threaded replies
 
     def to_json(self) -> str:

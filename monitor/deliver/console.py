@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from monitor.alert.keyboard import Keyboard
 from monitor.deliver.base import SendResult
 from monitor.errors import RetryLater
 
@@ -30,15 +31,20 @@ class ConsoleSink:
     async def probe(self) -> None:
         return None
 
+    async def edit_markup(self, chat_id: str | int, message_id: int,
+                          keyboard: Keyboard | None) -> None:
+        """No buttons here (triage buttons need the Telegram sink)."""
+        return None
+
     async def edit(self, chat_id: str | int, message_id: int, html: str, *,
-                   plain_fallback: str | None = None) -> None:
+                   plain_fallback: str | None = None, keyboard: Keyboard | None = None) -> None:
         """A terminal cannot edit what it printed: show the new version, marked as an update."""
         await self.send(chat_id, f"✎ update of alert {message_id}\n" + (plain_fallback or html),
                         plain_fallback=f"✎ update of alert {message_id}\n" + (plain_fallback or ""))
 
     async def send(self, chat_id: str | int, html: str, *, topic_id: int | None = None,
                    plain_fallback: str | None = None, preview_url: str | None = None,
-                   reply_to: int | None = None) -> SendResult:
+                   reply_to: int | None = None, keyboard: Keyboard | None = None) -> SendResult:
         stream = self._stream or sys.stdout
         text = plain_fallback if plain_fallback is not None else html
         try:
@@ -71,15 +77,20 @@ class JsonlSink:
     async def probe(self) -> None:
         return None
 
+    async def edit_markup(self, chat_id: str | int, message_id: int,
+                          keyboard: Keyboard | None) -> None:
+        """No buttons here (triage buttons need the Telegram sink)."""
+        return None
+
     async def edit(self, chat_id: str | int, message_id: int, html: str, *,
-                   plain_fallback: str | None = None) -> None:
+                   plain_fallback: str | None = None, keyboard: Keyboard | None = None) -> None:
         """Record the edit as a line of its own (readers apply it by ``edit_of``)."""
         self._append({"time": time.time(), "chat_id": str(chat_id), "edit_of": message_id,
                       "html": html, "text": plain_fallback})
 
     async def send(self, chat_id: str | int, html: str, *, topic_id: int | None = None,
                    plain_fallback: str | None = None, preview_url: str | None = None,
-                   reply_to: int | None = None) -> SendResult:
+                   reply_to: int | None = None, keyboard: Keyboard | None = None) -> SendResult:
         self._append({"time": time.time(), "chat_id": str(chat_id), "topic_id": topic_id,
                       "html": html, "text": plain_fallback, "url": preview_url,
                       "reply_to": reply_to, "message_id": self._next_id})

@@ -24,6 +24,7 @@ from monitor.config import AlertSettings
 from monitor.deliver.backlog import fold_backlog
 from monitor.deliver.backoff import Waits
 from monitor.deliver.base import Sink
+from monitor.deliver.buttons import TriageButtons
 from monitor.deliver.destinations import resolve_destination
 from monitor.deliver.poison import PoisonMessages
 from monitor.deliver.probe import LinkState, Prober, wait_any
@@ -53,7 +54,7 @@ class DrainStats:
     rejected: int = 0
 
 
-class Drainer(PoisonMessages, StoryUpdates):
+class Drainer(PoisonMessages, StoryUpdates, TriageButtons):
     """Sends queued alerts through a sink."""
 
     def __init__(self, db: Database, sink: Sink, settings: AlertSettings, *, chat_ids: bool,
@@ -66,6 +67,7 @@ class Drainer(PoisonMessages, StoryUpdates):
         self.on_pause: Callable[[str, str], None] | None = None   # operator notice hooks
         self.on_set_aside: Callable[[str, int, str], None] | None = None
         self.reply_every = 3   # stories.reply_every
+        self.buttons = False   # triage buttons on alerts: analysts.enabled with the Telegram sink
         self._unexpected: Counter[int] = Counter()   # outbox id → unexpected failures
         self.waits = Waits(db, settings, clock)
         self.waits.wake = self.wake.set
@@ -131,6 +133,7 @@ class Drainer(PoisonMessages, StoryUpdates):
 
     def _fold(self, dest: str, stats: DrainStats) -> None:
         try:
+            self.hold_muted_backlog(dest)   # a digest must not carry what analysts muted
             stats.folded += fold_backlog(self.db, dest, self.settings, self.clock())
         except Exception:   # folding is an optimisation: the queue goes on without it
             log.exception("folding the backlog of destination=%s failed", dest)
@@ -200,6 +203,10 @@ class Drainer(PoisonMessages, StoryUpdates):
         assert row.payload is not None
         if row.kind == "update":
             return await self._update(row, stats)
+        if row.kind == "tally":
+            return await self._tally(row, stats)
+        if self.hold_if_muted(row):
+            return "muted"
         try:
             chat_id, topic_id = self.resolve(row.destination)
         except PermanentFailure as exc:
@@ -208,12 +215,14 @@ class Drainer(PoisonMessages, StoryUpdates):
         if rendered is None:
             return "rejected"
         html, plain = rendered
+        keyboard = self.keyboard_for(row.id, row.payload.article_id) if row.kind == "alert" \
+            else None
         await self._global.acquire()
         await self._chat_limit(chat_id).acquire()
         outbox.mark_sending(self.db, row.id)
         try:
             result = await self.sink.send(chat_id, html, topic_id=topic_id, plain_fallback=plain,
-                                          preview_url=row.payload.url)
+                                          preview_url=row.payload.url, keyboard=keyboard)
         except PermanentFailure as exc:
             return self._permanent(row, exc, stats)
         except RetryLater as exc:

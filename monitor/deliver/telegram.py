@@ -20,13 +20,22 @@ import asyncio
 import logging
 from types import TracebackType
 
-from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.request import HTTPXRequest
 
 from monitor.alert.compose import visible_text
+from monitor.alert.keyboard import Keyboard
 from monitor.deliver.base import SendResult
+from monitor.deliver.telegram_updates import TelegramUpdates
 from monitor.deliver.translate import describe, is_formatting, translated
 from monitor.errors import EditImpossible, MalformedReply, PermanentFailure
 from monitor.logs import RedactSecrets, add_secret, scrub
@@ -61,8 +70,9 @@ def _guard_logs() -> None:
             logger.addFilter(_REDACTOR)
 
 
-class TelegramSink:
-    """Posts HTML messages to Telegram chats. Use ``async with TelegramSink(token) as sink`` (or
+class TelegramSink(TelegramUpdates):
+    """Posts HTML messages to Telegram chats, with inline keyboards, and reads the bot's
+    updates (:class:`~monitor.deliver.telegram_updates.TelegramUpdates`). Use ``async with TelegramSink(token) as sink`` (or
     ``await start()`` / ``await close()``) inside the event loop that will send."""
 
     def __init__(self, token: str, *, base_url: str = "https://api.telegram.org/bot",
@@ -150,50 +160,70 @@ class TelegramSink:
         return user.username or ""
 
     async def edit(self, chat_id: str | int, message_id: int, html: str, *,
-                   plain_fallback: str | None = None) -> None:
-        """Replace the text of a message we sent (story updates).
+                   plain_fallback: str | None = None, keyboard: Keyboard | None = None) -> None:
+        """Replace the text of a message we sent (story updates), with ``keyboard`` under it:
+        Telegram removes the keyboard of a message edited without one.
 
         "Message is not modified" counts as done. A message that cannot be edited any more
         raises EditImpossible; formatting errors fall back to plain text as in :meth:`send`.
         """
         bot = await self._ready()
         preview = LinkPreviewOptions(is_disabled=not self._link_preview)
+        markup = inline_markup(keyboard)
         attempts = ((html, ParseMode.HTML), (plain_fallback or visible_text(html), None))
         with translated(sending=True):
             for text, mode in attempts:
                 try:
                     await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
-                                                parse_mode=mode, link_preview_options=preview)
+                                                parse_mode=mode, link_preview_options=preview,
+                                                reply_markup=markup)
                     return
                 except BadRequest as exc:
-                    desc = exc.message.lower()
-                    if "not modified" in desc:
+                    if _unchanged(exc, message_id):
                         return
-                    if "not found" in desc or "can't be edited" in desc:
-                        raise EditImpossible(f"cannot edit message {message_id}: "
-                                             f"{describe(exc)}") from None
                     if mode is None or not is_formatting(exc):
                         raise
 
+    async def edit_markup(self, chat_id: str | int, message_id: int,
+                          keyboard: Keyboard | None) -> None:
+        """Replace only the buttons under a message we sent (a tally after a press); None
+        removes them. "Not modified" counts as done; EditImpossible as in :meth:`edit`."""
+        bot = await self._ready()
+        with translated(sending=True):
+            try:
+                await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id,
+                                                    reply_markup=inline_markup(keyboard))
+            except BadRequest as exc:
+                if not _unchanged(exc, message_id):
+                    raise
+
     async def send(self, chat_id: str | int, html: str, *, topic_id: int | None = None,
-                   plain_fallback: str | None = None,
-                   preview_url: str | None = None, reply_to: int | None = None) -> SendResult:
-        """Post ``html`` (parse mode HTML) to ``chat_id``, in forum topic ``topic_id`` if given.
+                   plain_fallback: str | None = None, preview_url: str | None = None,
+                   reply_to: int | None = None, keyboard: Keyboard | None = None) -> SendResult:
+        """Post ``html`` (parse mode HTML) to ``chat_id``, in forum topic ``topic_id`` if given,
+        with ``keyboard`` (inline buttons) under it.
 
         When Telegram rejects the formatting, the message is sent again as plain text
         (``plain_fallback``, or the visible text of ``html``) and ``formatting_fallback`` is True.
         Raises RetryLater, MaybeDelivered, MalformedReply or PermanentFailure.
         """
-        bot = await self._ready()
         preview = (LinkPreviewOptions(is_disabled=False, url=preview_url) if self._link_preview
                    else LinkPreviewOptions(is_disabled=True))
+        return await self._post(chat_id, html, topic_id=topic_id, plain_fallback=plain_fallback,
+                                preview=preview, reply_to=reply_to, markup=inline_markup(keyboard))
+
+    async def _post(self, chat_id: str | int, html: str, *, topic_id: int | None,
+                    plain_fallback: str | None, preview: LinkPreviewOptions,
+                    reply_to: int | None, markup: InlineKeyboardMarkup | None) -> SendResult:
+        bot = await self._ready()
+        reply = (ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to
+                 else None)
         with translated(sending=True):
             try:
                 return self._result(await bot.send_message(
                     chat_id, html, parse_mode=ParseMode.HTML, message_thread_id=topic_id,
-                    link_preview_options=preview,
-                    reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
-                    if reply_to else None), fallback=False)
+                    link_preview_options=preview, reply_parameters=reply, reply_markup=markup),
+                    fallback=False)
             except BadRequest as exc:
                 if not is_formatting(exc):
                     raise
@@ -203,7 +233,8 @@ class TelegramSink:
         text = plain_fallback or visible_text(html)
         with translated(sending=True):
             message = await bot.send_message(chat_id, text, message_thread_id=topic_id,
-                                             link_preview_options=preview)
+                                             link_preview_options=preview,
+                                             reply_parameters=reply, reply_markup=markup)
         return self._result(message, fallback=True)
 
     @staticmethod
@@ -216,3 +247,22 @@ class TelegramSink:
         log.debug("Telegram message sent", extra={"chat_id": result.chat_id,
                                                   "message_id": result.message_id})
         return result
+
+
+def inline_markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
+    """PTB's markup for a keyboard of :mod:`monitor.alert.keyboard` (None: no buttons)."""
+    if not keyboard:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.text, callback_data=b.data) for b in row]
+                                 for row in keyboard])
+
+
+def _unchanged(exc: BadRequest, message_id: int) -> bool:
+    """An edit's BadRequest: True for "not modified" (the message already shows it: done);
+    EditImpossible when the message cannot be edited any more; False for the caller to handle."""
+    desc = exc.message.lower()
+    if "not modified" in desc:
+        return True
+    if "not found" in desc or "can't be edited" in desc:
+        raise EditImpossible(f"cannot edit message {message_id}: {describe(exc)}") from None
+    return False

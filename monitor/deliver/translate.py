@@ -42,6 +42,7 @@ from monitor.errors import (
     PermanentFailure,
     RetryLater,
     Scope,
+    UpdatesConflict,
 )
 from monitor.logs import scrub
 
@@ -76,10 +77,12 @@ TELEGRAM_ERRORS: dict[type[Exception], Rule] = {
     TimedOut: Rule(MaybeDelivered, "timed out waiting for Telegram, the message may have been "
                                    "delivered: {desc}"),
     NetworkError: Rule(RetryLater, "network or server error: {desc}"),
-    # Not raised for the Bot methods the sink calls (getMe, sendMessage, editMessageText):
-    # Conflict is getUpdates against a webhook, EndPointNotFound needs Bot.initialize() (a 404
-    # before it is InvalidToken), PassportDecryptionError is Telegram Passport.
-    Conflict: _UNEXPECTED,
+    # getUpdates only: a webhook is set, or a second poller took over (one consumer per token).
+    Conflict: Rule(UpdatesConflict, "Telegram refused getUpdates ({desc}): either a webhook is "
+                                    "set for this bot (remove it with deleteWebhook) or another "
+                                    "process polls updates with the same token (only one may)"),
+    # Not raised for the Bot methods the sink calls: EndPointNotFound needs Bot.initialize() (a
+    # 404 before it is InvalidToken), PassportDecryptionError is Telegram Passport.
     EndPointNotFound: _UNEXPECTED,
     PassportDecryptionError: _UNEXPECTED,
     # The base class itself, raised bare for a body that is not JSON. A subclass missing from

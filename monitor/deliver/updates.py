@@ -1,6 +1,8 @@
 """Story updates in the sender: a later report of an alerted story edits the alert (or is folded
 into it while it is still queued); when the alert can no longer be edited, one threaded reply per
-``stories.reply_every`` new outlets."""
+``stories.reply_every`` new outlets. A story an analyst muted (🔕) gets neither: its updates are
+marked merged. The edit carries the alert's triage buttons with the current tally (Telegram
+would drop them otherwise)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.alert.payload import AlertPayload
 from monitor.errors import EditImpossible, PermanentFailure, RetryLater
-from monitor.store import outbox
+from monitor.store import judgements, outbox
 from monitor.store.outbox import OutboxRow
 
 if TYPE_CHECKING:
@@ -27,7 +29,12 @@ class StoryUpdates:
         assert row.payload is not None
         target_id = row.payload.target_id or 0
         target = outbox.get_row(self.db, target_id)
-        if target is None or target["status"] in ("folded", "rejected"):
+        if target is None or target["status"] in ("folded", "rejected", "muted"):
+            outbox.mark_merged(self.db, row.id)
+            return "merged"
+        if judgements.story_muted(self.db, target_id):
+            log.info("story update dropped: its story is muted destination=%s outbox_id=%d",
+                     row.destination, target_id)
             outbox.mark_merged(self.db, row.id)
             return "merged"
         payload = AlertPayload.from_json(target["payload_json"])
@@ -43,12 +50,13 @@ class StoryUpdates:
         if rendered is None:
             return "rejected"
         html, plain = rendered
+        keyboard = self.keyboard_for(target_id, target["article_id"])
         await self._global.acquire()
-        await self._chat_limit(target["chat_id"]).acquire()
+        await self.chat_window(row.destination, target["chat_id"]).acquire()
         outbox.mark_sending(self.db, row.id)
         try:
             await self.sink.edit(target["chat_id"], target["message_id"], html,
-                                 plain_fallback=plain)
+                                 plain_fallback=plain, keyboard=keyboard)
         except EditImpossible:
             return await self._reply_instead(row, target, payload, stats)
         except PermanentFailure as exc:

@@ -10,7 +10,9 @@ Jobs (AsyncIOScheduler, in-memory store rebuilt from the config at start):
   surges        entity surges: one alert per surge (monitor.trends.surges)
   summary       a summary of what the polls did since the last one
 The outbox sender is a task of its own rather than a job: it waits out each destination's
-``retry_after`` exactly, which a periodic job cannot do.
+``retry_after`` exactly, which a periodic job cannot do. So is the bot (``monitor.bot.poller``:
+triage buttons and commands, by getUpdates long polling), with the Telegram sink and
+``analysts.enabled`` only.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.app import App
+from monitor.bot.poller import start_poller
 from monitor.config import FeedSource, Settings, load_settings
 from monitor.deliver.destinations import unconfigured_destinations
 from monitor.errors import ConfigError, RulesError
@@ -88,17 +91,18 @@ class Service:
         self._schedule_jobs()
         self.scheduler.start()
         sender = asyncio.create_task(self.app.drainer.run(self.stop), name="sender")
+        bot = start_poller(self.app, self.stop)
         log.info("daemon started: %d feeds, database %s", len(self.sources),
                  self.settings.database)
         try:
             await self.stop.wait()
         finally:
-            await self._shutdown(sender)
+            await self._shutdown(sender, bot)
             if server:
                 await server.close()
         log.info("daemon stopped")
 
-    async def _shutdown(self, sender: asyncio.Task[Any]) -> None:
+    async def _shutdown(self, sender: asyncio.Task[Any], bot: asyncio.Task[Any] | None) -> None:
         deadline = time.monotonic() + self.settings.ops.shutdown_deadline_seconds
         log.info("stopping: finishing %d in-flight polls (deadline %.0f s)", len(self._inflight),
                  self.settings.ops.shutdown_deadline_seconds)
@@ -115,6 +119,10 @@ class Service:
             await asyncio.wait_for(sender, max(0.1, deadline - time.monotonic()))
         except TimeoutError:
             log.warning("sender did not stop in time; unsent alerts stay in the outbox")
+        if bot is not None:    # it ends its long poll at the stop; updates wait with Telegram
+            await asyncio.wait([bot], timeout=max(1.0, deadline - time.monotonic()))
+            bot.cancel()
+            await asyncio.gather(bot, return_exceptions=True)
         self._summary()
 
     def _hangup(self) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from monitor.store.db import Database
+from monitor.store.outbox import queue_tally
 
 Label = Literal["relevant", "not_relevant"]
 LABELS: tuple[Label, ...] = ("relevant", "not_relevant")
@@ -105,19 +106,24 @@ def record_judgement(db: Database, *, update_id: int, outbox_id: int, judge: Jud
         raise ValueError(f"unknown label {label!r}")
     with db.transaction() as conn:
         advance_offset(conn, update_id, now)
-        row = conn.execute("SELECT article_id, payload_json FROM outbox WHERE id = ? AND "
-                           "kind = 'alert'", (outbox_id,)).fetchone()
-        if row is None or row[0] is None:
-            return None
-        conn.execute(
-            "INSERT INTO judgements(article_id, user_id, user_name, label, rule_id, outbox_id, "
-            "update_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(article_id, user_id) DO UPDATE SET label = excluded.label, "
-            "user_name = excluded.user_name, rule_id = excluded.rule_id, "
-            "outbox_id = excluded.outbox_id, update_id = excluded.update_id, at = excluded.at",
-            (row[0], judge.user_id, judge.name, label, _rule_of(row[1]), outbox_id, update_id,
-             now))
-        return int(row[0])
+        return _record_judgement(conn, update_id=update_id, outbox_id=outbox_id, judge=judge,
+                                 label=label, now=now)
+
+
+def _record_judgement(conn: sqlite3.Connection, *, update_id: int, outbox_id: int, judge: Judge,
+                      label: Label, now: float) -> int | None:
+    row = conn.execute("SELECT article_id, payload_json FROM outbox WHERE id = ? AND "
+                       "kind = 'alert'", (outbox_id,)).fetchone()
+    if row is None or row[0] is None:
+        return None
+    conn.execute(
+        "INSERT INTO judgements(article_id, user_id, user_name, label, rule_id, outbox_id, "
+        "update_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(article_id, user_id) DO UPDATE SET label = excluded.label, "
+        "user_name = excluded.user_name, rule_id = excluded.rule_id, "
+        "outbox_id = excluded.outbox_id, update_id = excluded.update_id, at = excluded.at",
+        (row[0], judge.user_id, judge.name, label, _rule_of(row[1]), outbox_id, update_id, now))
+    return int(row[0])
 
 
 def _rule_of(payload_json: str) -> str | None:
@@ -131,8 +137,12 @@ def _rule_of(payload_json: str) -> str | None:
 
 def tally(db: Database, article_id: int) -> Tally:
     """How many analysts judged the article relevant and not relevant."""
-    counts = dict(db.conn.execute("SELECT label, COUNT(*) FROM judgements WHERE article_id = ? "
-                                  "GROUP BY label", (article_id,)).fetchall())
+    return _tally(db.conn, article_id)
+
+
+def _tally(conn: sqlite3.Connection, article_id: int) -> Tally:
+    counts = dict(conn.execute("SELECT label, COUNT(*) FROM judgements WHERE article_id = ? "
+                               "GROUP BY label", (article_id,)).fetchall())
     return Tally(int(counts.get("relevant", 0)), int(counts.get("not_relevant", 0)))
 
 
@@ -189,15 +199,18 @@ def mute_story(db: Database, *, update_id: int, outbox_id: int, judge: Judge,
     Returns False when the row is not an alert (nothing muted)."""
     with db.transaction() as conn:
         advance_offset(conn, update_id, now)
-        row = conn.execute("SELECT a.story_id FROM outbox o LEFT JOIN articles a ON "
-                           "a.id = o.article_id WHERE o.id = ? AND o.kind = 'alert'",
-                           (outbox_id,)).fetchone()
-        if row is None:
-            return False
-        conn.execute("INSERT OR IGNORE INTO story_mutes(outbox_id, story_id, user_id, user_name, "
-                     "at) VALUES (?, ?, ?, ?, ?)", (outbox_id, row[0], judge.user_id,
-                                                     judge.name, now))
-        return True
+        return _mute_story(conn, outbox_id=outbox_id, judge=judge, now=now)
+
+
+def _mute_story(conn: sqlite3.Connection, *, outbox_id: int, judge: Judge, now: float) -> bool:
+    row = conn.execute("SELECT a.story_id FROM outbox o LEFT JOIN articles a ON "
+                       "a.id = o.article_id WHERE o.id = ? AND o.kind = 'alert'",
+                       (outbox_id,)).fetchone()
+    if row is None:
+        return False
+    conn.execute("INSERT OR IGNORE INTO story_mutes(outbox_id, story_id, user_id, user_name, "
+                 "at) VALUES (?, ?, ?, ?, ?)", (outbox_id, row[0], judge.user_id, judge.name, now))
+    return True
 
 
 def story_muted(db: Database, outbox_id: int) -> bool:
@@ -231,3 +244,35 @@ def muted_entities(db: Database, now: float) -> dict[str, tuple[float, str]]:
     return {r[0]: (float(r[1]), r[2]) for r in db.conn.execute(
         "SELECT entity, until, user_name FROM entity_mutes WHERE until > ? ORDER BY entity",
         (now,))}
+
+
+# ------------------------------------------------------------------ triage presses (the bot)
+
+
+def judge_alert(db: Database, *, update_id: int, outbox_id: int, judge: Judge, label: Label,
+                now: float) -> Tally | None:
+    """A ✅/❌ press: the judgement, the offset past the update, and a ``tally`` row queued to
+    refresh the alert's buttons, in one transaction (so a SIGKILL leaves all or none). Returns
+    the article's new tally, None when the row is not an alert of an article."""
+    if label not in LABELS:
+        raise ValueError(f"unknown label {label!r}")
+    with db.transaction() as conn:
+        advance_offset(conn, update_id, now)
+        article_id = _record_judgement(conn, update_id=update_id, outbox_id=outbox_id,
+                                       judge=judge, label=label, now=now)
+        if article_id is None:
+            return None
+        queue_tally(conn, outbox_id=outbox_id, update_id=update_id, now=now)
+        return _tally(conn, article_id)
+
+
+def mute_alert_story(db: Database, *, update_id: int, outbox_id: int, judge: Judge,
+                     now: float) -> bool:
+    """A 🔕 press: the story mute, the offset, and a ``tally`` row (the buttons then say
+    "muted"), in one transaction. False when the row is not an alert."""
+    with db.transaction() as conn:
+        advance_offset(conn, update_id, now)
+        if not _mute_story(conn, outbox_id=outbox_id, judge=judge, now=now):
+            return False
+        queue_tally(conn, outbox_id=outbox_id, update_id=update_id, now=now)
+        return True

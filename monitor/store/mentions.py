@@ -91,3 +91,9 @@ def top_story_articles(conn: sqlite3.Connection, entity: str, start: float, end:
         if len(found) >= limit:
             break
     return found
+
+
+def article_entities(conn: sqlite3.Connection, article_id: int) -> list[str]:
+    """The entities an article mentions (index ``mentions_article``)."""
+    return [r[0] for r in conn.execute("SELECT entity FROM mentions WHERE article_id = ? "
+                                       "ORDER BY entity", (article_id,))]

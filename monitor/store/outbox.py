@@ -8,7 +8,10 @@ delivered when it is sent (never before: that is how ``monitor status`` counts t
 ``rejected`` rows were set aside as poison messages, refused by Telegram for their content or
 impossible to render, with the reason in ``last_error`` (kept and counted by ``monitor status``);
 ``merged`` story updates were folded into their alert (not sent yet) or did not warrant a
-threaded reply.
+threaded reply, or belong to a story an analyst muted. ``muted`` alerts were held because every
+entity they name was muted (``/mute``) when their turn came, the reason in ``last_error`` (kept
+and counted by ``monitor status``, never sent). ``tally`` rows refresh an alert's triage buttons
+after a press; done, they are ``sent`` without a ``sent_at`` (they are not messages).
 """
 
 from __future__ import annotations
@@ -221,7 +224,8 @@ def paused(db: Database) -> dict[str, tuple[float, str]]:
 def status_rows(db: Database) -> list[sqlite3.Row]:
     """Per destination, counted in alerts (a backlog digest row is not one; its alerts are):
     pending (queued, or folded into a digest not sent yet), oldest pending, sent, delivered in
-    digests, set aside and the latest reason, last sent, paused and why, the first error."""
+    digests, set aside and the latest reason, held by entity mutes, last sent, paused and why,
+    the first error."""
     return db.conn.execute(
         "SELECT o.destination AS name, "
         "SUM(CASE WHEN o.status = 'folded' THEN g.status IN ('pending', 'sending') "
@@ -229,9 +233,9 @@ def status_rows(db: Database) -> list[sqlite3.Row]:
         "  AS pending, "
         "MIN(CASE WHEN o.status IN ('pending', 'sending') OR (o.status = 'folded' AND "
         "    g.status IN ('pending', 'sending')) THEN o.created_at END) AS oldest, "
-        "SUM(o.status = 'sent' AND NOT " + _BACKLOG_DIGEST + ") AS sent, "
+        "SUM(o.status = 'sent' AND o.kind != 'tally' AND NOT " + _BACKLOG_DIGEST + ") AS sent, "
         "SUM(o.status = 'folded' AND g.status = 'sent') AS folded, "
-        "SUM(o.status = 'rejected') AS rejected, "
+        "SUM(o.status = 'rejected') AS rejected, SUM(o.status = 'muted') AS muted, "
         "(SELECT last_error FROM outbox r WHERE r.destination = o.destination "
         " AND r.status = 'rejected' ORDER BY r.id DESC LIMIT 1) AS rejected_reason, "
         "MAX(o.sent_at) AS last_sent, d.paused_at, d.paused_reason, "
@@ -241,6 +245,43 @@ def status_rows(db: Database) -> list[sqlite3.Row]:
         "LEFT JOIN destinations d ON d.name = o.destination "
         "GROUP BY o.destination ORDER BY o.destination").fetchall()
 
+
+# ------------------------------------------------------------------ triage (monitor.bot)
+
+
+def queue_tally(conn: sqlite3.Connection, *, outbox_id: int, update_id: int,
+                now: float) -> int | None:
+    """Inside the caller's transaction (the press's): queue a refresh of the buttons of the
+    alert in row ``outbox_id``, in that alert's destination queue so it is rate-limited with the
+    chat's other messages. One row per update; None when the alert row is gone."""
+    row = conn.execute("SELECT destination FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
+    if row is None:
+        return None
+    return enqueue(conn, key=f"tally:{outbox_id}:{update_id}", destination=row[0],
+                   payload=AlertPayload(kind="tally", title="", target_id=outbox_id), now=now)
+
+
+def pending_tallies(db: Database, destination: str, target_id: int) -> list[int]:
+    """The pending tally rows of one alert, oldest first (one edit serves them all)."""
+    return [int(r[0]) for r in db.conn.execute(
+        "SELECT id FROM outbox WHERE destination = ? AND status = 'pending' AND kind = 'tally' "
+        # CASE: a corrupt payload must not make json_extract fail the whole query.
+        "AND CASE WHEN json_valid(payload_json) THEN json_extract(payload_json, '$.target_id') "
+        "END = ? ORDER BY id", (destination, target_id))]
+
+
+def mark_tallied(db: Database, row_ids: list[int]) -> None:
+    """Tally rows whose buttons were refreshed (or have nothing left to refresh): done."""
+    with db.transaction() as conn:
+        conn.executemany("UPDATE outbox SET status = 'sent', last_error = NULL WHERE id = ? "
+                         "AND status IN ('pending', 'sending')", [(i,) for i in row_ids])
+
+
+def hold_muted(db: Database, row_id: int, *, reason: str) -> None:
+    """An alert whose every entity is muted: held as ``muted`` with the reason, never sent."""
+    with db.transaction() as conn:
+        conn.execute("UPDATE outbox SET status = 'muted', last_error = ? WHERE id = ?",
+                     (reason[:500], row_id))
 
 
 @dataclass(frozen=True)

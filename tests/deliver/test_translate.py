@@ -31,6 +31,7 @@ from monitor.errors import (
     MaybeDelivered,
     PermanentFailure,
     RetryLater,
+    UpdatesConflict,
 )
 from monitor.logs import add_secret
 
@@ -78,7 +79,7 @@ def _instance(cls: type[Exception]) -> Exception:
 EXPECTED: dict[str, type[DeliveryError]] = {
     "RetryAfter": RetryLater, "ChatMigrated": PermanentFailure, "InvalidToken": PermanentFailure,
     "Forbidden": PermanentFailure, "BadRequest": PermanentFailure, "TimedOut": MaybeDelivered,
-    "NetworkError": RetryLater, "Conflict": RetryLater, "EndPointNotFound": RetryLater,
+    "NetworkError": RetryLater, "Conflict": UpdatesConflict, "EndPointNotFound": RetryLater,
     "PassportDecryptionError": RetryLater, "TelegramError": MalformedReply,
     "KeyError": MalformedReply, "TypeError": MalformedReply, "ValueError": MalformedReply,
 }

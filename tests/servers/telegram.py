@@ -35,6 +35,17 @@ are refused, and :meth:`accept` listens again on the same port. ``delivered_at``
 time of each message in ``messages``; ``unanswered`` the messages that were delivered but whose
 answer could not be written (the connection died): the client cannot know they arrived. ``FakeTelegram(port=N)`` listens on a chosen port (a daemon may be started
 against a Bot API that is not there yet: ``FakeTelegram(port=N, listening=False)``).
+
+Keyboards: the ``reply_markup`` of sendMessage/editMessageText is kept per message and echoed in
+the answer; like Telegram, an editMessageText without reply_markup removes the keyboard, and an
+edit that changes neither text nor keyboard is "message is not modified".
+
+Updates and analysts (:mod:`tests.servers.telegram_updates`): ``getUpdates`` (offsets, long
+polling, ``allowed_updates``, 409 conflicts with ``webhook = url`` or a second poller),
+``answerCallbackQuery`` (``answers``), ``editMessageReplyMarkup`` (``markup_edits``),
+``getChatAdministrators`` (``admins[chat_id] = [user ids]``), and the helpers :meth:`press`
+(a ``callback_query`` update), :meth:`say` (a ``message`` update, with ``bot_command``
+entities), :meth:`markup` and :meth:`buttons` (a message's current keyboard).
 """
 
 from __future__ import annotations
@@ -49,6 +60,8 @@ from html.parser import HTMLParser
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.servers.telegram_updates import NOT_MODIFIED, BotUpdates, _markup_of
 
 MAX_TEXT = 4096
 
@@ -210,6 +223,14 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     owner: FakeTelegram
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client killed between requests (a SIGKILLed daemon) resets its kept-alive
+        # connection: nothing to report. Anything else is a bug of the fake: print it.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 def _params(handler: BaseHTTPRequestHandler, raw: bytes) -> dict[str, str]:
     """Form or JSON body plus query string, as strings the way the form encoding sends them."""
@@ -244,7 +265,7 @@ def _error(status: int, description: str | None = None,
     return body
 
 
-class FakeTelegram:
+class FakeTelegram(BotUpdates):
     """The fake Bot API. ``requests``: every (method, params) in arrival order (``timed_requests``
     the same with a monotonic time); ``messages``: every delivered sendMessage's params plus
     "message_id"; ``edits``: every successful editMessageText's params; ``tokens``: the token of
@@ -274,11 +295,13 @@ class FakeTelegram:
         self.valid_tokens: set[str] | None = None
         self.chat_types: dict[str, str] = {}
         self._scripts: dict[tuple[str, str | None], list[Response]] = defaultdict(list)
-        self._texts: dict[tuple[str, int], str] = {}
+        self._texts: dict[tuple[str, int], str] = {}    # (numeric chat id, message id) → text
+        self._shown: dict[tuple[str, int], str] = {}    # the same, as Telegram shows it
         self._next_id = 1
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
+        self._init_updates()
         self.port = port
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -446,6 +469,14 @@ class FakeTelegram:
             return self._send_message(params)
         if name == "editmessagetext":
             return self._edit_message(params)
+        if name == "getupdates":
+            return self._get_updates(params)
+        if name == "answercallbackquery":
+            return self._answer_callback(params)
+        if name == "editmessagereplymarkup":
+            return self._edit_markup(params)
+        if name == "getchatadministrators":
+            return self._chat_admins(params)
         return 404, _error(404, "Not Found")
 
     # ------------------------------------------------------------------ methods
@@ -501,17 +532,24 @@ class FakeTelegram:
         error = self._check_text(params)
         if error:
             return 400, _error(400, error)
+        try:
+            markup = _markup_of(params)
+        except ValueError:
+            return 400, _error(400, "Bad Request: can't parse reply keyboard markup JSON object")
         topic = params.get("message_thread_id")
+        shown = visible_text(params.get("text", ""), params.get("parse_mode"))
         with self._lock:
             message_id, self._next_id = self._next_id, self._next_id + 1
             self.messages.append({**params, "message_id": message_id})
             self.delivered_at.append(time.monotonic())
             chat = self._chat(chat_id, topic is not None)
-            self._texts[(str(chat["id"]), message_id)] = params.get("text", "")
-            self._texts[(chat_id, message_id)] = params.get("text", "")
+            key = (str(chat["id"]), message_id)
+            self._texts[key], self._shown[key] = params.get("text", ""), shown
+            self._markups[key] = markup
         result: dict[str, Any] = {"message_id": message_id, "date": int(time.time()), "chat": chat,
-                                  "text": visible_text(params.get("text", ""),
-                                                       params.get("parse_mode"))}
+                                  "text": shown}
+        if markup is not None:
+            result["reply_markup"] = markup
         if topic is not None:
             result.update(message_thread_id=int(topic), is_topic_message=True)
         if chat["type"] == "channel":
@@ -521,26 +559,28 @@ class FakeTelegram:
     def _edit_message(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         chat_id, raw_id = params.get("chat_id", ""), params.get("message_id", "")
         try:
-            key = (chat_id, int(raw_id))
+            chat = self._chat(chat_id, False)
+            key = (str(chat["id"]), int(raw_id))
+            markup = _markup_of(params)       # none given: Telegram removes the keyboard
         except ValueError:
             return 400, _error(400, "Bad Request: message identifier is not specified")
         error = self._check_text(params)
         if error:
             return 400, _error(400, error)
+        shown = visible_text(params.get("text", ""), params.get("parse_mode"))
         with self._lock:
             old = self._texts.get(key)
             if old is None:
                 return 400, _error(400, "Bad Request: message to edit not found")
-            if old == params.get("text", ""):
-                return 400, _error(400, "Bad Request: message is not modified: specified new "
-                                        "message content and reply markup are exactly the same "
-                                        "as a current content and reply markup of the message")
-            self._texts[key] = params.get("text", "")
+            if old == params.get("text", "") and self._markups.get(key) == markup:
+                return 400, _error(400, NOT_MODIFIED)
+            self._texts[key], self._shown[key] = params.get("text", ""), shown
+            self._markups[key] = markup
             self.edits.append(dict(params))
-        chat = self._chat(chat_id, False)
-        result = {"message_id": key[1], "date": int(time.time()) - 1, "edit_date": int(time.time()),
-                  "chat": chat, "text": visible_text(params.get("text", ""),
-                                                     params.get("parse_mode"))}
+        result: dict[str, Any] = {"message_id": key[1], "date": int(time.time()) - 1,
+                                  "edit_date": int(time.time()), "chat": chat, "text": shown}
+        if markup is not None:
+            result["reply_markup"] = markup
         return 200, {"ok": True, "result": result}
 
     # ------------------------------------------------------------------ wire
