@@ -20,6 +20,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from monitor.alert.keyboard import Keyboard, triage_keyboard
+from monitor.deliver.backlog import release_held
 from monitor.errors import EditImpossible, PermanentFailure, RetryLater
 from monitor.store import judgements, outbox
 from monitor.store.mentions import article_entities
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from monitor.deliver.ratelimit import SlidingWindow
 
 log = logging.getLogger(__name__)
+#: How often held alerts are checked for a mute that has ended (seconds).
+RELEASE_EVERY = 30.0
 
 
 class TriageButtons:
@@ -69,6 +72,22 @@ class TriageButtons:
         log.info("alert held destination=%s outbox_id=%d article_id=%s: %s", row.destination,
                  row.id, row.payload.article_id if row.payload else None, reason)
         return True
+
+    _released_at = float("-inf")
+
+    def release_ended_mutes(self: Drainer) -> int:
+        """Alerts held by a mute that has ended (expired, /unmute) go out as digests, so an
+        analyst's mute delays them and never hides them. Checked at most every RELEASE_EVERY s;
+        returns how many were released."""
+        now = self.clock()
+        if now - self._released_at < RELEASE_EVERY:
+            return 0
+        self._released_at = now
+        released = release_held(self.db, self.settings,
+                                lambda r: self.muted_because(r) is not None, now)
+        if released:
+            self.wake.set()
+        return released
 
     def hold_muted_backlog(self: Drainer, dest: str) -> int:
         """Before a backlog is folded into digests: hold its muted alerts (a digest would send

@@ -85,6 +85,7 @@ class Drainer(PoisonMessages, StoryUpdates, TriageButtons):
             # One try per run: the back-off a previous run left is not binding (cron spaces the
             # runs already); a retry_after Telegram asked for still is.
             self.waits.end_own_backoff()
+        self.release_ended_mutes()
         dests = outbox.destinations_with_work(self.db)
         await asyncio.gather(*(self._drain_destination(d, wait, stop, stats) for d in dests))
         return stats
@@ -115,6 +116,7 @@ class Drainer(PoisonMessages, StoryUpdates, TriageButtons):
 
     def _destinations(self) -> list[str]:
         try:
+            self.release_ended_mutes()
             return outbox.destinations_with_work(self.db)
         except sqlite3.Error as exc:    # busy or failing store: try again at the next wake
             log.error("outbox unreadable, retrying: %s", exc)

@@ -184,17 +184,33 @@ def retry_now(db: Database, destination: str, now: float) -> int:
 
 
 def fold_into_digest(db: Database, row_ids: list[int], *, destination: str,
-                     payload: AlertPayload, now: float) -> int | None:
-    """Replace pending rows by one digest row, atomically. Returns the digest row id, or None
-    (nothing folded) when these rows were folded before: rows never join an older digest."""
+                     payload: AlertPayload, now: float, status: str = "pending") -> int | None:
+    """Replace rows in ``status`` (pending; or muted, when held alerts are released) by one
+    digest row, atomically. Returns the digest row id, or None (nothing folded) when these rows
+    were folded before: rows never join an older digest."""
     key = f"{BACKLOG_KEY_PREFIX}{destination}:{row_ids[0]}-{row_ids[-1]}"
     with db.transaction() as conn:
         digest_id = enqueue(conn, key=key, destination=destination, payload=payload, now=now)
         if digest_id is None:
             return None
         conn.executemany("UPDATE outbox SET status = 'folded', digest_id = ? "
-                         "WHERE id = ? AND status = 'pending'", [(digest_id, i) for i in row_ids])
+                         "WHERE id = ? AND status = ?", [(digest_id, i, status) for i in row_ids])
     return int(digest_id)
+
+
+def unhold(db: Database, row_ids: list[int]) -> int:
+    """Held alerts back to the queue, to be sent on their own. Returns how many."""
+    with db.transaction() as conn:
+        return sum(conn.execute("UPDATE outbox SET status = 'pending', last_error = NULL "
+                                "WHERE id = ? AND status = 'muted'", (i,)).rowcount
+                   for i in row_ids)
+
+
+def held(db: Database) -> list[OutboxRow]:
+    """Alerts held by entity mutes (status ``muted``), oldest first."""
+    rows = db.conn.execute("SELECT * FROM outbox INDEXED BY outbox_held WHERE status = 'muted' "
+                           "ORDER BY id").fetchall()
+    return [_row(r) for r in rows]
 
 
 def pause(db: Database, destination: str, reason: str, now: float) -> None:

@@ -249,6 +249,38 @@ def test_an_alert_whose_every_entity_is_muted_is_held_and_counted(tmp_path, tg) 
     assert "muted" in table.splitlines()[0]
 
 
+def test_held_alerts_go_out_in_one_digest_when_the_mute_ends(tmp_path, tg, monkeypatch) -> None:
+    from monitor.deliver import buttons
+
+    monkeypatch.setattr(buttons, "RELEASE_EVERY", 0.0)
+    settings = bot_settings(tmp_path, tg)
+    ids = seed(settings, [None, None, None], entities={1: ["haftar"], 2: ["haftar"],
+                                                       3: ["dbeibah"]})
+    db = open_database(settings.database)
+    judgements.mute_entity(db, "haftar", until=time.time() + 3600,
+                           judge=judgements.Judge(ANALYST, "Ana"), now=time.time())
+    db.close()
+
+    async def go() -> None:
+        async with live(settings):
+            await until(lambda: len(tg.messages) == 1, "the alert not muted")
+            await until(lambda: db_rows(settings, "SELECT COUNT(*) FROM outbox WHERE "
+                                        "status = 'muted'") == [(2,)], "two alerts held")
+            db = open_database(settings.database)
+            assert judgements.unmute_entity(db, "haftar")
+            db.close()
+            await until(lambda: len(tg.messages) == 2, "the digest of the held alerts")
+    asyncio.run(go())
+    digest = tg.messages[1]["text"]
+    assert "خبر 1" in digest and "خبر 2" in digest and "the mute has ended" in digest
+    assert db_rows(settings, "SELECT status FROM outbox WHERE id IN (?, ?)", *ids[:2]) == [
+        ("folded",), ("folded",)]
+    db = open_database(settings.database)
+    [status] = outbox.status_rows(db)
+    db.close()
+    assert (status["muted"], status["pending"]) == (0, 0)
+
+
 def test_an_update_that_cannot_be_handled_is_skipped_not_retried_forever(tmp_path, tg,
                                                                          monkeypatch) -> None:
     from monitor.bot.triage import Triage
