@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +35,7 @@ from monitor.ops.metrics import METRICS
 from monitor.ops.notices import Notifier
 from monitor.ops.server import OpsServer
 from monitor.report import cycle_summary, totals_line
+from monitor.search.backfill import backfill_in_thread
 from monitor.schedule.housekeeping import housekeeping
 from monitor.schedule.reload import ChangeWatcher, rules_diff
 from monitor.store import feeds as feed_store
@@ -88,11 +90,15 @@ class Service:
         self._schedule_jobs()
         self.scheduler.start()
         sender = asyncio.create_task(self.app.drainer.run(self.stop), name="sender")
+        # Articles stored before the search index existed: indexed in the background.
+        backfill_stop = threading.Event()
+        backfill_in_thread(self.settings.database, backfill_stop)
         log.info("daemon started: %d feeds, database %s", len(self.sources),
                  self.settings.database)
         try:
             await self.stop.wait()
         finally:
+            backfill_stop.set()
             await self._shutdown(sender)
             if server:
                 await server.close()
