@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--jsonl", action="store_true", help="JSON lines for machines")
     back.add_argument("--demo", action="store_true", help="use the demo database")
     back.add_argument("--workers", type=int, default=2, help="scoring processes (default 2)")
+    back.add_argument("--all", action="store_true",
+                      help="re-score every stored article, not only those the edit can change")
     back.set_defaults(func=cmd_backtest)
 
     add_search_parser(sub)

@@ -24,7 +24,7 @@ from monitor.store.db import Database, open_read_only
 
 __all__ = ["index_articles", "BackfillState", "backfill_state", "ensure_format",
            "backfill_batch", "matching", "Found", "found_rows", "first_id_since",
-           "count_candidates", "iter_candidates", "entity_mentioned"]
+           "count_candidates", "iter_candidates", "entity_mentioned", "index_state"]
 
 # What is indexed for an article, read from its row: the same text the backtest scores.
 _SOURCE = "SELECT id, title, COALESCE(text, feed_summary, '') FROM articles"
@@ -210,3 +210,12 @@ def entity_mentioned(conn: sqlite3.Connection, entity: str) -> bool:
     """Whether any stored article mentions this entity (to tell a typo from no result)."""
     return conn.execute("SELECT 1 FROM mentions WHERE entity = ? LIMIT 1",
                         (entity,)).fetchone() is not None
+
+
+def index_state(db_path: Path) -> BackfillState:
+    """The index's backfill state, read on a read-only connection of its own (backtests)."""
+    conn = open_read_only(db_path)
+    try:
+        return backfill_state(conn)
+    finally:
+        conn.close()
