@@ -21,7 +21,7 @@ from monitor.match.automaton import MIN_TOKEN_SKELETON
 from monitor.match.tokens import is_arabic, skeleton, token_spans
 from monitor.normalize import normalize, normalize_text
 
-__all__ = ["IndexedFields", "index_fields", "field_tokens", "INDEX_FORMAT"]
+__all__ = ["IndexedFields", "index_fields", "field_tokens", "skeleton_tokens", "INDEX_FORMAT"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,8 @@ def field_tokens(text: str) -> list[str]:
     return [norm[a:b] for a, b in token_spans(norm)]
 
 
-def _skeletons(words: list[str]) -> str:
+def skeleton_tokens(words: list[str]) -> str:
+    """The skeleton column of a field with these tokens: each usable skeleton once."""
     if not words or not any(is_arabic(w) for w in words):
         return ""     # the matcher builds no skeleton line for a field without Arabic letters
     seen: dict[str, None] = {}
@@ -54,7 +55,7 @@ def _skeletons(words: list[str]) -> str:
 def index_fields(title: str | None, body: str | None) -> IndexedFields:
     """The indexed columns of an article with this title and body text."""
     t, b = field_tokens(title or ""), field_tokens(body or "")
-    return IndexedFields(" ".join(t), " ".join(b), _skeletons(t), _skeletons(b))
+    return IndexedFields(" ".join(t), " ".join(b), skeleton_tokens(t), skeleton_tokens(b))
 
 
 # Normalisation and tokens are code: when they change, an index built by older code no longer

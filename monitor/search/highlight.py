@@ -26,10 +26,12 @@ MAX_SNIPPETS = 2
 def phrase_matches(phrase: Phrase, tokens: list[str]) -> list[tuple[int, int]]:
     """(first, last) token indices of every occurrence of the phrase among these tokens."""
     forms = phrase.forms
+    head, rest = forms[0], forms[1:]
     n = len(forms)
     out = []
-    for i in range(len(tokens) - n + 1):
-        if all(tokens[i + k] in forms[k] for k in range(n)):
+    for i, tok in enumerate(tokens):
+        if tok in head and (not rest or (i + n <= len(tokens) and all(
+                tokens[i + k] in f for k, f in enumerate(rest, 1)))):
             out.append((i, i + n - 1))
     return out
 
@@ -62,34 +64,31 @@ class Snippet:
 
 
 def _matched(query: Query, text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """Original (start, end) of every token span matching the query, sorted and merged, and the
-    original spans of all the text's tokens."""
+    """Original (start, end) of every token span matching the query, sorted and merged, and
+    the snippet windows around them (original offsets)."""
     norm = normalize(text)
     spans = token_spans(norm.text)
     words = [norm.text[a:b] for a, b in spans]
     hits = sorted({m for p in query.phrases for m in phrase_matches(p, words)})
-    original = [norm.to_original(a, b) for a, b in spans]
-    marked = []
+
+    def orig(first: int, last: int) -> tuple[int, int]:
+        return norm.to_original(spans[first][0], spans[last][1])
+
+    marked: list[tuple[int, int]] = []
     for first, last in hits:
-        start, end = original[first][0], original[last][1]
+        start, end = orig(first, last)
         if marked and start <= marked[-1][1]:
             marked[-1] = (marked[-1][0], max(end, marked[-1][1]))
         else:
             marked.append((start, end))
-    return marked, _token_ranges(original, hits)
-
-
-def _token_ranges(original: list[tuple[int, int]], hits: list[tuple[int, int]]
-                  ) -> list[tuple[int, int]]:
-    """Snippet windows (original offsets) around the hits, overlapping ones merged."""
     windows: list[tuple[int, int]] = []
     for first, last in hits:
-        lo, hi = max(0, first - CONTEXT), min(len(original) - 1, last + CONTEXT)
+        lo, hi = max(0, first - CONTEXT), min(len(spans) - 1, last + CONTEXT)
         if windows and lo <= windows[-1][1]:
             windows[-1] = (windows[-1][0], max(hi, windows[-1][1]))
         else:
             windows.append((lo, hi))
-    return [(original[lo][0], original[hi][1]) for lo, hi in windows]
+    return marked, [(orig(lo, lo)[0], orig(hi, hi)[1]) for lo, hi in windows]
 
 
 def highlight_title(query: Query, title: str) -> Snippet:
