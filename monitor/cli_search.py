@@ -77,7 +77,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 1
     db = open_database(path)
     try:
-        run_backfill(db)
+        run_backfill(db, progress=sys.stderr)
         if args.entity and not entity_mentioned(db.conn, args.entity):
             raise SearchError(f"no stored article mentions entity {args.entity!r} (entity ids "
                               "are the rules' ids: see 'monitor rules check')")

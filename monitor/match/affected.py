@@ -119,8 +119,8 @@ def edit_scope(live: RuleSet, edited: RuleSet) -> EditScope:
         return EditScope("", "the edited rules score every article as the live ones do")
     with_words = {e.id for e in live.entities} | {e.id for e in edited.entities}
     if len(selecting) > MAX_SHARE * max(1, len(with_words)):
-        return EditScope(None, f"the edit touches {len(selecting)} of {len(with_words)} "
-                               "entities: every article re-scored",
+        return EditScope(None, f"the edit touches {len(selecting)} of the {len(with_words)} "
+                               "entities",
                          tuple(sorted(selecting)), tuple(sorted(rules)),
                          tuple(sorted(changed | groups)))
     parts: list[str] = []

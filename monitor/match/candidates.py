@@ -38,6 +38,9 @@ def _index_problem(db_path: Path) -> str | None:
     except sqlite3.Error:
         return ("this database has no search index yet (the daemon or 'monitor search' "
                 "creates it)")
+    if not state.format:
+        return ("the search index has not been built yet (the daemon builds it at start, or "
+                "'monitor search')")
     if state.format != INDEX_FORMAT:
         return "the search index was built by another normalisation and is being rebuilt"
     if not state.finished:

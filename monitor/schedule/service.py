@@ -35,9 +35,9 @@ from monitor.ops.metrics import METRICS
 from monitor.ops.notices import Notifier
 from monitor.ops.server import OpsServer
 from monitor.report import cycle_summary, totals_line
-from monitor.search.backfill import backfill_in_thread
 from monitor.schedule.housekeeping import housekeeping
 from monitor.schedule.reload import ChangeWatcher, rules_diff
+from monitor.search.backfill import backfill_in_thread
 from monitor.store import feeds as feed_store
 from monitor.store import maintenance, outbox
 from monitor.store import service as service_store

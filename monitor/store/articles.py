@@ -17,8 +17,8 @@ from monitor.parse.dates import sane_timestamp
 from monitor.parse.identity import reusing
 from monitor.store import outbox
 from monitor.store import stories as story_store
-from monitor.store.search import index_articles
 from monitor.store.db import Database
+from monitor.store.search import index_articles
 
 
 class Sighting(StrEnum):

@@ -54,8 +54,9 @@ def index_articles(conn: sqlite3.Connection, ids: Iterable[int]) -> int:
 
 @dataclass(frozen=True)
 class BackfillState:
-    """How far the backfill is: every article id up to ``done`` is indexed; ``last`` is the
-    newest article id. Finished when ``done >= last``."""
+    """How far the backfill is: the articles up to ``upto`` (the last one when the index was
+    created or its format changed) are (re)indexed up to ``done``; later ones are indexed as
+    they are stored. ``format`` is what the index was built with ('' before any backfill)."""
 
     done: int
     upto: int
@@ -64,12 +65,12 @@ class BackfillState:
 
     @property
     def finished(self) -> bool:
-        return self.done >= self.last and self.format == INDEX_FORMAT
+        return self.done >= self.upto and self.format == INDEX_FORMAT
 
     @property
     def remaining(self) -> int:
         """Article ids still to look at (an upper bound on the articles left to index)."""
-        return max(0, self.last - self.done)
+        return max(0, self.upto - self.done)
 
 
 def backfill_state(conn: sqlite3.Connection) -> BackfillState:
@@ -80,35 +81,30 @@ def backfill_state(conn: sqlite3.Connection) -> BackfillState:
 
 
 def ensure_format(db: Database) -> BackfillState:
-    """Make the backfill re-index every stored article when the index was built by another
-    normalisation (:data:`~monitor.search.fields.INDEX_FORMAT`); a new index takes the current
-    one. Old rows keep answering until their turn comes."""
+    """Start the backfill over every stored article when the index was built by another
+    normalisation (:data:`~monitor.search.fields.INDEX_FORMAT`), or by none yet: the first
+    backfill after the migration also redoes the articles stored since, which cannot tell what
+    code wrote them. Old rows keep answering until their turn comes."""
     with db.transaction() as conn:
         state = backfill_state(conn)
         if state.format != INDEX_FORMAT:
-            if state.format:        # built by other code: every row is rewritten
-                conn.execute("UPDATE search_backfill SET done = 0, upto = ? WHERE id = 1",
-                             (state.last,))
-            conn.execute("UPDATE search_backfill SET format = ? WHERE id = 1", (INDEX_FORMAT,))
+            conn.execute("UPDATE search_backfill SET done = 0, upto = ?, format = ? WHERE id = 1",
+                         (state.last, INDEX_FORMAT))
             state = backfill_state(conn)
     return state
 
 
 def backfill_batch(db: Database, size: int = 500) -> tuple[BackfillState, int]:
-    """Index the next ``size`` articles the backfill has not done, in one transaction (read,
-    normalise, write and the cursor move together: an interrupted backfill resumes where its
-    last committed batch ended, and a text saved meanwhile is never overwritten by a stale one).
-
-    Up to ``upto`` every article is (re)indexed; past it only those without an index row (the
-    store indexes new articles itself). Returns the new state and how many were indexed."""
+    """(Re)index the next ``size`` articles up to ``upto``, in one transaction (read, normalise,
+    write and the cursor move together: an interrupted backfill resumes where its last
+    committed batch ended, and a text saved meanwhile is never overwritten by a stale one).
+    Returns the new state and how many were indexed."""
     with db.transaction() as conn:
         state = backfill_state(conn)
-        rows = conn.execute(
-            f"{_SOURCE} WHERE id > ? AND (id <= ? OR NOT EXISTS "
-            "(SELECT 1 FROM article_search_docsize d WHERE d.id = articles.id)) "
-            "ORDER BY id LIMIT ?", (state.done, state.upto, size)).fetchall()
+        rows = conn.execute(f"{_SOURCE} WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+                            (state.done, state.upto, size)).fetchall()
         n = _write(conn, rows)
-        done = int(rows[-1][0]) if len(rows) == size else state.last
+        done = int(rows[-1][0]) if len(rows) == size else state.upto
         conn.execute("UPDATE search_backfill SET done = ? WHERE id = 1", (max(done, state.done),))
         return backfill_state(conn), n
 

@@ -8,9 +8,8 @@ CREATE VIRTUAL TABLE article_search USING fts5(
 );
 
 -- Articles stored before the index existed (or indexed by an older normalisation, whose
--- `format` differs) are indexed in batches by a resumable backfill: every article up to `done`
--- has been (re)indexed, and it is finished once `done` reaches the last article id. Articles with
--- ids above `upto` are indexed as they are stored, so past `upto` the backfill only fills gaps.
+-- `format` differs) are indexed in batches by a resumable backfill: the articles up to `upto`
+-- are (re)indexed up to `done`; later ones are indexed as they are stored.
 CREATE TABLE search_backfill (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     format  TEXT NOT NULL,
