@@ -109,3 +109,24 @@ def test_an_unfinished_index_falls_back_to_a_full_rescore(stored: Path, tmp_path
     sel = select_articles(copy, 0, load_rules(RULES), load_rules(edited))
     assert not sel.candidates_only and sel.rescored == 443
     assert "still being built" in sel.note
+
+
+def test_the_command_says_how_many_were_rescored(stored: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]):
+    from monitor.cli import main
+
+    edited = _edit(tmp_path, "cli", *EDITS["alias removed"])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+    monkeypatch.setenv("MONITOR_DATABASE", str(stored))
+    monkeypatch.setenv("MONITOR_RULES_PATH", str(RULES))
+    args = ["backtest", "--rules", str(edited), "--since", "30000d", "--workers", "1"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "backtest: 65 of 443 stored articles re-scored" in out
+    assert "a word of khalifa_haftar" in out
+    assert main([*args, "--all", "--jsonl"]) == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert summary["rescored"] == summary["articles"] == 443 and not summary["candidates_only"]
+    assert summary["note"] == "every article re-scored: --all given"

@@ -69,6 +69,9 @@ def test_phrases_need_the_words_in_a_row_and_all_words_are_required(db):
     assert found(db, "«القوات الروسية»") == {"phrase"}
     assert found(db, "القوات الروسية") == {"phrase", "apart", "reversed"}
     assert found(db, "حفتر موسكو") == {"haftar"}
+    # Past 128 proclitic combinations a phrase is looked up word by word, its order verified.
+    assert found(db, '"لقاء المشير خليفة حفتر في موسكو"') == {"haftar"}
+    assert found(db, '"موسكو في حفتر خليفة المشير لقاء"') == set()
 
 
 def test_highlights_are_in_the_original_spelling(db):
