@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from monitor.match.automaton import alias_words, variant_key
 from monitor.match.forms import is_arabic, token_spec
 from monitor.match.model import Entity, RuleSet
+from monitor.search.fields import compact_skeleton
 from monitor.search.query import TEXT_COLUMNS, phrase_expression, skeleton_expression
 
 __all__ = ["EditScope", "edit_scope", "MAX_SHARE"]
@@ -102,7 +103,7 @@ def _alias_terms(pack: RuleSet, entity_id: str, out: list[str], seen: set[str]) 
         out.append(f"{TEXT_COLUMNS}: ({phrase_expression(specs)})")
         key = variant_key(words) if ent.variants and is_arabic(phrase) else None
         if key is not None:
-            out.append(skeleton_expression(key.split()))
+            out.append(skeleton_expression([compact_skeleton(k) for k in key.split()]))
     for comp in ent.compose:
         for part in comp.parts:
             for member in pack.expand(part):

@@ -21,7 +21,8 @@ from monitor.match.automaton import MIN_TOKEN_SKELETON
 from monitor.match.tokens import is_arabic, skeleton, token_spans
 from monitor.normalize import normalize, normalize_text
 
-__all__ = ["IndexedFields", "index_fields", "field_tokens", "skeleton_tokens", "INDEX_FORMAT"]
+__all__ = ["IndexedFields", "index_fields", "field_tokens", "skeleton_tokens", "compact_skeleton",
+           "INDEX_FORMAT"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,27 @@ def field_tokens(text: str) -> list[str]:
     return [norm[a:b] for a, b in token_spans(norm)]
 
 
+class _Compact(dict):  # type: ignore[type-arg]
+    """translate() table writing a skeleton with two-byte characters: the matcher shifts its
+    letters into plane 15 (four bytes each in UTF-8) so they can never equal text; in a column
+    of their own they need not, and the index stores half as much."""
+
+    def __missing__(self, cp: int) -> str:
+        out = chr(cp - 0xF0000) if cp >= 0xF0000 else _CLASSES.get(cp, chr(cp))
+        self[cp] = out
+        return out
+
+
+# The two letter classes (tokens.skeleton): characters normalised text never holds.
+_CLASSES = {0xE000 + (ord("G") & 0x1FFF): "\u0640", 0xE000 + (ord("V") & 0x1FFF): "\u061c"}
+_COMPACT = _Compact()
+
+
+def compact_skeleton(skel: str) -> str:
+    """A skeleton (:func:`monitor.match.tokens.skeleton`) as the index writes it."""
+    return skel.translate(_COMPACT)
+
+
 def skeleton_tokens(words: list[str]) -> str:
     """The skeleton column of a field with these tokens: each usable skeleton once."""
     if not words or not any(is_arabic(w) for w in words):
@@ -48,7 +70,7 @@ def skeleton_tokens(words: list[str]) -> str:
     for w in words:
         s = skeleton(w)
         if len(s) >= MIN_TOKEN_SKELETON:
-            seen.setdefault(s)
+            seen.setdefault(compact_skeleton(s))
     return " ".join(seen)
 
 
@@ -63,5 +85,5 @@ def index_fields(title: str | None, body: str | None) -> IndexedFields:
 # so a changed behaviour is noticed and the index rebuilt (monitor.store.search).
 _PROBE = ("أإآٱ ى ة ؤئ ـ ً ٌ ٍ َ ُ ِ ّ ْ ٰ ﻻ ﺑﻴﺮﻭﺕ ی ک گ ڤ ھ ٠١٢٣٤٥٦٧٨٩ ۰۱۲ … – « » ‘ ’ "
           "Tor-M2 ẞ ﷲ \u200c\u200d\u00ad فاغنر فاجنر يفكيروف والجفرة للجفرة قواتها 2024م")
-INDEX_FORMAT = "1:" + hashlib.sha256(
+INDEX_FORMAT = "2:" + hashlib.sha256(
     (normalize_text(_PROBE) + "|" + repr(index_fields(_PROBE, _PROBE))).encode()).hexdigest()[:16]
