@@ -24,7 +24,8 @@ def drop_text_before(db: Database, cutoff: float) -> int:
     """Drop the text (not the row) of articles fetched, or first seen when never fetched, before
     ``cutoff``; returns how many lost it. Articles an analyst judged keep their text: they are
     the labelled set that ``monitor labels export`` and ``monitor backtest --labels`` use.
-    Their search index entry keeps the title only, as scoring then reads the title only."""
+    An article that loses its text keeps only its title in the search index, the only field
+    scoring then reads."""
     where = ("WHERE text IS NOT NULL AND COALESCE(fetched_at, first_seen_at) < ? "
              "AND id NOT IN (SELECT article_id FROM judgements)")
     with db.transaction() as conn:
