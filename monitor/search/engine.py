@@ -8,7 +8,8 @@ Each relevance is boosted by recency::
 
 so that of two equally relevant articles the newer comes first, while an older, clearly more
 relevant one still outranks a passing mention from today. Results are then verified in that
-order (exact forms, phrases in a row) until ``limit`` are found.
+order (exact forms, phrases in a row) until ``limit`` are found; when a window holds too few
+(a phrase of common words), the next older window follows, up to :data:`MAX_WINDOWS`.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from monitor.store.db import Database
 
 __all__ = ["Result", "Results", "run_search", "WINDOW", "RECENCY_BOOST", "HALF_LIFE_DAYS"]
 
-#: How many of the newest matching articles are ranked.
+#: How many of the newest matching articles are ranked at once.
 WINDOW = 1000
+#: How many windows are read, newest first, when too few of a window's articles truly match.
+MAX_WINDOWS = 10
 RECENCY_BOOST = 0.5
 HALF_LIFE_DAYS = 30.0
 
@@ -57,8 +60,8 @@ class Results:
 
     query: Query
     results: list[Result] = field(default_factory=list)
-    candidates: int = 0          # articles the index matched (capped at the window)
-    window_full: bool = False    # more matched than were ranked: only the newest were
+    candidates: int = 0          # articles the index matched (capped at the windows read)
+    window_full: bool = False    # more matched than were read: only the newest were
     seconds: float = 0.0
 
 
@@ -74,10 +77,26 @@ def run_search(db: Database, query: Query, *, limit: int = 20, since: float | No
     """Search the index (which the caller has brought up to date) for ``query``."""
     started = time.perf_counter()
     now = time.time() if now is None else now
-    rows = store.matching(db.conn, query.expression(), since=since, entity=entity,
-                          window=window)
+    out = Results(query)
+    expr, before = query.expression(), None
+    for _ in range(MAX_WINDOWS):
+        rows = store.matching(db.conn, expr, since=since, entity=entity, window=window,
+                              before=before)
+        out.candidates += len(rows)
+        out.window_full = len(rows) >= window
+        _verified(db, query, rows, now, limit, out)
+        if len(out.results) >= limit or not out.window_full:
+            break
+        # Fewer true matches than wanted among these (a phrase of common words): older ones.
+        before = min(r[0] for r in rows)
+    out.seconds = time.perf_counter() - started
+    return out
+
+
+def _verified(db: Database, query: Query, rows: list[tuple[int, float, float]], now: float,
+              limit: int, out: Results) -> None:
+    """Add the true matches among ``rows`` to ``out``, best first, until it holds ``limit``."""
     ranked = sorted(rows, key=lambda r: (-combined(r[1], r[2], now), -r[0]))
-    out = Results(query, candidates=len(rows), window_full=len(rows) >= window)
     step = max(limit * 2, 20)
     for i in range(0, len(ranked), step):
         part = ranked[i:i + step]
@@ -91,8 +110,4 @@ def run_search(db: Database, query: Query, *, limit: int = 20, since: float | No
                 row.outlet, row.url, highlight_title(query, row.title),
                 snippets(query, row.text)))
             if len(out.results) >= limit:
-                break
-        if len(out.results) >= limit:
-            break
-    out.seconds = time.perf_counter() - started
-    return out
+                return

@@ -9,11 +9,13 @@ words like any other.
 Each query word is read as the matcher reads an alias of the ``noun`` inflection class
 (:func:`monitor.match.forms.token_spec`): the proclitics it may carry (و ف ب ك ل and their pairs,
 ال and لل with theirs; fewer for short words), and the suffixes (dual, plurals, pronouns, ة as ت
-before them). The index holds whole tokens, so the expression asks for each allowed proclitic
-followed by the stem as a *prefix* term (``"بالقوات"*``): a few dozen range look-ups instead of
-the hundreds of exact forms. Prefix terms also find longer, unrelated words (كر* for كرة), so
-matches are verified against the exact forms afterwards (:mod:`monitor.search.highlight`);
-docs/search.md has the measurements behind this choice.
+before them). The index holds whole tokens, so the expression asks, for each allowed proclitic,
+for the stem alone when it may stand bare and for the stem and each first letter its suffixes
+can start with as a *prefix* term (``"بالقوات"``, ``"بالقواتا"*``, ``"بالقواته"*`` …): a few dozen
+range look-ups instead of the hundreds of exact forms, and narrow ranges (``كرت*``, not ``كر*``).
+A phrase asks for all its words; the order, and the exact forms (a prefix also finds longer,
+unrelated words), are verified on the results (:mod:`monitor.search.highlight`).
+docs/search.md has the measurements behind these choices.
 """
 
 from __future__ import annotations
@@ -38,9 +40,6 @@ TEXT_COLUMNS = "{title body}"
 # A phrase with more proclitic combinations than this is looked for word by word (every word
 # present) and its order checked on the results: the expression would otherwise explode.
 MAX_ALTERNATIVES = 128
-# Stems this short or shorter get prefix terms per suffix letter (كرت* كرات* and كره for كرة,
-# not كر*): a short prefix also matches too many unrelated words.
-SHORT_STEM = 3
 MAX_QUERY_WORDS = 32
 
 
@@ -76,9 +75,13 @@ class Query:
     phrases: tuple[Phrase, ...]
 
     def expression(self) -> str:
-        """The FTS5 expression of the query (a superset: results are verified)."""
-        return " AND ".join(f"{TEXT_COLUMNS}: ({phrase_expression(p.specs, refine=True)})"
-                            for p in self.phrases)
+        """The FTS5 expression of the query: every word of every phrase, each in any of its
+        forms (a superset: word order and exact forms are verified on the results). Phrases
+        are not asked of FTS5 as phrases: that costs a merge of the same prefix ranges for each
+        proclitic combination, several times the cost of the words alone."""
+        words = dict.fromkeys((s, i == 0) for p in self.phrases for i, s in enumerate(p.specs))
+        return " AND ".join(f"{TEXT_COLUMNS}: ({' OR '.join(_token_terms(s, first, True))})"
+                            for s, first in words)
 
 
 _QUOTES = re.compile(r'"')
@@ -120,7 +123,7 @@ def _token_terms(spec: TokenSpec, first: bool, refine: bool) -> list[str]:
     if spec.exact:
         return [quote(spec.stem)]
     before = sorted(spec.first if first else spec.inner)
-    if not refine or len(spec.stem) > SHORT_STEM or len(spec.after) <= 1:
+    if not refine or len(spec.after) <= 1:
         if spec.after == frozenset({""}):
             return [quote(b + spec.stem) for b in before]
         return [quote(b + spec.stem) + "*" for b in before]
@@ -133,14 +136,11 @@ def _token_terms(spec: TokenSpec, first: bool, refine: bool) -> list[str]:
     return out
 
 
-def phrase_expression(specs: tuple[TokenSpec, ...] | list[TokenSpec], *,
-                      refine: bool = False) -> str:
+def phrase_expression(specs: tuple[TokenSpec, ...] | list[TokenSpec]) -> str:
     """An FTS5 expression matching every article where these alias tokens stand in a row (and
     some others): an OR of phrases of prefix terms, one per proclitic combination, or, past
-    :data:`MAX_ALTERNATIVES`, every token present anywhere. ``refine`` narrows short stems of a
-    one-word phrase (search); the backtest does not need it."""
-    per_token = [_token_terms(s, i == 0, refine and len(specs) == 1)
-                 for i, s in enumerate(specs)]
+    :data:`MAX_ALTERNATIVES`, every token present anywhere (the backtest's candidates)."""
+    per_token = [_token_terms(s, i == 0, False) for i, s in enumerate(specs)]
     total = 1
     for terms in per_token:
         total *= len(terms)

@@ -115,19 +115,24 @@ def backfill_batch(db: Database, size: int = 500) -> tuple[BackfillState, int]:
 def first_id_since(conn: sqlite3.Connection, since: float) -> int:
     """The smallest id of an article first seen at or after ``since`` (0 when none is): ids
     grow with time, so the index can stop there instead of reading every older match."""
-    row = conn.execute("SELECT MIN(id) FROM articles WHERE first_seen_at >= ?",
-                       (since,)).fetchone()
+    # By the time index: MIN(id) alone would walk the ids from the oldest.
+    row = conn.execute("SELECT MIN(id) FROM articles INDEXED BY articles_seen "
+                       "WHERE first_seen_at >= ?", (since,)).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
 
 def matching(conn: sqlite3.Connection, expr: str, *, since: float | None = None,
-             entity: str | None = None, window: int = 1000) -> list[tuple[int, float, float]]:
-    """(id, bm25, first_seen_at) of the ``window`` newest articles matching an FTS5 expression,
-    newest first (bm25: lower is better)."""
+             entity: str | None = None, window: int = 1000,
+             before: int | None = None) -> list[tuple[int, float, float]]:
+    """(id, bm25, first_seen_at) of the ``window`` newest articles matching an FTS5 expression
+    (older than article ``before`` when given), newest first (bm25: lower is better)."""
     sql = (f"SELECT s.rowid, bm25(article_search, {_WEIGHTS}), a.first_seen_at "
-           "FROM article_search s JOIN articles a ON a.id = s.rowid "
+           "FROM article_search s CROSS JOIN articles a ON a.id = s.rowid "
            "WHERE article_search MATCH ?")
     args: list[object] = [expr]
+    if before is not None:
+        sql += " AND s.rowid < ?"
+        args.append(before)
     if since is not None:
         sql += " AND s.rowid >= ? AND a.first_seen_at >= ?"
         args += [first_id_since(conn, since), since]
