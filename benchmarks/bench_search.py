@@ -231,7 +231,8 @@ def run(articles: int = 1_000_000, text_chars: int = 0, rounds: int = 5,
             base = like_ms
             rows.append(Row("search", f"{label} ({text})", ms, "ms",
                             "LIKE scan" if base is not None else "—", base,
-                            base / ms if base else None, "< 100 ms at 1,000,000", ms < 100,
+                            base / ms if base else None, "< 100 ms at 1,000,000",
+                            ms < 100 if articles >= 1_000_000 else None,
                             f"{len(found.results)} shown of {found.candidates}"
                             f"{'+' if found.window_full else ''} matched; first run "
                             f"{found.seconds * 1000:.0f} ms"

@@ -74,6 +74,13 @@ def test_phrases_need_the_words_in_a_row_and_all_words_are_required(db):
     assert found(db, '"موسكو في حفتر خليفة المشير لقاء"') == set()
 
 
+def test_older_windows_are_read_when_the_newest_hold_no_true_match(db):
+    # The index is asked for the words; its newest answer has them in the wrong order.
+    res = run_search(db, parse_query('"القوات الروسية"'), now=NOW, window=1)
+    assert [r.id for r in res.results] == [db.ids["phrase"]]
+    assert res.candidates == 2 and not res.window_full     # reversed, then phrase, then none
+
+
 def test_highlights_are_in_the_original_spelling(db):
     res = run_search(db, parse_query("حفتر"), now=NOW).results
     hit = next(r for r in res if r.id == db.ids["haftar"])
