@@ -1,10 +1,13 @@
 """Run every benchmark and print one table (and JSON): ``python -m benchmarks [--quick]``.
 
     python -m benchmarks [--quick] [--only 1,3] [--json results.json]
+    python -m benchmarks bench_search --articles 20000     (one benchmark, its own options)
 
 1 scoring throughput, 2 cold-start pipeline, 3 steady-state polling (304), 4 alert latency,
-5 memory. Each figure is measured against a baseline in the same run. ``--quick`` uses smaller
-sizes (about two minutes); the full sizes are the ones of the issue.
+5 memory, 6 archive search, 7 backtest with the search index. Each figure is measured against a
+baseline in the same run. ``--quick`` uses smaller sizes (about two minutes, plus the first
+build of the search stores); the full sizes are the ones of the issue (6 and 7 build a
+1,000,000-article store once, cached under /tmp/monitor-bench).
 """
 
 from __future__ import annotations
@@ -25,12 +28,16 @@ FULL = {1: {"docs": 600, "naive_docs": 60, "rounds": 3},
         2: {"feeds": 200, "items": 50, "sample": 400},
         3: {"feeds": 1000, "cycles": 3},
         4: {"items": 12},
-        5: {"feeds": 400, "items": 50}}
+        5: {"feeds": 400, "items": 50},
+        6: {"articles": 1_000_000},
+        7: {"articles": 1_000_000}}
 QUICK = {1: {"docs": 200, "naive_docs": 20, "rounds": 3},
          2: {"feeds": 30, "items": 50, "sample": 100},
          3: {"feeds": 1000, "cycles": 2},
          4: {"items": 6},
-         5: {"feeds": 40, "items": 50}}
+         5: {"feeds": 40, "items": 50},
+         6: {"articles": 20_000},
+         7: {"articles": 20_000, "baseline_articles": 5_000}}
 
 
 def bench(number: int, sizes: dict) -> list[Row]:
@@ -46,8 +53,26 @@ def bench(number: int, sizes: dict) -> list[Row]:
     if number == 4:
         from benchmarks import bench_latency
         return bench_latency.run(**sizes)
+    if number == 6:
+        from benchmarks import bench_search
+        return bench_search.run(**sizes)
+    if number == 7:
+        from benchmarks import bench_backtest
+        return bench_backtest.run(**sizes)
     from benchmarks import bench_memory
     return bench_memory.run(**sizes)
+
+
+def run_module(name: str, argv: list[str]) -> int:
+    """``python -m benchmarks bench_NAME ...``: that benchmark's own command line."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"benchmarks.{name}")
+    except ModuleNotFoundError:
+        print(f"no benchmark named {name!r} in benchmarks/", file=sys.stderr)
+        return 2
+    return int(module.main(argv) or 0)
 
 
 def machine() -> dict:

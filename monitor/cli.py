@@ -4,8 +4,9 @@ sets up logging and loads configuration.
 The subcommands' handlers live in modules named after what they do: :mod:`monitor.cli_poll`
 (``once``, ``run``), :mod:`monitor.cli_feeds` (``feeds``, ``feeds import|export``),
 :mod:`monitor.cli_reports` (``status``, ``digest``, ``backtest``), :mod:`monitor.cli_labels`
-(``labels export``, ``backtest --labels|--judged``), :mod:`monitor.cli_send_test`
-(``send-test``) and :mod:`monitor.match.commands` (``rules check``, ``score``).
+(``labels export``, ``backtest --labels|--judged``), :mod:`monitor.cli_search` (``search``),
+:mod:`monitor.cli_send_test` (``send-test``) and :mod:`monitor.match.commands` (``rules check``,
+``score``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from monitor.cli_feeds import add_feeds_parser
 from monitor.cli_labels import add_judged_arguments, add_labels_parser
 from monitor.cli_poll import cmd_once, cmd_run
 from monitor.cli_reports import cmd_backtest, cmd_digest, cmd_status
+from monitor.cli_search import add_search_parser
 from monitor.cli_send_test import cmd_send_test
 from monitor.config import Settings, load_settings, resolve_config_path
 from monitor.errors import MonitorError
@@ -100,10 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--jsonl", action="store_true", help="JSON lines for machines")
     back.add_argument("--demo", action="store_true", help="use the demo database")
     back.add_argument("--workers", type=int, default=2, help="scoring processes (default 2)")
+    back.add_argument("--all", action="store_true",
+                      help="re-score every stored article, not only those the edit can change")
     add_judged_arguments(back)
     back.set_defaults(func=cmd_backtest)
 
     add_labels_parser(sub)
+    add_search_parser(sub)
 
     _add_match_commands(sub)
     return parser

@@ -126,13 +126,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     """Compare the live rules with edited ones on the stored articles."""
     import json
 
-    from monitor.match.backtest import (
-        count_articles,
-        iter_articles,
-        jsonl_lines,
-        render,
-        run_backtest,
-    )
+    from monitor.match.backtest import jsonl_lines, render, run_backtest
+    from monitor.match.candidates import select_articles
     from monitor.match.rules import load_rules
 
     if args.labels or args.judged or args.fail_on_loss:
@@ -144,10 +139,13 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if path is None:
         return 1
     since = time.time() - (args.since[1] if args.since else 30 * 86400)
-    load_rules(settings.rules_path)        # both rule sets must be valid before any work
-    load_rules(args.candidate)
-    report = run_backtest(iter_articles(Path(path), since), count_articles(Path(path), since),
-                          settings.rules_path, Path(args.candidate), workers=args.workers)
+    live = load_rules(settings.rules_path)        # both rule sets must be valid before any work
+    edited = load_rules(args.candidate)
+    # Only the articles the edit can change, found with the search index (--all: every one).
+    sel = select_articles(Path(path), since, live, edited, everything=args.all)
+    report = run_backtest(sel.chunks, sel.total, settings.rules_path, Path(args.candidate),
+                          workers=args.workers, note=sel.note,
+                          rescored=sel.rescored if sel.candidates_only else None)
     if args.jsonl:
         for obj in jsonl_lines(report):
             print(json.dumps(obj, ensure_ascii=False))

@@ -36,7 +36,8 @@ has exactly one translation table: httpx in ``monitor/fetch/translate.py``, pyth
     │       │                    (token rejected), "chat" (kicked, not found, migrated) or
     │       │                    "message" (this message is refused, e.g. too long)
     │       └── EditImpossible   the message can no longer be edited: reply instead
-    └── StoreError               the state database is unusable
+    ├── StoreError               the state database is unusable
+    └── SearchError              a search query that cannot be run (empty, too long)
 
 Delivery errors never carry the bot token: the Telegram translator scrubs every message it
 builds, and raises ``from None`` so no chained library exception carries it into a traceback.
@@ -226,3 +227,9 @@ class StoreError(MonitorError):
     """The state database cannot be opened or migrated."""
 
     kind = "store"
+
+
+class SearchError(MonitorError):
+    """A search query that cannot be run: nothing searchable in it, or too long."""
+
+    kind = "search"

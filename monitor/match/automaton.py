@@ -25,7 +25,8 @@ from monitor.match.model import Entity, RuleSet
 from monitor.match.tokens import skeleton, skeleton_line, tokenize
 from monitor.normalize import normalize_text
 
-__all__ = ["Pattern", "Candidate", "Compiled", "compile_ruleset", "MIN_SKELETON"]
+__all__ = ["Pattern", "Candidate", "Compiled", "compile_ruleset", "MIN_SKELETON", "alias_words",
+           "variant_key"]
 
 # Skeletons shorter than this (in skeleton letters) are not used: short skeletons such as شG
 # (شويغو) collide with ordinary words. Every token of a variant key needs MIN_TOKEN_SKELETON
@@ -61,11 +62,12 @@ class Candidate:
     inflected: bool = False
 
 
-def _alias_words(alias: str) -> list[str]:
+def alias_words(alias: str) -> list[str]:
+    """The normalised tokens of an alias (or a not_in phrase)."""
     return [t.text for t in tokenize(normalize_text(alias))]
 
 
-def _variant_key(words: list[str]) -> str | None:
+def variant_key(words: list[str]) -> str | None:
     """The skeleton key of an alias, or nothing when the skeleton is too short to be safe.
 
     No clitic forms here: a clitic letter read into a skeleton made فولكنر (Faulkner) and
@@ -112,7 +114,7 @@ class Compiled:
     def _add_entity(self, ent: Entity, variant_table: dict[str, list[Pattern]]) -> None:
         for negative, phrases in ((False, ent.aliases), (True, ent.not_in)):
             for phrase in phrases:
-                words = _alias_words(phrase)
+                words = alias_words(phrase)
                 if not words:
                     continue
                 inflect = "none" if negative else ent.inflect_of(phrase)
@@ -125,7 +127,7 @@ class Compiled:
                     self.phrases[sids[0]].append(entry)
                 # Variant keys for Arabic spellings only: Latin ones are listed as written, and a
                 # text without Arabic letters then needs no skeleton line at all.
-                key = _variant_key(words) if ent.variants and is_arabic(phrase) else None
+                key = variant_key(words) if ent.variants and is_arabic(phrase) else None
                 if key is not None:
                     vpat = Pattern(ent.id, phrase, len(words), negative, True)
                     pats = variant_table.setdefault(key, [])

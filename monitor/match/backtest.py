@@ -1,5 +1,7 @@
 """Backtesting a rule edit: re-score stored articles with candidate rules and with the rules now
-live, and report what would change. Read-only: nothing is queued or sent.
+live, and report what would change. Read-only: nothing is queued or sent. Only the articles the
+edit can change are re-scored when the search index can tell them (:mod:`monitor.match.candidates`);
+the report then counts rules among those.
 
 Scoring is CPU-bound, so articles go to worker processes in chunks (each worker compiles both
 rule sets once); progress goes to stderr.
@@ -47,6 +49,10 @@ class BacktestReport:
     stop_alerting: list[Verdict] = field(default_factory=list)
     live_per_rule: Counter[str] = field(default_factory=Counter)
     new_per_rule: Counter[str] = field(default_factory=Counter)
+    #: How many were re-scored when only those the edit can change were (None: all of them);
+    #: the per-rule counts are then among those, and the others score the same under both.
+    rescored: int | None = None
+    note: str = ""
 
 
 Article = ArticleText   # (id, title, text, url)
@@ -89,11 +95,13 @@ def _score_chunk(chunk: list[Article]) -> list[Verdict]:
 
 
 def run_backtest(chunks: Iterable[list[Article]], total: int, live: Path, candidate: Path,
-                 *, workers: int = 2, progress: TextIO | None = sys.stderr) -> BacktestReport:
-    """Score every article with both rule sets and collect the differences."""
-    report = BacktestReport(articles=total)
+                 *, workers: int = 2, progress: TextIO | None = sys.stderr,
+                 rescored: int | None = None, note: str = "") -> BacktestReport:
+    """Score the articles with both rule sets and collect the differences. ``rescored``: the
+    chunks hold only that many of the ``total`` stored articles (the ones that can change)."""
+    report = BacktestReport(articles=total, rescored=rescored, note=note)
     started = time.monotonic()
-    bar = Progress(total, progress)
+    bar = Progress(total if rescored is None else rescored, progress)
     for verdicts in _map(chunks, str(live), str(candidate), workers):
         for v in verdicts:
             report.live_per_rule.update(v.live_rules)
@@ -160,8 +168,14 @@ class Progress:
 def render(report: BacktestReport, limit: int = 50) -> str:
     """The human report."""
     rules = sorted(set(report.live_per_rule) | set(report.new_per_rule))
-    lines = [f"backtest: {report.articles} stored articles re-scored in {report.seconds:.1f} s",
-             "", f"{'rule':<32} {'live':>6} {'edited':>7}"]
+    if report.rescored is None:
+        lines = [f"backtest: {report.articles} stored articles re-scored in {report.seconds:.1f} s"]
+    else:
+        lines = [f"backtest: {report.rescored} of {report.articles} stored articles re-scored in "
+                 f"{report.seconds:.1f} s (the others cannot change: they score the same under "
+                 "both; rule counts below are among the re-scored)"]
+    lines += [f"  ({report.note})"] if report.note else []
+    lines += ["", f"{'rule':<32} {'live':>6} {'edited':>7}"]
     lines += [f"{r:<32} {report.live_per_rule[r]:>6} {report.new_per_rule[r]:>7}" for r in rules]
     for label, items in (("would NEWLY alert", report.newly_alerting),
                          ("would STOP alerting", report.stop_alerting)):
@@ -180,6 +194,8 @@ def jsonl_lines(report: BacktestReport) -> Iterator[dict[str, Any]]:
         for v in items:
             yield {"change": change, **asdict(v)}
     yield {"summary": True, "articles": report.articles, "seconds": round(report.seconds, 2),
+           "rescored": report.articles if report.rescored is None else report.rescored,
+           "candidates_only": report.rescored is not None, "note": report.note,
            "newly_alerting": len(report.newly_alerting),
            "stop_alerting": len(report.stop_alerting),
            "live_per_rule": dict(report.live_per_rule), "new_per_rule": dict(report.new_per_rule)}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,6 +40,7 @@ from monitor.ops.server import OpsServer
 from monitor.report import cycle_summary, totals_line
 from monitor.schedule.housekeeping import housekeeping
 from monitor.schedule.reload import ChangeWatcher, rules_diff
+from monitor.search.backfill import backfill_in_thread
 from monitor.store import feeds as feed_store
 from monitor.store import maintenance, outbox
 from monitor.store import service as service_store
@@ -92,11 +94,15 @@ class Service:
         self.scheduler.start()
         sender = asyncio.create_task(self.app.drainer.run(self.stop), name="sender")
         bot = start_poller(self.app, self.stop)
+        # Articles stored before the search index existed: indexed in the background.
+        backfill_stop = threading.Event()
+        backfill_in_thread(self.settings.database, backfill_stop)
         log.info("daemon started: %d feeds, database %s", len(self.sources),
                  self.settings.database)
         try:
             await self.stop.wait()
         finally:
+            backfill_stop.set()
             await self._shutdown(sender, bot)
             if server:
                 await server.close()

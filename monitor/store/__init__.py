@@ -5,6 +5,7 @@
 in-memory band index), ``mentions`` (entity mention aggregates), ``surges`` (surge rows),
 ``digest`` (period summaries), ``outbox`` (queued messages), ``service`` (service state, rule
 statistics), ``hosts`` (circuit breakers), ``maintenance`` (pruning, checkpoints, VACUUM),
-``corpus`` (stored texts for backtests). Callers decide what to compute and when; these functions
+``corpus`` (stored texts for backtests), ``search`` (the full-text index: kept in step,
+backfilled, queried). Callers decide what to compute and when; these functions
 only read or persist, taking the connection or :class:`~monitor.store.db.Database` the caller has.
 """

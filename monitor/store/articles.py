@@ -18,6 +18,7 @@ from monitor.parse.identity import reusing
 from monitor.store import outbox
 from monitor.store import stories as story_store
 from monitor.store.db import Database
+from monitor.store.search import index_articles
 
 
 class Sighting(StrEnum):
@@ -81,6 +82,7 @@ def _record(conn: sqlite3.Connection, feed_id: int, item: RawItem, now: float) -
          item.author, item.published.timestamp() if item.published else None, now,
          item.outlet, item.page_url, item.key or None, int(item.own_text)))
     _add_sighting(conn, feed_id, item.identity, int(cur.lastrowid or 0), now)
+    index_articles(conn, [int(cur.lastrowid or 0)])     # searchable by its feed text already
     return Sighting.NEW
 
 
@@ -99,6 +101,7 @@ def _edited(conn: sqlite3.Connection, seen: sqlite3.Row, item: RawItem) -> Sight
         "page_url = COALESCE(?, page_url), extraction_status = CASE WHEN COALESCE(alert, 0) = 0 "
         "THEN 'pending' ELSE extraction_status END WHERE id = ?",
         (item.title, item.summary, item.key, item.page_url, seen["article_id"]))
+    index_articles(conn, [seen["article_id"]])
     return Sighting.EDITED
 
 
@@ -189,6 +192,7 @@ def save_article(conn: sqlite3.Connection, article: Article, *, now: float, scor
         (article.title or None, article.text, e.author if e else None,
          e.language if e else None, now, article.status.value, article.error,
          article.published_at, article.id))
+    index_articles(conn, [article.id])
     if article.source_link:
         # The publisher's URL becomes the article's, unless another article took it meanwhile
         # (its story placement then groups the two as copies).

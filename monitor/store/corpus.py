@@ -12,14 +12,14 @@ ArticleText = tuple[int, str, str, str | None]
 """(id, title, text, url): the text is the extracted one, else the feed's summary, else ''."""
 
 # The rows a backtest reads; count_texts and iter_texts must agree on them.
-_STORED = "FROM articles WHERE extraction_status != 'pending' AND first_seen_at >= ?"
+STORED = "FROM articles WHERE extraction_status != 'pending' AND first_seen_at >= ?"
 
 
 def count_texts(db_path: Path, since: float) -> int:
     """How many articles :func:`iter_texts` will yield."""
     conn = open_read_only(db_path)
     try:
-        return int(conn.execute(f"SELECT COUNT(*) {_STORED}", (since,)).fetchone()[0])
+        return int(conn.execute(f"SELECT COUNT(*) {STORED}", (since,)).fetchone()[0])
     finally:
         conn.close()
 
@@ -30,7 +30,7 @@ def iter_texts(db_path: Path, since: float, chunk: int) -> Iterator[list[Article
     conn = open_read_only(db_path)
     try:
         cursor = conn.execute(
-            f"SELECT id, title, COALESCE(text, feed_summary, ''), canonical_url {_STORED} "
+            f"SELECT id, title, COALESCE(text, feed_summary, ''), canonical_url {STORED} "
             "ORDER BY id", (since,))
         while rows := cursor.fetchmany(chunk):
             yield rows

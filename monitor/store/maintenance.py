@@ -23,12 +23,18 @@ def is_writable(db: Database) -> bool:
 def drop_text_before(db: Database, cutoff: float) -> int:
     """Drop the text (not the row) of articles fetched, or first seen when never fetched, before
     ``cutoff``; returns how many lost it. Articles an analyst judged keep their text: they are
-    the labelled set that ``monitor labels export`` and ``monitor backtest --labels`` use."""
+    the labelled set that ``monitor labels export`` and ``monitor backtest --labels`` use.
+    An article that loses its text keeps only its title in the search index, the only field
+    scoring then reads."""
+    where = ("WHERE text IS NOT NULL AND COALESCE(fetched_at, first_seen_at) < ? "
+             "AND id NOT IN (SELECT article_id FROM judgements)")
     with db.transaction() as conn:
-        return conn.execute(
-            "UPDATE articles SET text = NULL, feed_summary = '' WHERE text IS NOT NULL "
-            "AND COALESCE(fetched_at, first_seen_at) < ? "
-            "AND id NOT IN (SELECT article_id FROM judgements)", (cutoff,)).rowcount
+        # The index forgets the body with the text (the title stays searchable). Done first:
+        # the same condition no longer holds once the text is gone.
+        conn.execute("UPDATE article_search SET body = '', body_skel = '' "
+                     f"WHERE rowid IN (SELECT id FROM articles {where})", (cutoff,))
+        return conn.execute(f"UPDATE articles SET text = NULL, feed_summary = '' {where}",
+                            (cutoff,)).rowcount
 
 
 def checkpoint(db: Database) -> None:
