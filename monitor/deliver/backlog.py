@@ -18,7 +18,7 @@ from monitor.alert.digest import fits_with_every_link
 from monitor.alert.payload import AlertPayload, DigestItem
 from monitor.alert.text import largest
 from monitor.config import AlertSettings
-from monitor.store import outbox
+from monitor.store import outbox, triage
 from monitor.store.db import Database
 from monitor.store.outbox import SEVERITY_ORDER, OutboxRow
 
@@ -54,7 +54,7 @@ def release_held(db: Database, settings: AlertSettings, still_muted: Callable[[O
     """Alerts held by a mute that has ended (expired, or /unmute) go out, folded into digests
     per destination rather than as a flood of single alerts. Returns how many were released."""
     by_dest: dict[str, list[OutboxRow]] = {}
-    for row in outbox.held(db):
+    for row in triage.held(db):
         if row.payload is not None and not still_muted(row):
             by_dest.setdefault(row.destination, []).append(row)
     released = 0
@@ -67,7 +67,7 @@ def release_held(db: Database, settings: AlertSettings, still_muted: Callable[[O
                                        payload=payload, now=now, status="muted") is not None:
                 folded.update(r.id for r in chunk)
         # An alert too large for any digest goes out on its own.
-        released += len(folded) + outbox.unhold(db, [r.id for r in rows if r.id not in folded])
+        released += len(folded) + triage.unhold(db, [r.id for r in rows if r.id not in folded])
         log.info("mute ended destination=%s: %d held alerts released in digests", dest,
                  len(rows))
     return released

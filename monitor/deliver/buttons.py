@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from monitor.alert.keyboard import Keyboard, triage_keyboard
 from monitor.deliver.backlog import release_held
 from monitor.errors import EditImpossible, PermanentFailure, RetryLater
-from monitor.store import judgements, outbox
+from monitor.store import judgements, outbox, triage
 from monitor.store.mentions import article_entities
 from monitor.store.outbox import OutboxRow
 
@@ -68,7 +68,7 @@ class TriageButtons:
         reason = self.muted_because(row)
         if reason is None:
             return False
-        outbox.hold_muted(self.db, row.id, reason=reason)
+        triage.hold_muted(self.db, row.id, reason=reason)
         log.info("alert held destination=%s outbox_id=%d article_id=%s: %s", row.destination,
                  row.id, row.payload.article_id if row.payload else None, reason)
         return True
@@ -112,11 +112,11 @@ class TriageButtons:
         target_id = row.payload.target_id or 0
         # The rows first, the tally after: a press committed after this read queues a row of
         # its own, which this edit does not claim.
-        rows = outbox.pending_tallies(self.db, row.destination, target_id) or [row.id]
+        rows = triage.pending_tallies(self.db, row.destination, target_id) or [row.id]
         target = outbox.get_row(self.db, target_id)
         if (target is None or target["kind"] != "alert" or target["status"] != "sent"
                 or target["message_id"] is None or not self.buttons):
-            outbox.mark_tallied(self.db, rows)      # no message with buttons to refresh
+            triage.mark_tallied(self.db, rows)      # no message with buttons to refresh
             return "merged"
         keyboard = self.keyboard_for(target_id, target["article_id"])
         await self._global.acquire()
@@ -127,13 +127,13 @@ class TriageButtons:
         except EditImpossible as exc:
             log.warning("tally not shown destination=%s outbox_id=%d: %s", row.destination,
                         target_id, exc)
-            outbox.mark_tallied(self.db, rows)
+            triage.mark_tallied(self.db, rows)
             return "merged"
         except PermanentFailure as exc:
             return self._permanent(row, exc, stats)
         except RetryLater as exc:
             return self._retry(row, exc, stats)
-        outbox.mark_tallied(self.db, rows)
+        triage.mark_tallied(self.db, rows)
         self.delivered(row.destination)
         log.info("tally shown destination=%s outbox_id=%d message_id=%d presses=%d",
                  row.destination, target_id, target["message_id"], len(rows))

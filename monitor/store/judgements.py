@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from monitor.store.db import Database
-from monitor.store.outbox import queue_tally
+from monitor.store.triage import queue_tally
 
 Label = Literal["relevant", "not_relevant"]
 LABELS: tuple[Label, ...] = ("relevant", "not_relevant")

@@ -16,7 +16,7 @@ from monitor.app import open_app
 from monitor.bot.access import REFUSED_PRESS
 from monitor.bot.triage import NOT_OURS, UNKNOWN_ALERT
 from monitor.report import outbox_table
-from monitor.store import judgements, outbox
+from monitor.store import judgements, outbox, triage
 from monitor.store.db import open_database
 from tests.bot.harness import ANALYST, CHAT, SECOND, STRANGER, bot_settings, live, seed, until
 
@@ -172,7 +172,7 @@ def test_several_presses_waiting_collapse_into_one_edit(tmp_path, tg) -> None:
     for n, user in enumerate((ANALYST, SECOND, 113)):
         judgements.judge_alert(db, update_id=n + 1, outbox_id=row, judge=judgements.Judge(user),
                                label="relevant" if n else "not_relevant", now=time.time())
-    assert len(outbox.pending_tallies(db, "default", row)) == 3
+    assert len(triage.pending_tallies(db, "default", row)) == 3
     db.close()
     asyncio.run(send_alert())
     assert len(tg.markup_edits) == 1
