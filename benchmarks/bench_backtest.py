@@ -15,7 +15,6 @@ takes the better part of an hour on 2 cores.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -26,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_search import build_store  # noqa: E402
-from benchmarks.common import Row, print_rows  # noqa: E402
+from benchmarks.common import Row, dump, print_rows  # noqa: E402
 from monitor.match.backtest import run_backtest  # noqa: E402
 from monitor.match.candidates import select_articles  # noqa: E402
 from monitor.match.rules import load_rules  # noqa: E402
@@ -94,9 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     rows = run(args.articles, args.baseline_articles, args.workers)
     print_rows(rows)
-    if args.json:
-        Path(args.json).write_text(json.dumps([r.as_dict() for r in rows], indent=2,
-                                              ensure_ascii=False))
+    dump(rows, args.json)
     return 0
 
 

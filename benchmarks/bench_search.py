@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import Row, median, print_rows  # noqa: E402
+from benchmarks.common import Row, dump, median, print_rows  # noqa: E402
 from monitor.search.fields import INDEX_FORMAT, field_tokens, index_fields, skeleton_tokens  # noqa: E402
 from monitor.store.db import open_database  # noqa: E402
 
@@ -258,9 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     rows = run(args.articles, args.text_chars, args.rounds, args.sample)
     print_rows(rows)
-    if args.json:
-        Path(args.json).write_text(json.dumps([r.as_dict() for r in rows], indent=2,
-                                              ensure_ascii=False))
+    dump(rows, args.json)
     return 0
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from monitor.alert.digest import fits_with_every_link
 from monitor.alert.payload import AlertPayload, DigestItem
@@ -90,11 +91,16 @@ def _pack(rows: list[OutboxRow], most: int, make: Callable[[list[OutboxRow]], Al
         i += size
 
 
+def _items(rows: list[OutboxRow]) -> tuple[dict[str, Any], ...]:
+    """The digest entries of folded ``rows``: each with its title, link, outlet and rule."""
+    return tuple(DigestItem(r.payload.title, r.payload.url, r.payload.outlet,
+                            r.payload.severity, r.payload.rule_title).as_dict()
+                 for r in rows if r.payload is not None)
+
+
 def digest_payload(rows: list[OutboxRow], backlog: int, single: int) -> AlertPayload:
-    """The digest message of folded ``rows`` (each with its title, link, outlet and rule)."""
-    items = tuple(DigestItem(r.payload.title, r.payload.url, r.payload.outlet,
-                             r.payload.severity, r.payload.rule_title).as_dict()
-                  for r in rows if r.payload is not None)
+    """The digest message of a backlog's folded ``rows``."""
+    items = _items(rows)
     return AlertPayload(kind="digest", title=f"ملخص التنبيهات المتراكمة ({len(items)})",
                         body=f"{backlog} alerts were queued: {single} sent on their own, the "
                              "others in digests like this one.", items=items)
@@ -102,9 +108,7 @@ def digest_payload(rows: list[OutboxRow], backlog: int, single: int) -> AlertPay
 
 def held_payload(rows: list[OutboxRow], total: int) -> AlertPayload:
     """The digest of alerts released when their mute ended."""
-    items = tuple(DigestItem(r.payload.title, r.payload.url, r.payload.outlet,
-                             r.payload.severity, r.payload.rule_title).as_dict()
-                  for r in rows if r.payload is not None)
+    items = _items(rows)
     return AlertPayload(kind="digest", title=f"🔕 تنبيهات محجوبة أثناء الكتم ({len(items)})",
                         body=f"{total} alerts were held while every entity they name was muted; "
                              "the mute has ended.", items=items)

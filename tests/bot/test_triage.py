@@ -224,13 +224,17 @@ def test_a_muted_story_gets_no_more_updates_and_says_so(tmp_path, tg) -> None:
     assert "outlet20" in tg.edits[0]["text"]
 
 
-def test_an_alert_whose_every_entity_is_muted_is_held_and_counted(tmp_path, tg) -> None:
-    settings = bot_settings(tmp_path, tg)
-    ids = seed(settings, [None, None, None], entities={1: ["haftar"], 2: ["haftar", "dbeibah"]})
+def mute_haftar(settings) -> None:
     db = open_database(settings.database)
     judgements.mute_entity(db, "haftar", until=time.time() + 3600,
                            judge=judgements.Judge(ANALYST, "Ana"), now=time.time())
     db.close()
+
+
+def test_an_alert_whose_every_entity_is_muted_is_held_and_counted(tmp_path, tg) -> None:
+    settings = bot_settings(tmp_path, tg)
+    ids = seed(settings, [None, None, None], entities={1: ["haftar"], 2: ["haftar", "dbeibah"]})
+    mute_haftar(settings)
 
     async def go() -> None:
         async with live(settings):
@@ -256,10 +260,7 @@ def test_held_alerts_go_out_in_one_digest_when_the_mute_ends(tmp_path, tg, monke
     settings = bot_settings(tmp_path, tg)
     ids = seed(settings, [None, None, None], entities={1: ["haftar"], 2: ["haftar"],
                                                        3: ["dbeibah"]})
-    db = open_database(settings.database)
-    judgements.mute_entity(db, "haftar", until=time.time() + 3600,
-                           judge=judgements.Judge(ANALYST, "Ana"), now=time.time())
-    db.close()
+    mute_haftar(settings)
 
     async def go() -> None:
         async with live(settings):
