@@ -20,8 +20,6 @@ from monitor.bot.context import CommandContext
 from monitor.bot.replies import COMMANDS
 from monitor.config import Settings
 from monitor.errors import CommandError
-from monitor.match.rules import load_rules
-from monitor.match.score import Matcher
 from monitor.store import feeds as feed_store
 from monitor.store import judgements, outbox
 from monitor.store import service as service_store
@@ -30,19 +28,12 @@ from tests.builders import PARAS, page, rss
 from tests.conftest import REPO, make_settings, run_cycle
 from tests.servers.http import TestServer
 from tests.servers.telegram import MAX_TEXT, check_html, utf16_len, visible_text
+from tests.source.e2e import matcher
 
 ARTICLE_TITLE = "يفكوروف في بنغازي"
 EVIL_TITLE = "وصول <b>قوات</b> & \"خبراء\" إلى سرت"      # markup-like text from a feed
 ANA = judgements.Judge(7, "Ana")
 DAY = 86400.0
-_MATCHER: Matcher | None = None
-
-
-def matcher() -> Matcher:
-    global _MATCHER
-    if _MATCHER is None:
-        _MATCHER = Matcher(load_rules(REPO / "rules"))
-    return _MATCHER
 
 
 def answer(ctx: CommandContext, text: str) -> str:
