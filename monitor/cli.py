@@ -20,7 +20,7 @@ from monitor import __version__
 from monitor.cli_feeds import add_feeds_parser
 from monitor.cli_labels import add_judged_arguments, add_labels_parser
 from monitor.cli_poll import cmd_once, cmd_run
-from monitor.cli_reports import cmd_backtest, cmd_digest, cmd_status
+from monitor.cli_reports import cmd_backtest, cmd_digest, cmd_status, span_arg
 from monitor.cli_search import add_search_parser
 from monitor.cli_send_test import cmd_send_test
 from monitor.config import Settings, load_settings, resolve_config_path
@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(func=cmd_status)
 
     digest = sub.add_parser("digest", help="summary of a period: stories, top entities, surges")
-    digest.add_argument("--since", default="24h", type=_span,
+    digest.add_argument("--since", default="24h", type=span_arg,
                         help="period before now: 30m, 24h, 7d (default 24h)")
     digest.add_argument("--demo", action="store_true", help="read the demo database")
     digest.add_argument("--send", action="store_true",
@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                                             "what would change (sends nothing)")
     back.add_argument("--rules", dest="candidate", required=True,
                       help="the edited rules (folder or file) to compare with the live rules")
-    back.add_argument("--since", default=None, type=_span,
+    back.add_argument("--since", default=None, type=span_arg,
                       help="how far back: 30m, 12h, 30d (default 30d; with --judged: every "
                            "judgement)")
     back.add_argument("--jsonl", action="store_true", help="JSON lines for machines")
@@ -150,16 +150,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     if path is not None and not path.exists() and getattr(args, "creates_config", False):
         path = None     # `feeds import` creates it: until then the defaults stand
     return load_settings(path)
-
-
-def _span(text: str) -> tuple[str, float]:
-    """argparse type of ``--since``: the text as typed and its length in seconds."""
-    from monitor.trends.digest import parse_span
-
-    try:
-        return text.strip(), parse_span(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _url_loader(settings: Settings) -> Any:

@@ -21,6 +21,16 @@ from monitor.store.db import open_database
 log = logging.getLogger("monitor")
 
 
+def span_arg(text: str) -> tuple[str, float]:
+    """argparse type of ``--since``: the text as typed and its length in seconds."""
+    from monitor.trends.digest import parse_span
+
+    try:
+        return text.strip(), parse_span(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     """Print the outbox state per destination (never the token)."""
     path = state_database(args, "nothing queued yet")

@@ -12,17 +12,10 @@ import sys
 import time
 from typing import Any
 
+from monitor.cli_reports import span_arg
 from monitor.errors import SearchError
-from monitor.trends.digest import parse_span
 
 __all__ = ["add_search_parser", "cmd_search", "query_text"]
-
-
-def _since(text: str) -> tuple[str, float]:
-    try:
-        return text.strip(), parse_span(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive(text: str) -> int:
@@ -41,7 +34,7 @@ def add_search_parser(sub: Any) -> None:
                                       "matching; ranked, with highlighted snippets)")
     p.add_argument("query", nargs="+", metavar="QUERY",
                    help='words (all must appear); "words in quotes" form a phrase')
-    p.add_argument("--since", type=_since, metavar="SPAN",
+    p.add_argument("--since", type=span_arg, metavar="SPAN",
                    help="only articles first seen in this period: 30m, 24h, 30d (default: all)")
     p.add_argument("--entity", metavar="ID", help="only articles that mention this entity id")
     p.add_argument("--limit", type=_positive, default=20, help="results to show (default 20)")
