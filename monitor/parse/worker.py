@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import multiprocessing.resource_tracker
 import resource
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -94,6 +95,9 @@ class _Worker:
 
     def __init__(self, settings: ParseSettings) -> None:
         ctx = multiprocessing.get_context("spawn")
+        # Spawning starts multiprocessing's resource tracker first, and that start unblocks
+        # SIGINT in this thread, which would leave the worker unprotected: start it beforehand.
+        multiprocessing.resource_tracker.ensure_running()
         self.conn, child = ctx.Pipe(duplex=True)
         self.proc: BaseProcess = ctx.Process(
             target=_serve, name="monitor-parse", daemon=True,
