@@ -34,7 +34,6 @@ def test_a_parser_worker_survives_sigint_while_it_starts() -> None:
 
 
 _FIRST_WORKER = """
-import sys
 from monitor.config import ParseSettings
 from monitor.parse.worker import _Worker
 
