@@ -19,7 +19,7 @@ from monitor.fetch.client import Fetcher
 from monitor.parse.worker import FeedParsers
 from monitor.pipeline import Pipeline
 from monitor.store import outbox
-from monitor.store.db import Database, open_database
+from monitor.store.db import Database, is_postgres, open_database
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,10 @@ async def open_app(settings: Settings, scorer: Any | None = None) -> AsyncIterat
             drainer.reply_every = settings.stories.reply_every
             drainer.buttons = settings.analysts.enabled and chat_ids
             pipeline.on_alert = drainer.wake.set
-            outbox.recover_interrupted(db)
+            if not is_postgres(db):
+                # One daemon per SQLite state: what it left 'sending' is its own. Replicas on
+                # PostgreSQL do this when one becomes the sender (monitor.schedule.replica).
+                outbox.recover_interrupted(db)
             load_story_index(db, settings)
             yield App(settings, db, fetcher, extractor, pipeline, drainer)
     finally:

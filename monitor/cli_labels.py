@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.report import table
-from monitor.store.db import Database, open_database
+from monitor.store.db import Database, display, open_database
 from monitor.store.judgements import JudgedArticle, judged_articles, rule_precision
 
 DAY = 86400.0
@@ -164,7 +164,7 @@ def cmd_backtest_judged(args: argparse.Namespace) -> int:
             articles = judged.from_judged(judged_articles(db, since))
         finally:
             db.close()
-        source = f"the state database {path}"
+        source = f"the state database {display(path)}"
     report = judged.judged_backtest(articles, settings.rules_path, Path(args.candidate),
                                     source=source, workers=args.workers)
     if args.jsonl:

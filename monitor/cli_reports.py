@@ -16,7 +16,7 @@ from monitor.config import Settings
 from monitor.errors import MonitorError
 from monitor.report import outbox_table
 from monitor.store import outbox
-from monitor.store.db import open_database
+from monitor.store.db import is_url, open_database
 
 log = logging.getLogger("monitor")
 
@@ -123,9 +123,13 @@ def _entity_names(settings: Settings) -> dict[str, str]:
         return {}
 
 
-def state_database(args: argparse.Namespace, hint: str) -> Path | None:
-    """The state database a read-only command looks at (``--demo``: the demo's), if it exists."""
-    path = Path(DEMO_DATABASE if getattr(args, "demo", False) else args.settings.database)
+def state_database(args: argparse.Namespace, hint: str) -> Path | str | None:
+    """The state database a read-only command looks at (``--demo``: the demo's), if it exists
+    (a PostgreSQL URL is taken as it is: opening it says whether the server answers)."""
+    target = DEMO_DATABASE if getattr(args, "demo", False) else args.settings.database
+    if is_url(target):
+        return str(target)
+    path = Path(target)
     if not path.exists():
         print(f"no state database at {path} yet: {hint}", file=sys.stderr)
         return None

@@ -13,6 +13,7 @@ The sections are defined in :mod:`monitor.config_sections`, the feed list in
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,7 +48,7 @@ __all__ = [
 
 ENV_PREFIX = "MONITOR_"
 #: MONITOR_ variables that are process switches, not configuration keys.
-PROCESS_VARIABLES = frozenset({"MONITOR_CONFIG"})
+PROCESS_VARIABLES = frozenset({"MONITOR_CONFIG", "MONITOR_DATABASE_FILE"})
 DEFAULT_CONFIG = "monitor.yaml"
 DEFAULT_FEEDS = Path(__file__).parent / "source" / "default_feeds.yaml"
 SECRET_KEYS = {"token", "bot_token", "password", "secret", "api_key"}
@@ -57,7 +58,9 @@ TOKEN_VAR = "TELEGRAM_BOT_TOKEN"
 class Settings(StrictModel):
     """Everything the daemon needs, validated."""
 
-    database: Path = Path("state/monitor.db")
+    database: Path | str = Field(Path("state/monitor.db"), description=(
+        "a SQLite file, or a postgresql:// URL (its password from MONITOR_DATABASE or "
+        "MONITOR_DATABASE_FILE, never this file)"))
     rules_path: Path = Path("rules")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
@@ -81,6 +84,16 @@ class Settings(StrictModel):
                 f"than fetch.breaker_cooldown_seconds ({self.fetch.breaker_cooldown_seconds:g}): "
                 "articles of a skipped host would be given up before it is tried again")
         return self
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database_target(cls, value: Any) -> Path | str:
+        text = str(value)
+        if text.startswith(("postgresql://", "postgres://")):
+            return text
+        if "://" in text:
+            raise ValueError("a state database is a SQLite file path or a postgresql:// URL")
+        return Path(text)
 
     @field_validator("feeds")
     @classmethod
@@ -121,7 +134,11 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None,
     env = dict(os.environ) if env is None else env
     raw, file_label = _read_file(path)
     _reject_secrets(raw, file_label)
+    _reject_database_password(raw, file_label)
     env_keys = _apply_env(raw, env)
+    if env.get("MONITOR_DATABASE_FILE") and not env.get("MONITOR_DATABASE"):
+        raw["database"] = _read_database_file(env["MONITOR_DATABASE_FILE"])
+        env_keys["database"] = "MONITOR_DATABASE_FILE"
     for key, value in (overrides or {}).items():
         raw[key] = value
     if "feeds" not in raw:
@@ -160,6 +177,23 @@ def _reject_secrets(raw: Any, file_label: str, prefix: str = "") -> None:
                     "(e.g. TELEGRAM_BOT_TOKEN) or NAME_FILE pointing at a secret file",
                     file=file_label, key=dotted, line=line_of(raw, (key,)))
             _reject_secrets(value, file_label, dotted + ".")
+
+
+def _reject_database_password(raw: dict[str, Any], file_label: str) -> None:
+    value = str(raw.get("database", ""))
+    if re.match(r"postgres(ql)?://[^/@]*:[^/@]*@", value) or "password=" in value.lower():
+        raise ConfigError(
+            "secrets must not be written in the config file: put the URL with its password in "
+            "MONITOR_DATABASE, or in a file named by MONITOR_DATABASE_FILE (Docker secrets)",
+            file=file_label, key="database", line=line_of(raw, ("database",)))
+
+
+def _read_database_file(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read secret file: {exc.strerror}", file=path,
+                          key="MONITOR_DATABASE_FILE") from None
 
 
 def _apply_env(raw: dict[str, Any], env: dict[str, str]) -> dict[str, str]:

@@ -125,3 +125,78 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield
     root.handlers[:], level = saved
     root.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Any:
+    """One real PostgreSQL server for the session (tests/servers/postgres.py). Skipped with the
+    reason when the server binaries are not installed, except where TEST_POSTGRES is
+    ``required`` (CI installs them): there a missing server fails."""
+    from tests.servers import postgres
+
+    if postgres.binaries() is None:
+        reason = "PostgreSQL is not installed (initdb/pg_ctl not found; apt install postgresql)"
+        if os.environ.get("TEST_POSTGRES") == "required":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with postgres.running() as srv:
+        yield srv
+
+
+@pytest.fixture
+def pg_url(postgres_server: Any) -> Any:
+    """The URL of a new, empty PostgreSQL database; the process's pools are closed after."""
+    from monitor.store import postgres
+
+    yield postgres_server.database()
+    postgres.close_pools()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_target(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """Where a store test keeps its state: run once on a SQLite file, once on PostgreSQL."""
+    if request.param == "sqlite":
+        return tmp_path / "state" / "monitor.db"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(autouse=True)
+def state_on_postgres(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """With TEST_STATE_ENGINE=postgresql (a second pass of .ci/run), every state database a
+    test opens by file path is a fresh database on the real PostgreSQL server instead: the same
+    tests then check the store's SQL on both engines. Off otherwise."""
+    if os.environ.get("TEST_STATE_ENGINE") != "postgresql" or \
+            request.node.get_closest_marker("sqlite_only"):
+        yield
+        return
+    import sys
+
+    from monitor.store import db as store_db
+    from monitor.store import postgres
+
+    server = request.getfixturevalue("postgres_server")
+    urls: dict[str, str] = {}
+    real_open, real_read_only = store_db.open_database, store_db.open_read_only
+
+    def target(path: Any) -> Any:
+        if store_db.is_url(path):
+            return path
+        key = str(Path(path).resolve())
+        if key not in urls:
+            urls[key] = server.database()
+        return urls[key]
+
+    def open_database(path: Any, *args: Any, **kwargs: Any) -> Any:
+        return real_open(target(path), *args, **kwargs)
+
+    def open_read_only(path: Any, *args: Any, **kwargs: Any) -> Any:
+        return real_read_only(target(path), *args, **kwargs)
+
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith(("monitor.", "tests.")):
+            if getattr(module, "open_database", None) is real_open:
+                monkeypatch.setattr(module, "open_database", open_database)
+            if getattr(module, "open_read_only", None) is real_read_only:
+                monkeypatch.setattr(module, "open_read_only", open_read_only)
+    yield
+    postgres.close_pools()

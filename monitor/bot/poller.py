@@ -18,7 +18,6 @@ import asyncio
 import html
 import logging
 import re
-import sqlite3
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -35,7 +34,7 @@ from monitor.errors import (
     UpdatesConflict,
 )
 from monitor.store import judgements
-from monitor.store.db import Database
+from monitor.store.db import STORE_ERRORS, Database
 from monitor.store.judgements import Judge
 
 if TYPE_CHECKING:
@@ -110,7 +109,7 @@ class Poller:
                 except RetryLater as exc:
                     wait = exc.retry_after if exc.retry_after is not None else delay
                     log.warning("bot updates unavailable, retrying in %.0f s: %s", wait, exc)
-                except sqlite3.Error as exc:
+                except STORE_ERRORS as exc:
                     log.error("bot updates: the store failed, retrying in %.0f s: %s", delay, exc)
                     wait = delay
                 except Exception:
@@ -140,7 +139,7 @@ class Poller:
         for update in updates:
             try:
                 await self.handle(update)
-            except sqlite3.Error:
+            except STORE_ERRORS:
                 raise                  # the store, not the update: it comes again later
             except Exception:          # a bug or an odd update must not block the ones after it
                 log.exception("update_id=%d could not be handled; skipped", update.update_id)

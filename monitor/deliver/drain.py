@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from monitor.deliver.updates import StoryUpdates
 from monitor.errors import MaybeDelivered, PermanentFailure, RetryLater
 from monitor.ops.metrics import METRICS
 from monitor.store import outbox
-from monitor.store.db import Database
+from monitor.store.db import STORE_ERRORS, Database
 from monitor.store.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -118,7 +117,7 @@ class Drainer(PoisonMessages, StoryUpdates, TriageButtons):
         try:
             self.release_ended_mutes()
             return outbox.destinations_with_work(self.db)
-        except sqlite3.Error as exc:    # busy or failing store: try again at the next wake
+        except STORE_ERRORS as exc:    # busy or failing store: try again at the next wake
             log.error("outbox unreadable, retrying: %s", exc)
             return []
 
@@ -128,7 +127,7 @@ class Drainer(PoisonMessages, StoryUpdates, TriageButtons):
         pass with a log line, and the sender starts the destination again)."""
         try:
             await self._drain_queue(dest, wait, stop, stats)
-        except sqlite3.Error as exc:
+        except STORE_ERRORS as exc:
             log.error("outbox unavailable destination=%s, retrying later: %s", dest, exc)
         except Exception:
             log.exception("drain of destination=%s failed, retrying later", dest)
@@ -177,7 +176,7 @@ class Drainer(PoisonMessages, StoryUpdates, TriageButtons):
         """Send one row; whatever goes wrong stays with this row (the task's job boundary)."""
         try:
             return await self._send(row, stats)
-        except sqlite3.Error as exc:    # the store, not the message: wait and try again
+        except STORE_ERRORS as exc:    # the store, not the message: wait and try again
             log.error("outbox write failed destination=%s outbox_id=%d, retrying: %s",
                       row.destination, row.id, exc)
             await asyncio.sleep(self.settings.retry_base_seconds)

@@ -4,7 +4,6 @@ reason in the report."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from monitor.search.fields import INDEX_FORMAT
 from monitor.store import corpus
 from monitor.store import search as index
 from monitor.store.corpus import ArticleText
+from monitor.store.db import STORE_ERRORS
 
 __all__ = ["Selection", "select_articles"]
 
@@ -35,7 +35,7 @@ def _index_problem(db_path: Path) -> str | None:
     """Why the index cannot select candidates, or None when it can."""
     try:
         state = index.index_state(db_path)
-    except sqlite3.Error:
+    except STORE_ERRORS:
         return ("this database has no search index yet (the daemon or 'monitor search' "
                 "creates it)")
     if not state.format:

@@ -44,6 +44,7 @@ from monitor.search.backfill import backfill_in_thread
 from monitor.store import feeds as feed_store
 from monitor.store import maintenance, outbox
 from monitor.store import service as service_store
+from monitor.store.db import display
 
 log = logging.getLogger(__name__)
 #: How often the polling job looks for due feeds (seconds): the most a poll can be late by.
@@ -98,7 +99,7 @@ class Service:
         backfill_stop = threading.Event()
         backfill_in_thread(self.settings.database, backfill_stop)
         log.info("daemon started: %d feeds, database %s", len(self.sources),
-                 self.settings.database)
+                 display(self.settings.database))
         try:
             await self.stop.wait()
         finally:

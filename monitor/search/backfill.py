@@ -6,7 +6,6 @@ search`` runs what is left before its first query."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 import sys
 import threading
 import time
@@ -16,7 +15,7 @@ from typing import TextIO
 
 from monitor.errors import StoreError
 from monitor.store import search as store
-from monitor.store.db import Database, open_database
+from monitor.store.db import STORE_ERRORS, Database, open_database
 
 __all__ = ["run_backfill", "backfill_in_thread", "BATCH"]
 
@@ -52,7 +51,7 @@ def run_backfill(db: Database, *, batch: int = BATCH, progress: TextIO | None = 
     return indexed
 
 
-def backfill_in_thread(path: Path, stop: threading.Event) -> threading.Thread:
+def backfill_in_thread(path: Path | str, stop: threading.Event) -> threading.Thread:
     """The daemon's background backfill: a thread with its own connection, small batches and a
     pause between them so polling and delivery keep the write lock most of the time."""
     def work() -> None:
@@ -66,7 +65,7 @@ def backfill_in_thread(path: Path, stop: threading.Event) -> threading.Thread:
             if n:
                 log.info("search index: %d stored articles indexed%s", n,
                          " (stopped; resumes at next start)" if stop.is_set() else "")
-        except sqlite3.Error as exc:      # logged; the next start resumes
+        except STORE_ERRORS as exc:      # logged; the next start resumes
             log.warning("search index backfill stopped: %s", exc)
         finally:
             db.close()

@@ -1,7 +1,8 @@
 """Running a search: the index's candidates, verified, ranked, with highlighted snippets.
 
 Ranking (docs/search.md): the index returns the :data:`WINDOW` newest articles that match (all
-of them for a rarer query), each with its bm25 relevance (title words weigh three body words).
+of them for a rarer query), each with its relevance (title words weigh three body words): bm25
+on SQLite, ts_rank negated on PostgreSQL, both lower-is-better.
 Each relevance is boosted by recency::
 
     score = relevance × (1 + RECENCY_BOOST × 2^(−age / HALF_LIFE_DAYS))
@@ -66,7 +67,8 @@ class Results:
 
 
 def combined(bm25: float, first_seen_at: float, now: float) -> float:
-    """The ranking score of one match (higher is better)."""
+    """The ranking score of one match (higher is better) from its index relevance (``bm25``:
+    lower is better, whichever engine gave it)."""
     age_days = max(0.0, now - first_seen_at) / 86400
     return -bm25 * (1 + RECENCY_BOOST * 2 ** (-age_days / HALF_LIFE_DAYS))
 

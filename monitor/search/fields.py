@@ -6,6 +6,8 @@ single spaces. The FTS5 table uses the ``ascii`` tokenizer: it splits on ASCII p
 space only, and a matcher token never contains either, so each token of the matcher is exactly
 one indexed token, at the same position. That is what lets a match found by the index be mapped
 back to the original text, and what makes the index a faithful filter for ``monitor backtest``.
+PostgreSQL's index takes the same space-separated tokens verbatim (no text-search parser:
+migrations/postgresql/0011_search.sql), so the two engines index the same tokens.
 
 The skeleton fields hold the variant skeletons (:func:`monitor.match.tokens.skeleton`) of the
 field's tokens, each distinct one once and only those long enough to be part of a variant key:

@@ -1,10 +1,11 @@
-"""A search query, its words' forms, and the FTS5 expressions that find them.
+"""A search query, its words' forms, and the index expressions that find them.
 
 A query is normalised and tokenised exactly like an article (:mod:`monitor.search.fields`).
 Words in double quotes (``"…"``, ``«…»``, ``“…”``) form a phrase; every other word stands alone;
 an article must contain every word and every phrase. Nothing the user typed reaches FTS5 as
 syntax: each indexed token is quoted, so ``title:``, ``NEAR``, ``OR``, ``*`` and parentheses are
-words like any other.
+words like any other. Expressions are trees (:mod:`monitor.search.expr`), written as FTS5 for
+SQLite or as a tsquery for PostgreSQL by the store.
 
 Each query word is read as the matcher reads an alias of the ``noun`` inflection class
 (:func:`monitor.match.forms.token_spec`): the proclitics it may carry (و ف ب ك ل and their pairs,
@@ -27,25 +28,22 @@ from itertools import product
 
 from monitor.errors import SearchError
 from monitor.match.forms import TokenSpec, token_spec
+from monitor.search.expr import SKELETON, TEXT, And, Columns, Node, Or, Term, quote, to_fts5
+from monitor.search.expr import Phrase as InRow
 from monitor.match.tokens import tokenize
 from monitor.normalize import normalize_text
 
 __all__ = ["Query", "Phrase", "parse_query", "quote", "phrase_expression", "skeleton_expression",
-           "SEARCH_INFLECTION"]
+           "phrase_node", "skeleton_node", "SEARCH_INFLECTION"]
 
 #: How a search word may be inflected (monitor.match.forms): nouns and adjectives.
 SEARCH_INFLECTION = "noun"
 #: Columns searched (the skeleton columns serve the backtest only).
-TEXT_COLUMNS = "{title body}"
+TEXT_COLUMNS = "{" + " ".join(TEXT) + "}"
 # A phrase with more proclitic combinations than this is looked for word by word (every word
 # present) and its order checked on the results: the expression would otherwise explode.
 MAX_ALTERNATIVES = 128
 MAX_QUERY_WORDS = 32
-
-
-def quote(token: str) -> str:
-    """An FTS5 string literal: the token in double quotes, inner quotes doubled."""
-    return '"' + token.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
@@ -74,14 +72,14 @@ class Query:
     text: str
     phrases: tuple[Phrase, ...]
 
-    def expression(self) -> str:
-        """The FTS5 expression of the query: every word of every phrase, each in any of its
+    def expression(self) -> Node:
+        """The index expression of the query: every word of every phrase, each in any of its
         forms (a superset: word order and exact forms are verified on the results). Phrases
         are not asked of FTS5 as phrases: that costs a merge of the same prefix ranges for each
         proclitic combination, several times the cost of the words alone."""
         words = dict.fromkeys((s, i == 0) for p in self.phrases for i, s in enumerate(p.specs))
-        return " AND ".join(f"{TEXT_COLUMNS}: ({' OR '.join(_token_terms(s, first, True))})"
-                            for s, first in words)
+        return And(tuple(Columns(TEXT, Or(tuple(_token_terms(s, first, True))))
+                         for s, first in words))
 
 
 _QUOTES = re.compile(r'"')
@@ -118,26 +116,25 @@ def spec_forms(spec: TokenSpec, first: bool) -> frozenset[str]:
     return frozenset(b + spec.stem + a for b in before for a in spec.after)
 
 
-def _token_terms(spec: TokenSpec, first: bool, refine: bool) -> list[str]:
-    """FTS5 terms covering every form of one token (a superset when prefixes are used)."""
+def _token_terms(spec: TokenSpec, first: bool, refine: bool) -> list[Term]:
+    """Index terms covering every form of one token (a superset when prefixes are used)."""
     if spec.exact:
-        return [quote(spec.stem)]
+        return [Term(spec.stem)]
     before = sorted(spec.first if first else spec.inner)
     if not refine or len(spec.after) <= 1:
-        if spec.after == frozenset({""}):
-            return [quote(b + spec.stem) for b in before]
-        return [quote(b + spec.stem) + "*" for b in before]
+        prefix = spec.after != frozenset({""})
+        return [Term(b + spec.stem, prefix) for b in before]
     letters = sorted({a[0] for a in spec.after if a})
     out = []
     for b in before:
         if "" in spec.after:
-            out.append(quote(b + spec.stem))
-        out += [quote(b + spec.stem + c) + "*" for c in letters]
+            out.append(Term(b + spec.stem))
+        out += [Term(b + spec.stem + c, True) for c in letters]
     return out
 
 
-def phrase_expression(specs: tuple[TokenSpec, ...] | list[TokenSpec]) -> str:
-    """An FTS5 expression matching every article where these alias tokens stand in a row (and
+def phrase_node(specs: tuple[TokenSpec, ...] | list[TokenSpec]) -> Node:
+    """An expression matching every article where these alias tokens stand in a row (and
     some others): an OR of phrases of prefix terms, one per proclitic combination, or, past
     :data:`MAX_ALTERNATIVES`, every token present anywhere (the backtest's candidates)."""
     per_token = [_token_terms(s, i == 0, False) for i, s in enumerate(specs)]
@@ -145,13 +142,23 @@ def phrase_expression(specs: tuple[TokenSpec, ...] | list[TokenSpec]) -> str:
     for terms in per_token:
         total *= len(terms)
     if len(per_token) == 1:
-        return " OR ".join(per_token[0])
+        return Or(tuple(per_token[0]))
     if total <= MAX_ALTERNATIVES:
-        return " OR ".join("(" + " + ".join(combo) + ")" for combo in product(*per_token))
-    return " AND ".join("(" + " OR ".join(terms) + ")" for terms in per_token)
+        return Or(tuple(InRow(combo) for combo in product(*per_token)))
+    return And(tuple(Or(tuple(terms)) for terms in per_token))
+
+
+def phrase_expression(specs: tuple[TokenSpec, ...] | list[TokenSpec]) -> str:
+    """:func:`phrase_node` as FTS5 (what :mod:`monitor.match.affected` composes)."""
+    return to_fts5(phrase_node(specs))
+
+
+def skeleton_node(skeletons: list[str]) -> Node:
+    """An expression matching every article whose skeleton columns hold all these skeleton
+    tokens (variant matching: the backtest's superset)."""
+    return Columns(SKELETON, And(tuple(Term(s) for s in skeletons)))
 
 
 def skeleton_expression(skeletons: list[str]) -> str:
-    """An FTS5 expression matching every article whose skeleton columns hold all these
-    skeleton tokens (variant matching: the backtest's superset)."""
-    return "{title_skel body_skel}: (" + " AND ".join(quote(s) for s in skeletons) + ")"
+    """:func:`skeleton_node` as FTS5."""
+    return to_fts5(skeleton_node(skeletons))

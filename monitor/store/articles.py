@@ -12,6 +12,7 @@ from typing import Any
 from monitor.alert.payload import AlertPayload
 from monitor.alert.plan import AlertPlan, StoryAlert
 from monitor.dedupe.stories import Placement
+from monitor.errors import StoreError
 from monitor.models import Article, ExtractionStatus, RawItem
 from monitor.parse.dates import sane_timestamp
 from monitor.parse.identity import reusing
@@ -74,15 +75,24 @@ def _record(conn: sqlite3.Connection, feed_id: int, item: RawItem, now: float) -
     if existing is not None:
         _add_sighting(conn, feed_id, item.identity, existing, now)
         return Sighting.DUPLICATE
-    cur = conn.execute(
+    # ON CONFLICT: another replica may record the same article at the same moment; the unique
+    # keys decide which row is the article, and this sighting joins it.
+    row = conn.execute(
         "INSERT INTO articles(identity, canonical_url, feed_id, guid, feed_title, feed_summary, "
         "title, author, published_at, first_seen_at, source_outlet, page_url, content_key, "
-        "own_text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "own_text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING id",
         (item.identity, item.url, feed_id, item.guid, item.title, item.summary, item.title,
          item.author, item.published.timestamp() if item.published else None, now,
-         item.outlet, item.page_url, item.key or None, int(item.own_text)))
-    _add_sighting(conn, feed_id, item.identity, int(cur.lastrowid or 0), now)
-    index_articles(conn, [int(cur.lastrowid or 0)])     # searchable by its feed text already
+         item.outlet, item.page_url, item.key or None, int(item.own_text))).fetchone()
+    if row is None:
+        existing = _find_existing(conn, item)
+        if existing is None:
+            raise StoreError(f"article {item.identity!r} conflicts with a stored one that "
+                             "cannot be found")
+        _add_sighting(conn, feed_id, item.identity, existing, now)
+        return Sighting.DUPLICATE
+    _add_sighting(conn, feed_id, item.identity, int(row[0]), now)
+    index_articles(conn, [int(row[0])])     # searchable by its feed text already
     return Sighting.NEW
 
 
@@ -207,8 +217,8 @@ def save_article(conn: sqlite3.Connection, article: Article, *, now: float, scor
             shingles=placement.shingles, text_hash=placement.text_hash,
             band_keys=placement.band_keys)
         conn.execute("UPDATE articles SET outlet = ? WHERE id = ?", (article.outlet, article.id))
-        conn.executemany("INSERT OR IGNORE INTO mentions(entity, article_id, outlet, at) "
-                         "VALUES (?,?,?,?)", [(x, article.id, article.outlet, now)
+        conn.executemany("INSERT INTO mentions(entity, article_id, outlet, at) "
+                         "VALUES (?,?,?,?) ON CONFLICT DO NOTHING", [(x, article.id, article.outlet, now)
                                               for x in dict.fromkeys(entities)])
     plan = plan or AlertPlan()
     for row_id, payload in plan.edits:

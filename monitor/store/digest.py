@@ -34,8 +34,9 @@ def articles_seen(conn: sqlite3.Connection, since: float, until: float) -> int:
 def alert_counts(conn: sqlite3.Connection, since: float, until: float) -> tuple[int, int]:
     """(sent, queued): alert messages sent, and queued, with the time in ``[since, until]``."""
     sent, queued = conn.execute(
-        "SELECT SUM(status = 'sent' AND sent_at >= ? AND sent_at <= ?), "
-        "SUM(created_at >= ? AND created_at <= ?) FROM outbox WHERE kind = 'alert'",
+        "SELECT SUM(CASE WHEN status = 'sent' AND sent_at >= ? AND sent_at <= ? THEN 1 ELSE 0 "
+        "END), SUM(CASE WHEN created_at >= ? AND created_at <= ? THEN 1 ELSE 0 END) "
+        "FROM outbox WHERE kind = 'alert'",
         (since, until, since, until)).fetchone()
     return int(sent or 0), int(queued or 0)
 
@@ -51,8 +52,9 @@ def relevant_stories(conn: sqlite3.Connection, since: float, until: float,
         " SELECT COALESCE(a.story_id, -a.id) AS story, a.first_seen_at, a.alert, a.score,"
         " COALESCE(NULLIF(a.title, ''), a.feed_title) AS title, a.canonical_url,"
         " COALESCE(a.outlet, f.name) AS outlet,"
-        " (COALESCE(a.alert, 0) = 1 OR COALESCE(a.score, 0) > 0"
-        "  OR EXISTS (SELECT 1 FROM mentions m WHERE m.article_id = a.id)) AS relevant,"
+        " CASE WHEN COALESCE(a.alert, 0) = 1 OR COALESCE(a.score, 0) > 0"
+        "  OR EXISTS (SELECT 1 FROM mentions m WHERE m.article_id = a.id) THEN 1 ELSE 0 END"
+        "  AS relevant,"
         " ROW_NUMBER() OVER (PARTITION BY COALESCE(a.story_id, -a.id)"
         "  ORDER BY a.first_seen_at, a.id) AS rn"
         " FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id"
@@ -63,8 +65,8 @@ def relevant_stories(conn: sqlite3.Connection, since: float, until: float,
         " MAX(CASE WHEN rn = 1 THEN canonical_url END) AS url,"
         " MAX(CASE WHEN rn = 1 THEN outlet END) AS first_outlet,"
         " COUNT(*) OVER () AS total"
-        " FROM period GROUP BY story HAVING MAX(relevant)"
-        " ORDER BY alerted DESC, articles DESC, COALESCE(score, 0) DESC, first DESC"
+        " FROM period GROUP BY story HAVING MAX(relevant) = 1"
+        " ORDER BY alerted DESC, articles DESC, COALESCE(MAX(score), 0) DESC, first DESC"
         " LIMIT ?", (since, until, limit)).fetchall()
     total = int(rows[0]["total"]) if rows else 0
     return [PeriodStory(r["story"], r["articles"], r["outlets"], r["title"], r["url"],

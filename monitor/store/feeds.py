@@ -35,7 +35,9 @@ def sync_feeds(db: Database, sources: list[FeedSource], now: float) -> dict[str,
         with db.transaction() as conn:
             for src in changed:
                 if src.name not in stored:
-                    conn.execute("INSERT INTO feeds(name, url, created_at) VALUES (?, ?, ?)",
+                    # ON CONFLICT: replicas starting together add the same feeds.
+                    conn.execute("INSERT INTO feeds(name, url, created_at) VALUES (?, ?, ?) "
+                                 "ON CONFLICT(name) DO NOTHING",
                                  (src.name, src.feed_url, now))
                 else:
                     conn.execute("UPDATE feeds SET url = ?, etag = NULL, last_modified = NULL, "
@@ -70,7 +72,7 @@ def record_success(db: Database, feed_id: int, *, now: float, status: str, etag:
         "last_polled_at = ?, last_success_at = ?, last_status = ?, error_count = 0, "
         "error_kind = NULL, next_poll_at = ?, bozo_note = ?, items_seen = items_seen + ?, "
         "poll_interval = COALESCE(?, poll_interval), "
-        "link_note = CASE WHEN ? THEN ? ELSE link_note END WHERE id = ?")
+        "link_note = CASE WHEN ? = 1 THEN ? ELSE link_note END WHERE id = ?")
     args = (etag, last_modified, now, now, status, next_poll_at, bozo_note, new_items, interval,
             int(links_checked), link_note, feed_id)
     if not new_items:
@@ -117,7 +119,7 @@ def set_active(db: Database, names: list[str]) -> None:
     with db.transaction() as conn:
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS active_feeds(name TEXT PRIMARY KEY)")
         conn.execute("DELETE FROM temp.active_feeds")
-        conn.executemany("INSERT OR IGNORE INTO temp.active_feeds(name) VALUES (?)",
+        conn.executemany("INSERT INTO temp.active_feeds(name) VALUES (?) ON CONFLICT DO NOTHING",
                          [(n,) for n in names])
 
 

@@ -83,8 +83,9 @@ def advance_offset(conn: sqlite3.Connection, update_id: int, now: float) -> None
     back)."""
     conn.execute(
         "INSERT INTO service_state(key, value, updated_at) VALUES (?, ?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), "
-        "CAST(excluded.value AS INTEGER)), updated_at = excluded.updated_at",
+        "ON CONFLICT(key) DO UPDATE SET value = CASE WHEN CAST(service_state.value AS BIGINT) "
+        "> CAST(excluded.value AS BIGINT) THEN service_state.value ELSE excluded.value END, "
+        "updated_at = excluded.updated_at",
         (OFFSET_KEY, str(update_id + 1), now))
 
 
@@ -156,10 +157,12 @@ def judgement_of(db: Database, article_id: int, user_id: int) -> Label | None:
 def rule_precision(db: Database, since: float = 0.0) -> list[RulePrecision]:
     """Per rule, judged articles since ``since`` (each article once, by its majority label)."""
     rows = db.conn.execute(
-        "SELECT rule_id, COUNT(*), SUM(rel >= nrel) FROM ("
-        "  SELECT article_id, MAX(rule_id) AS rule_id, SUM(label = 'relevant') AS rel, "
-        "         SUM(label = 'not_relevant') AS nrel FROM judgements WHERE at >= ? "
-        "  GROUP BY article_id) WHERE rule_id IS NOT NULL GROUP BY rule_id ORDER BY rule_id",
+        "SELECT rule_id, COUNT(*), SUM(CASE WHEN rel >= nrel THEN 1 ELSE 0 END) FROM ("
+        "  SELECT article_id, MAX(rule_id) AS rule_id,"
+        "         SUM(CASE WHEN label = 'relevant' THEN 1 ELSE 0 END) AS rel,"
+        "         SUM(CASE WHEN label = 'not_relevant' THEN 1 ELSE 0 END) AS nrel"
+        "  FROM judgements WHERE at >= ? GROUP BY article_id) AS j"
+        " WHERE rule_id IS NOT NULL GROUP BY rule_id ORDER BY rule_id",
         (since,)).fetchall()
     return [RulePrecision(r[0], int(r[1]), int(r[2] or 0)) for r in rows]
 
@@ -208,8 +211,8 @@ def _mute_story(conn: sqlite3.Connection, *, outbox_id: int, judge: Judge, now: 
                        (outbox_id,)).fetchone()
     if row is None:
         return False
-    conn.execute("INSERT OR IGNORE INTO story_mutes(outbox_id, story_id, user_id, user_name, "
-                 "at) VALUES (?, ?, ?, ?, ?)", (outbox_id, row[0], judge.user_id, judge.name, now))
+    conn.execute("INSERT INTO story_mutes(outbox_id, story_id, user_id, user_name, at) "
+                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", (outbox_id, row[0], judge.user_id, judge.name, now))
     return True
 
 
@@ -217,9 +220,9 @@ def story_muted(db: Database, outbox_id: int) -> bool:
     """Whether the story of the alert in ``outbox_id`` was muted (on this alert or on another
     alert of the same story)."""
     row = db.conn.execute(
-        "SELECT 1 FROM story_mutes m WHERE m.outbox_id = ?1 OR (m.story_id IS NOT NULL AND "
+        "SELECT 1 FROM story_mutes m WHERE m.outbox_id = ? OR (m.story_id IS NOT NULL AND "
         "m.story_id = (SELECT a.story_id FROM outbox o JOIN articles a ON a.id = o.article_id "
-        "WHERE o.id = ?1)) LIMIT 1", (outbox_id,)).fetchone()
+        "WHERE o.id = ?)) LIMIT 1", (outbox_id, outbox_id)).fetchone()
     return row is not None
 
 

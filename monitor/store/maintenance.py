@@ -1,22 +1,30 @@
 """Housekeeping and health of the state database: pruning old text, checkpoints, VACUUM, and
 whether the database takes writes. When to run them is the service's decision
-(:mod:`monitor.schedule.service`)."""
+(:mod:`monitor.schedule.service`).
+
+On PostgreSQL the server keeps its own log and statistics (autovacuum): checkpoints and
+``optimize`` have nothing to do there, and ``vacuum`` is a plain ``VACUUM (ANALYZE)``."""
 
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
-from monitor.store.db import Database
+import psycopg
+
+from monitor.store.db import STORE_ERRORS, Database, Target, is_postgres, is_url
 
 
 def is_writable(db: Database) -> bool:
-    """Whether a write transaction can be started now (takes and releases the write lock)."""
+    """Whether a write transaction can be started now (takes and releases the write lock; on
+    PostgreSQL, whether the server takes writes: not a read-only standby)."""
     try:
+        if is_postgres(db):
+            row = db.conn.execute("SELECT pg_is_in_recovery()").fetchone()
+            return not row[0]
         db.conn.execute("BEGIN IMMEDIATE")
         db.conn.execute("ROLLBACK")
         return True
-    except sqlite3.Error:
+    except STORE_ERRORS:
         return False
 
 
@@ -39,16 +47,22 @@ def drop_text_before(db: Database, cutoff: float) -> int:
 
 def checkpoint(db: Database) -> None:
     """Copy the write-ahead log into the database file and truncate it."""
-    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if not is_postgres(db):
+        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def optimize(db: Database) -> None:
     """Let SQLite refresh the statistics its query planner uses, where they are stale."""
-    db.conn.execute("PRAGMA optimize")
+    if not is_postgres(db):
+        db.conn.execute("PRAGMA optimize")
 
 
-def vacuum(path: Path) -> None:
+def vacuum(path: Target) -> None:
     """VACUUM on a connection of its own (slow: callers run it in a thread)."""
+    if is_url(path):
+        with psycopg.connect(str(path), autocommit=True) as pg:
+            pg.execute("VACUUM (ANALYZE)")
+        return
     conn = sqlite3.connect(path, timeout=30)
     try:
         conn.execute("VACUUM")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from monitor.alert.payload import AlertPayload
 from monitor.errors import StoreError
-from monitor.store.db import Database, open_read_only
+from monitor.store.db import STORE_ERRORS, Database, display, open_read_only
 from monitor.store.stories import story_outlets
 
 SEVERITY_ORDER = {"critical": 3, "high": 2, "medium": 1, "low": 0}
@@ -51,12 +51,12 @@ def enqueue(conn: sqlite3.Connection, *, key: str, destination: str, payload: Al
             now: float) -> int | None:
     """Queue a message inside the caller's transaction: its row id, or None if ``key`` was
     already queued (:func:`id_for_key` finds that row)."""
-    cur = conn.execute(
-        "INSERT OR IGNORE INTO outbox(idempotency_key, destination, kind, article_id, severity, "
-        "payload_json, created_at) VALUES (?,?,?,?,?,?,?)",
+    row = conn.execute(
+        "INSERT INTO outbox(idempotency_key, destination, kind, article_id, severity, "
+        "payload_json, created_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING id",
         (key, destination, payload.kind, payload.article_id, payload.severity,
-         payload.to_json(), now))
-    return cur.lastrowid if cur.rowcount == 1 else None
+         payload.to_json(), now)).fetchone()
+    return None if row is None else int(row[0])
 
 
 def id_for_key(conn: sqlite3.Connection, key: str) -> int | None:
@@ -233,14 +233,17 @@ def status_rows(db: Database) -> list[sqlite3.Row]:
     the first error."""
     return db.conn.execute(
         "SELECT o.destination AS name, "
-        "SUM(CASE WHEN o.status = 'folded' THEN g.status IN ('pending', 'sending') "
-        "    ELSE o.status IN ('pending', 'sending') AND NOT " + _BACKLOG_DIGEST + " END) "
-        "  AS pending, "
+        # CASE … THEN 1 ELSE 0: PostgreSQL does not add up booleans.
+        "SUM(CASE WHEN o.status = 'folded' THEN (CASE WHEN g.status IN ('pending', 'sending') "
+        "    THEN 1 ELSE 0 END) WHEN o.status IN ('pending', 'sending') AND NOT "
+        + _BACKLOG_DIGEST + " THEN 1 ELSE 0 END) AS pending, "
         "MIN(CASE WHEN o.status IN ('pending', 'sending') OR (o.status = 'folded' AND "
         "    g.status IN ('pending', 'sending')) THEN o.created_at END) AS oldest, "
-        "SUM(o.status = 'sent' AND o.kind != 'tally' AND NOT " + _BACKLOG_DIGEST + ") AS sent, "
-        "SUM(o.status = 'folded' AND g.status = 'sent') AS folded, "
-        "SUM(o.status = 'rejected') AS rejected, SUM(o.status = 'muted') AS muted, "
+        "SUM(CASE WHEN o.status = 'sent' AND o.kind != 'tally' AND NOT " + _BACKLOG_DIGEST
+        + " THEN 1 ELSE 0 END) AS sent, "
+        "SUM(CASE WHEN o.status = 'folded' AND g.status = 'sent' THEN 1 ELSE 0 END) AS folded, "
+        "SUM(CASE WHEN o.status = 'rejected' THEN 1 ELSE 0 END) AS rejected, "
+        "SUM(CASE WHEN o.status = 'muted' THEN 1 ELSE 0 END) AS muted, "
         "(SELECT last_error FROM outbox r WHERE r.destination = o.destination "
         " AND r.status = 'rejected' ORDER BY r.id DESC LIMIT 1) AS rejected_reason, "
         "MAX(o.sent_at) AS last_sent, d.paused_at, d.paused_reason, "
@@ -248,7 +251,7 @@ def status_rows(db: Database) -> list[sqlite3.Row]:
         " AND e.status = 'pending' AND e.last_error IS NOT NULL ORDER BY e.id LIMIT 1) AS last_error "
         "FROM outbox o LEFT JOIN outbox g ON g.id = o.digest_id AND o.status = 'folded' "
         "LEFT JOIN destinations d ON d.name = o.destination "
-        "GROUP BY o.destination ORDER BY o.destination").fetchall()
+        "GROUP BY o.destination, d.paused_at, d.paused_reason ORDER BY o.destination").fetchall()
 
 
 # ------------------------------------------------------------------ triage (monitor.bot)
@@ -282,6 +285,6 @@ def queue_depths(db_path: str) -> list[QueueDepth]:
                                 ).fetchall()
         finally:
             conn.close()
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot read the outbox of {db_path}: {exc}") from exc
+    except STORE_ERRORS as exc:
+        raise StoreError(f"cannot read the outbox of {display(db_path)}: {exc}") from None
     return [QueueDepth(dest, int(count), float(oldest)) for dest, count, oldest in rows]

@@ -1,4 +1,5 @@
-"""The full-text index of stored articles (FTS5 table ``article_search``, migration 0011).
+"""The full-text index of stored articles (table ``article_search``, migration 0011): an FTS5
+table on SQLite, tsvector columns with GIN indexes on PostgreSQL (docs/search.md).
 
 The index holds, for each article, what :func:`monitor.search.fields.index_fields` makes of its
 title and of the text scoring reads (the extracted text, else the feed's summary). It is kept in
@@ -7,8 +8,10 @@ changes an article's title or text (:mod:`monitor.store.articles`), and retentio
 body in the transaction that drops the text (:mod:`monitor.store.maintenance`). Articles stored
 before the index existed are indexed by a resumable backfill (:func:`backfill_batch`).
 
-Queries take FTS5 expressions built by :mod:`monitor.search.query` from normalised tokens, never
-user text.
+Queries take expressions built by :mod:`monitor.search.query` from normalised tokens, never
+user text: a tree (:mod:`monitor.search.expr`), or an FTS5 string of the subset it writes. Each
+query function asks :func:`~monitor.store.db.is_postgres` and writes FTS5 ``MATCH`` and bm25, or a
+tsquery condition and ts_rank.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from monitor.search.expr import Expression, rank_query, to_fts5, to_postgres
 from monitor.search.fields import INDEX_FORMAT, index_fields
-from monitor.store.corpus import STORED, ArticleText
-from monitor.store.db import Database, open_read_only
+from monitor.store.corpus import STORED, ArticleText, pg_chunks
+from monitor.store.db import Database, is_postgres, open_read_only
 
 __all__ = ["index_articles", "BackfillState", "backfill_state", "ensure_format",
            "backfill_batch", "matching", "Found", "found_rows", "first_id_since",
@@ -31,6 +35,9 @@ _SOURCE = "SELECT id, title, COALESCE(text, feed_summary, '') FROM articles"
 # bm25 weights of the columns: a word in the title counts three times one in the body; the
 # skeleton columns only serve the backtest and never rank.
 _WEIGHTS = "3.0, 1.0, 0.0, 0.0"
+# ts_rank's weights, in its order {D, C, B, A}: the body is at D, the title at A, three times it.
+# Normalisation 1 divides by 1 + log(length), as bm25 too favours the shorter of two articles.
+_PG_RANK = "-ts_rank('{0.1, 0, 0, 0.3}', terms, ?::tsquery, 1)"
 
 
 def _write(conn: sqlite3.Connection, rows: Iterable[tuple[int, str | None, str | None]]) -> int:
@@ -121,15 +128,22 @@ def first_id_since(conn: sqlite3.Connection, since: float) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def matching(conn: sqlite3.Connection, expr: str, *, since: float | None = None,
+def _fts5(expr: Expression) -> str:
+    return expr if isinstance(expr, str) else to_fts5(expr)
+
+
+def matching(conn: sqlite3.Connection, expr: Expression, *, since: float | None = None,
              entity: str | None = None, window: int = 1000,
              before: int | None = None) -> list[tuple[int, float, float]]:
-    """(id, bm25, first_seen_at) of the ``window`` newest articles matching an FTS5 expression
-    (older than article ``before`` when given), newest first (bm25: lower is better)."""
+    """(id, relevance, first_seen_at) of the ``window`` newest articles matching an expression
+    (older than article ``before`` when given), newest first (relevance: bm25, or ts_rank
+    negated on PostgreSQL; lower is better)."""
+    if is_postgres(conn):
+        return _pg_matching(conn, expr, since, entity, window, before)
     sql = (f"SELECT s.rowid, bm25(article_search, {_WEIGHTS}), a.first_seen_at "
            "FROM article_search s CROSS JOIN articles a ON a.id = s.rowid "
            "WHERE article_search MATCH ?")
-    args: list[object] = [expr]
+    args: list[object] = [_fts5(expr)]
     if before is not None:
         sql += " AND s.rowid < ?"
         args.append(before)
@@ -142,6 +156,32 @@ def matching(conn: sqlite3.Connection, expr: str, *, since: float | None = None,
     sql += " ORDER BY s.rowid DESC LIMIT ?"
     args.append(window)
     return [(int(r[0]), float(r[1]), float(r[2])) for r in conn.execute(sql, args)]
+
+
+def _pg_matching(conn: sqlite3.Connection, expr: Expression, since: float | None,
+                 entity: str | None, window: int,
+                 before: int | None) -> list[tuple[int, float, float]]:
+    cond, args = to_postgres(expr)
+    sql = ("SELECT s.rowid, s.terms, a.first_seen_at FROM article_search s "
+           f"JOIN articles a ON a.id = s.rowid WHERE {cond}")
+    filters: list[object] = list(args)
+    if before is not None:
+        sql += " AND s.rowid < ?"
+        filters.append(before)
+    if since is not None:
+        sql += " AND s.rowid >= ? AND a.first_seen_at >= ?"
+        filters += [first_id_since(conn, since), since]
+    if entity is not None:
+        sql += " AND EXISTS (SELECT 1 FROM mentions m WHERE m.entity = ? AND m.article_id = s.rowid)"
+        filters.append(entity)
+    sql += " ORDER BY s.rowid DESC LIMIT ?"
+    filters.append(window)
+    # Ranked outside the LIMIT: only the window's rows are scored, not every match.
+    rank = rank_query(expr)
+    score = _PG_RANK if rank is not None else "0.0"
+    rows = conn.execute(f"SELECT rowid, {score}, first_seen_at FROM ({sql}) m "
+                        "ORDER BY rowid DESC", ([rank] if rank is not None else []) + filters)
+    return [(int(r[0]), float(r[1]), float(r[2])) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -179,28 +219,39 @@ def found_rows(conn: sqlite3.Connection, ids: list[int]) -> dict[int, Found]:
 # ---------------------------------------------------------------------------- backtest
 
 
-def count_candidates(db_path: Path, expr: str, since: float) -> int:
+def _candidates(conn: sqlite3.Connection, expr: Expression) -> tuple[str, list[object]]:
+    """The subquery of the articles matching ``expr``, and its parameters."""
+    if is_postgres(conn):
+        cond, args = to_postgres(expr)
+        return f"(SELECT s.rowid FROM article_search s WHERE {cond})", list(args)
+    return "(SELECT rowid FROM article_search WHERE article_search MATCH ?)", [_fts5(expr)]
+
+
+def count_candidates(db_path: Path, expr: Expression, since: float) -> int:
     """How many stored articles past extraction, first seen since ``since``, match ``expr``."""
     conn = open_read_only(db_path)
     try:
-        return int(conn.execute(
-            f"SELECT COUNT(*) {STORED} AND id IN "
-            "(SELECT rowid FROM article_search WHERE article_search MATCH ?)",
-            (since, expr)).fetchone()[0])
+        sub, args = _candidates(conn, expr)
+        return int(conn.execute(f"SELECT COUNT(*) {STORED} AND id IN {sub}",
+                                (since, *args)).fetchone()[0])
     finally:
         conn.close()
 
 
-def iter_candidates(db_path: Path, expr: str, since: float,
+def iter_candidates(db_path: Path, expr: Expression, since: float,
                     chunk: int) -> Iterator[list[ArticleText]]:
     """The articles :func:`count_candidates` counts, as :func:`monitor.store.corpus.iter_texts`
     gives them (by id, in lists of up to ``chunk``, streamed)."""
     conn = open_read_only(db_path)
     try:
+        sub, args = _candidates(conn, expr)
+        if is_postgres(conn):
+            yield from pg_chunks(conn, f"SELECT id {STORED} AND id IN {sub} ORDER BY id",
+                                 [since, *args], chunk)
+            return
         cursor = conn.execute(
             f"SELECT id, title, COALESCE(text, feed_summary, ''), canonical_url {STORED} "
-            "AND id IN (SELECT rowid FROM article_search WHERE article_search MATCH ?) "
-            "ORDER BY id", (since, expr))
+            f"AND id IN {sub} ORDER BY id", (since, *args))
         while rows := cursor.fetchmany(chunk):
             yield rows
     finally:

@@ -27,8 +27,8 @@ def get_state(db: Database, key: str) -> tuple[Any, float] | None:
 def register_rules(db: Database, rule_ids: list[str], now: float) -> None:
     """Start tracking rules (first load time is when their silence starts counting)."""
     with db.transaction() as conn:
-        conn.executemany("INSERT OR IGNORE INTO rule_stats(rule_id, first_loaded_at) VALUES (?, ?)",
-                         [(r, now) for r in rule_ids])
+        conn.executemany("INSERT INTO rule_stats(rule_id, first_loaded_at) VALUES (?, ?) "
+                         "ON CONFLICT DO NOTHING", [(r, now) for r in rule_ids])
 
 
 def record_matches(db: Database, rule_ids: list[str], now: float) -> None:

@@ -10,6 +10,12 @@ the table kept 64 rows per article for ever. In memory an entry costs ~15 bytes 
 20,000 articles), inserts write nothing to disk, and a rolled-back transaction takes its entries
 with it. The index is derived data: the durable record is ``articles.signature``.
 
+On PostgreSQL, where several replicas place articles at the same moment, the index is the
+shared table ``story_band_keys`` (migration 0013) instead, so every replica sees what the others
+placed as soon as they commit; placing takes a transaction-scoped advisory lock
+(:func:`sync_band_index`), so two near-duplicates placed together by two replicas join one story
+rather than each founding its own.
+
 Band keys are opaque integers here (one per band and bucket, computed by
 :mod:`monitor.dedupe.bands`); the functions run in the caller's transaction.
 """
@@ -21,11 +27,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from monitor.store.db import is_postgres
+
+_PLACE_LOCK = 0x6D6F6E02     # pg_advisory_xact_lock key: one placement at a time across replicas
+_SHARED = "story_band_keys"
 _TABLE = "temp.story_bands"
 _INDEXED = "temp.story_indexed"     # one row per indexed article: what a catch-up can skip
 _STATE = "temp.story_index_state"   # the database's data_version the index is current with
-_ADD_KEY = f"INSERT OR IGNORE INTO {_TABLE}(key, article_id) VALUES (?, ?)"
-_ADD_ARTICLE = f"INSERT OR IGNORE INTO {_INDEXED}(article_id) VALUES (?)"
+_ADD_KEY = "INSERT INTO {}(key, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
+_ADD_ARTICLE = f"INSERT INTO {_INDEXED}(article_id) VALUES (?) ON CONFLICT DO NOTHING"
 _LOAD = ("SELECT a.id, a.signature FROM articles a WHERE a.first_seen_at >= ? "
          "AND a.story_id IS NOT NULL AND a.signature IS NOT NULL")
 
@@ -81,13 +91,21 @@ def save_placement(conn: sqlite3.Connection, article_id: int, *, story_id: int,
 
 def story_outlets(conn: sqlite3.Connection, story_id: int) -> list[str]:
     """Distinct outlets of a story in order of first report; exact copies count once."""
+    # Each copy group's first article: written out, where SQLite alone would take a bare column
+    # of the MIN(id) row.
     rows = conn.execute(
-        "SELECT outlet, MIN(id) FROM articles WHERE story_id = ? AND outlet IS NOT NULL "
-        "GROUP BY COALESCE(text_hash, id) ORDER BY MIN(id)", (story_id,)).fetchall()
+        "SELECT a.outlet FROM articles a WHERE a.story_id = ? AND a.outlet IS NOT NULL "
+        "AND a.id = (SELECT MIN(b.id) FROM articles b WHERE b.story_id = a.story_id "
+        "AND b.outlet IS NOT NULL AND COALESCE(b.text_hash, CAST(b.id AS TEXT)) = "
+        "COALESCE(a.text_hash, CAST(a.id AS TEXT))) ORDER BY a.id", (story_id,)).fetchall()
     return list(dict.fromkeys(r[0] for r in rows))
 
 
 # --------------------------------------------------------------------------- band index
+
+
+def _keys_table(conn: sqlite3.Connection) -> str:
+    return _SHARED if is_postgres(conn) else _TABLE
 
 
 def _state(conn: sqlite3.Connection) -> int | None:
@@ -102,7 +120,16 @@ def _state(conn: sqlite3.Connection) -> int | None:
 def sync_band_index(conn: sqlite3.Connection, since: float, keys_of: KeysOf) -> IndexSync:
     """Make the band index current: on first use on this connection build it from the stored
     articles first seen at or after ``since``; afterwards add what other connections stored
-    since (nothing to do, and nothing read, while this connection is the only writer)."""
+    since (nothing to do, and nothing read, while this connection is the only writer).
+
+    On PostgreSQL: wait for the placement lock (held to the end of the caller's transaction),
+    and build the shared table only when it is empty (a state moved in by ``import-state``)."""
+    if is_postgres(conn):
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (_PLACE_LOCK,))
+        if conn.execute(f"SELECT 1 FROM {_SHARED} LIMIT 1").fetchone() is not None:
+            return IndexSync(False, 0)
+        return IndexSync(True, _index_rows(conn, conn.execute(_LOAD, (since,)).fetchall(),
+                                           keys_of))
     version = int(conn.execute("PRAGMA data_version").fetchone()[0])
     state = _state(conn)
     if state is None:
@@ -125,8 +152,9 @@ def sync_band_index(conn: sqlite3.Connection, since: float, keys_of: KeysOf) -> 
 def _index_rows(conn: sqlite3.Connection, rows: Iterable[tuple[int, bytes]], keys_of: KeysOf
                 ) -> int:
     ids: list[tuple[int]] = []
-    conn.executemany(_ADD_KEY, _stored_entries(rows, ids, keys_of))
-    conn.executemany(_ADD_ARTICLE, ids)
+    conn.executemany(_ADD_KEY.format(_keys_table(conn)), _stored_entries(rows, ids, keys_of))
+    if not is_postgres(conn):
+        conn.executemany(_ADD_ARTICLE, ids)
     return len(ids)
 
 
@@ -141,8 +169,9 @@ def _stored_entries(rows: Iterable[tuple[int, bytes]], ids: list[tuple[int]], ke
 
 def add_band_keys(conn: sqlite3.Connection, article_id: int, keys: Sequence[int]) -> None:
     """Index ``article_id`` under ``keys`` (the index must exist: :func:`sync_band_index`)."""
-    conn.executemany(_ADD_KEY, [(key, article_id) for key in keys])
-    conn.execute(_ADD_ARTICLE, (article_id,))
+    conn.executemany(_ADD_KEY.format(_keys_table(conn)), [(key, article_id) for key in keys])
+    if not is_postgres(conn):
+        conn.execute(_ADD_ARTICLE, (article_id,))
 
 
 def band_candidates(conn: sqlite3.Connection, keys: Sequence[int], *, since: float, exclude: int,
@@ -151,7 +180,7 @@ def band_candidates(conn: sqlite3.Connection, keys: Sequence[int], *, since: flo
     indexed under any of ``keys``; at most ``limit``."""
     marks = ",".join("?" * len(keys))
     rows = conn.execute(
-        f"SELECT DISTINCT a.id, a.story_id, a.signature, a.shingles FROM {_TABLE} s "
+        f"SELECT DISTINCT a.id, a.story_id, a.signature, a.shingles FROM {_keys_table(conn)} s "
         f"JOIN articles a ON a.id = s.article_id WHERE s.key IN ({marks}) "
         f"AND a.first_seen_at >= ? AND a.id != ? AND a.story_id IS NOT NULL LIMIT ?",
         (*keys, since, exclude, limit)).fetchall()
@@ -165,10 +194,13 @@ def prune_band_index(conn: sqlite3.Connection, since: float) -> int:
     Article ids grow with time, so everything below the oldest id still in the window is out of
     it. (Should the clock ever step back, a few stale entries stay: lookups check the time anyway.)
     """
-    if _state(conn) is None:
+    shared = is_postgres(conn)
+    if not shared and _state(conn) is None:
         return 0
     row = conn.execute("SELECT MIN(id) FROM articles WHERE first_seen_at >= ?", (since,)).fetchone()
     # Without any article in the window, every id is below the cutoff.
     cutoff = row[0] if row and row[0] is not None else 1 << 62
-    conn.execute(f"DELETE FROM {_INDEXED} WHERE article_id < ?", (cutoff,))
-    return conn.execute(f"DELETE FROM {_TABLE} WHERE article_id < ?", (cutoff,)).rowcount
+    if not shared:
+        conn.execute(f"DELETE FROM {_INDEXED} WHERE article_id < ?", (cutoff,))
+    return conn.execute(f"DELETE FROM {_keys_table(conn)} WHERE article_id < ?",
+                        (cutoff,)).rowcount

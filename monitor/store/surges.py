@@ -46,8 +46,8 @@ def surges_started(conn: sqlite3.Connection, since: float, until: float) -> list
 def start_surge(conn: sqlite3.Connection, entity: str, *, now: float, peak_count: int) -> int:
     """Open a surge row; returns its id."""
     return int(conn.execute(
-        "INSERT INTO surges(entity, started_at, peak_count) VALUES (?, ?, ?)",
-        (entity, now, peak_count)).lastrowid or 0)
+        "INSERT INTO surges(entity, started_at, peak_count) VALUES (?, ?, ?) RETURNING id",
+        (entity, now, peak_count)).fetchone()[0])
 
 
 def set_surge_outbox(conn: sqlite3.Connection, surge_id: int, outbox_id: int | None) -> None:
@@ -57,8 +57,8 @@ def set_surge_outbox(conn: sqlite3.Connection, surge_id: int, outbox_id: int | N
 
 def raise_peak(conn: sqlite3.Connection, surge_id: int, count: int) -> None:
     """Record ``count`` as the surge's peak if it is higher than the stored one."""
-    conn.execute("UPDATE surges SET peak_count = MAX(peak_count, ?) WHERE id = ?",
-                 (count, surge_id))
+    conn.execute("UPDATE surges SET peak_count = ? WHERE id = ? AND peak_count < ?",
+                 (count, surge_id, count))
 
 
 def end_surge(conn: sqlite3.Connection, surge_id: int, now: float) -> None:

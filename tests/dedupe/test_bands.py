@@ -12,7 +12,7 @@ import pytest
 from monitor.dedupe import bands
 from monitor.dedupe.fingerprint import fingerprint
 from monitor.dedupe.stories import assign_story
-from monitor.store.db import _statements, migrations, open_database
+from monitor.store.db import _statements, is_postgres, migrations, open_database
 
 WAGNER = ("قالت مصادر محلية في منطقة الجفرة إن آخر مجموعة من عناصر شركة فاجنر العسكرية الخاصة "
           "غادرت قاعدة الجفرة الجوية بعد تسليم مواقعها إلى عناصر الفيلق الأفريقي الروسي الذي "
@@ -35,7 +35,8 @@ def add_article(db, article_id: int, text: str, at: float) -> int:
 
 
 def entries(db) -> set[int]:
-    return {r[0] for r in db.conn.execute("SELECT DISTINCT article_id FROM temp.story_bands")}
+    table = "story_band_keys" if is_postgres(db) else "temp.story_bands"
+    return {r[0] for r in db.conn.execute(f"SELECT DISTINCT article_id FROM {table}")}
 
 
 @pytest.fixture
@@ -46,6 +47,7 @@ def db(tmp_path: Path):
     db.close()
 
 
+@pytest.mark.sqlite_only   # the in-memory index of one SQLite connection
 def test_the_index_is_rebuilt_from_stored_signatures_after_a_restart(db, tmp_path):
     assert add_article(db, 1, WAGNER, 1000.0) == 1
     assert add_article(db, 2, OTHER, 1001.0) == 2
@@ -57,6 +59,7 @@ def test_the_index_is_rebuilt_from_stored_signatures_after_a_restart(db, tmp_pat
     reopened.close()
 
 
+@pytest.mark.sqlite_only   # the in-memory index of one SQLite connection
 def test_only_articles_inside_the_window_are_loaded(db, tmp_path):
     add_article(db, 1, WAGNER, 1000.0)
     add_article(db, 2, OTHER, 1000.0 + 3 * DAY)
@@ -104,6 +107,7 @@ def test_pruning_before_any_article_is_a_no_op(tmp_path):
     db.close()
 
 
+@pytest.mark.sqlite_only   # the in-memory index of one SQLite connection
 def test_a_version_4_database_loses_its_disk_index_and_keeps_its_stories(tmp_path):
     path = tmp_path / "v4.db"
     conn = sqlite3.connect(path, isolation_level=None)
@@ -130,6 +134,7 @@ def test_a_version_4_database_loses_its_disk_index_and_keeps_its_stories(tmp_pat
     db.close()
 
 
+@pytest.mark.sqlite_only   # the in-memory index of one SQLite connection
 def test_the_daemon_builds_the_index_at_start_and_says_so(db, tmp_path, caplog):
     from monitor.app import load_story_index
     from monitor.config import load_settings

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 
 import pytest
 
 from monitor.app import load_scorer, open_app
+from monitor.store.db import open_database
 from tests.builders import page, rss
 from tests.conftest import FAKE_TOKEN, REPO, make_settings
 from tests.dedupe.test_stories import DATA
@@ -88,9 +88,9 @@ def test_rewrites_edit_the_alert_and_copies_count_once(server, tmp_path, tg):
     publish(server, "arabi21", "عربي 21", "c1", "رحلات شحن روسية إلى الجفرة", OTHER)
     cycle(settings)
     assert len(sends(tg)) == 2
-    conn = sqlite3.connect(settings.database)
-    stories = dict(conn.execute("SELECT canonical_url, story_id FROM articles").fetchall())
-    conn.close()
+    db = open_database(settings.database)
+    stories = dict(db.conn.execute("SELECT canonical_url, story_id FROM articles").fetchall())
+    db.close()
     urls = {k.rsplit("/", 1)[-1]: v for k, v in stories.items()}
     assert urls["a1.html"] == urls["a2.html"] == urls["a3.html"] == urls["a2-copy.html"]
     assert urls["c1.html"] != urls["a1.html"]

@@ -19,6 +19,7 @@ import pytest
 
 from monitor.app import load_scorer, open_app
 from monitor.config import Settings
+from monitor.store.db import open_database
 from tests.builders import PARAS, page, rss
 from tests.conftest import FAKE_TOKEN, REPO, make_settings
 from tests.servers.telegram import FakeTelegram
@@ -59,12 +60,11 @@ def run_and_drain(settings: Settings, *, wait: bool = True, timeout: float = 60)
 
 
 def outbox_rows(settings: Settings) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(settings.database)
-    conn.row_factory = sqlite3.Row
+    db = open_database(settings.database)
     try:
-        return conn.execute("SELECT * FROM outbox ORDER BY id").fetchall()
+        return db.conn.execute("SELECT * FROM outbox ORDER BY id").fetchall()
     finally:
-        conn.close()
+        db.close()
 
 
 def sent_texts(tg: FakeTelegram) -> list[str]:
@@ -111,6 +111,7 @@ def test_timeout_is_retried_and_is_the_documented_duplicate(server, tmp_path, tg
     assert outbox_rows(alert_settings(tmp_path, server, tg))[0]["status"] == "sent"
 
 
+@pytest.mark.sqlite_only   # runs `monitor` in a process of its own, on the file
 def test_forbidden_pauses_destination_and_keeps_the_queue(server, tmp_path, tg):
     tg.script("sendMessage", (403, "Forbidden: bot was kicked from the channel chat"),
               chat_id="@libya_watch")
@@ -252,6 +253,7 @@ def write_config(tmp_path: Path, settings: Settings, server, tg: FakeTelegram, *
         f"feeds:\n  - name: f\n    url: {server.url('/feed.xml')}\n")
 
 
+@pytest.mark.sqlite_only   # runs `monitor` in a process of its own, on the file
 def test_kill_between_send_and_confirm_is_the_only_duplicate(server, tmp_path, tg):
     """SIGKILL while Telegram holds the reply: that one alert is sent again after restart
     (at-least-once); every other alert arrives exactly once."""

@@ -225,15 +225,12 @@ def test_message_telegram_refuses_is_set_aside_and_the_next_goes(tmp_path, tg):
 
 
 def test_unreadable_row_is_set_aside(tmp_path, tg):
-    import sqlite3
-
     settings = settings_for(tmp_path, tg)
     ids = queue(settings, [("default", alert(0)), ("default", alert(1))])
-    conn = sqlite3.connect(settings.database)      # a corrupt row, or one from another version
-    conn.execute("UPDATE outbox SET payload_json = '{\"kind\": \"alert\", \"colour\": 1}' "
-                 "WHERE id = ?", (ids[0],))
-    conn.commit()
-    conn.close()
+    db = open_database(settings.database)      # a corrupt row, or one from another version
+    db.conn.execute("UPDATE outbox SET payload_json = '{\"kind\": \"alert\", \"colour\": 1}' "
+                    "WHERE id = ?", (ids[0],))
+    db.close()
     asyncio.run(run_sender(settings, lambda d: not outbox.status_rows(d.db)[0]["pending"]))
     db = open_database(settings.database)
     try:

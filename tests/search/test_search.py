@@ -1,10 +1,8 @@
 """Search finds a word in every spelling the matcher accepts (clitics, inflection, diacritics,
 tatweel, letter variants), not the words that merely contain it, and shows the matches in the
-original spelling."""
+original spelling; on SQLite and on PostgreSQL alike (``state_target``)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +17,8 @@ NOW = 1_800_000_000.0
 
 
 @pytest.fixture()
-def db(tmp_path: Path):
-    db = open_database(tmp_path / "m.db")
+def db(state_target):
+    db = open_database(state_target)
     texts = {
         "jufra": ("تعزيزات جديدة", "وصلت تعزيزات عسكرية وبالجفرة قاعدة كبيرة"),
         "forces": ("تقرير", "نشرت روسيا قواتها في الشرق"),
@@ -106,6 +104,14 @@ def test_recency_breaks_ties(db):
     b = store_article(db, "خبر", "نص عن درنة", seen=NOW - DAY)
     res = run_search(db, parse_query("درنة"), now=NOW).results
     assert [r.id for r in res] == [b, a]
+
+
+def test_a_word_in_the_title_outranks_one_in_the_body(db):
+    body = store_article(db, "خبر عن الطقس", "أمطار في درنة اليوم", seen=NOW - DAY)
+    title = store_article(db, "أمطار في درنة", "خبر عن الطقس اليوم", seen=NOW - 2 * DAY)
+    res = run_search(db, parse_query("درنة"), now=NOW).results
+    assert [r.id for r in res] == [title, body]
+    assert res[0].score > res[1].score > 0          # despite the body's being a day newer
 
 
 @pytest.mark.parametrize("text", [

@@ -16,7 +16,7 @@ def test_enqueue_returns_the_new_row_id_once(tmp_path: Path) -> None:
         first = outbox.enqueue(conn, key="k", destination="default", payload=payload, now=1.0)
         again = outbox.enqueue(conn, key="k", destination="default", payload=payload, now=2.0)
         other = outbox.enqueue(conn, key="k2", destination="default", payload=payload, now=3.0)
-    assert isinstance(first, int) and again is None and other == first + 1
+    assert isinstance(first, int) and again is None and other > first   # PostgreSQL: a refused insert takes a sequence number too
     with db.transaction() as conn:
         assert outbox.id_for_key(conn, "k") == first
     db.close()

@@ -31,9 +31,9 @@ class Timeline:
             article_id = int(conn.execute(
                 "INSERT INTO articles(identity, canonical_url, feed_id, title, first_seen_at, "
                 "outlet, story_id, score, alert, extraction_status) "
-                "VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, 'done')",
+                "VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, 'done') RETURNING id",
                 (f"id-{n}", f"https://{outlet}.example/a/{n}", title or f"Article {n}", at, outlet,
-                 story, score, int(alert))).lastrowid or 0)
+                 story, score, int(alert))).fetchone()[0])
             conn.executemany("INSERT INTO mentions(entity, article_id, outlet, at) VALUES (?,?,?,?)",
                              [(e, article_id, outlet, at) for e in entities])
         return article_id

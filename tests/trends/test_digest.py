@@ -87,6 +87,7 @@ def monitor(*args: str, db: Path, cwd: Path) -> subprocess.CompletedProcess[str]
                           capture_output=True, timeout=60, env=env)
 
 
+@pytest.mark.sqlite_only   # the command runs in a process of its own, on the file
 def test_digest_command(tmp_path):
     db = tmp_path / "state.db"
     fill(db, time.time())
@@ -106,6 +107,7 @@ def test_digest_command(tmp_path):
     assert bad.returncode == 2 and "30m, 24h or 7d" in bad.stderr
 
 
+@pytest.mark.sqlite_only   # the command runs in a process of its own, on the file
 def test_digest_send_queues_one_row(tmp_path):
     import sqlite3
 
