@@ -28,10 +28,10 @@ from itertools import product
 
 from monitor.errors import SearchError
 from monitor.match.forms import TokenSpec, token_spec
-from monitor.search.expr import SKELETON, TEXT, And, Columns, Node, Or, Term, quote, to_fts5
-from monitor.search.expr import Phrase as InRow
 from monitor.match.tokens import tokenize
 from monitor.normalize import normalize_text
+from monitor.search.expr import SKELETON, TEXT, And, Columns, Node, Or, Term, quote, to_fts5
+from monitor.search.expr import Phrase as InRow
 
 __all__ = ["Query", "Phrase", "parse_query", "quote", "phrase_expression", "skeleton_expression",
            "phrase_node", "skeleton_node", "SEARCH_INFLECTION"]
