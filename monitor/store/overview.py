@@ -23,7 +23,7 @@ def last_sent_alert(db: Database) -> SentAlert | None:
     # before another can be sent after it (retries), so the newest few are compared.
     row = db.conn.execute(
         "SELECT sent_at, destination, payload_json FROM (SELECT * FROM outbox WHERE "
-        "status = 'sent' AND kind = 'alert' AND sent_at IS NOT NULL ORDER BY id DESC LIMIT 50) "
+        "status = 'sent' AND kind = 'alert' AND sent_at IS NOT NULL ORDER BY id DESC LIMIT 50) AS newest "
         "ORDER BY sent_at DESC, id DESC LIMIT 1").fetchone()
     return None if row is None else SentAlert(float(row[0]), row[1], row[2])
 

@@ -40,8 +40,8 @@ def seed(settings: Settings, stories: list[int | None], *,
     db = open_database(settings.database)
     try:
         with db.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO feeds(id, name, url, created_at) "
-                         "VALUES (1, 'f', 'u', 0)")
+            conn.execute("INSERT INTO feeds(id, name, url, created_at) "
+                         "VALUES (1, 'f', 'u', 0) ON CONFLICT DO NOTHING")
             ids = []
             for n, story in enumerate(stories, 1):
                 conn.execute("INSERT INTO articles(id, identity, feed_id, title, text, outlet, "

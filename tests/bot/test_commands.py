@@ -57,7 +57,7 @@ def test_commands_are_answered_and_strangers_refused(tmp_path, tg, caplog) -> No
     asyncio.run(go())
     mine = replies(tg, ANALYST)
     assert all("Commands" in text and "/help" in text for text in mine)
-    assert mine[2].startswith("Unknown command /nosuch.")
+    assert mine[2].startswith("Unknown command /nosuch."), mine
     [refusal] = replies(tg, STRANGER)
     assert refusal.startswith("Sorry") and str(STRANGER) in refusal
     sent = [m for m in tg.messages if m["chat_id"] == str(ANALYST)]

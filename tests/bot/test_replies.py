@@ -6,6 +6,7 @@ real local page server. Every answer must be HTML the fake Bot API accepts, with
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -299,8 +300,9 @@ def test_mute_refusals(state):
 
 def test_rules_summary_with_version_and_judged_share(filled):
     settings, db = filled
-    row, rule_id = db.conn.execute("SELECT id, json_extract(payload_json, '$.rule_id') FROM outbox "
+    row, payload = db.conn.execute("SELECT id, payload_json FROM outbox "
                                    "WHERE article_id IS NOT NULL").fetchone()
+    rule_id = json.loads(payload).get("rule_id")
     judgements.record_judgement(db, update_id=1, outbox_id=row, judge=ANA, label="relevant",
                                 now=time.time())
     text = answer(context(settings, db), "/rules")

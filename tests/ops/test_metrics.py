@@ -6,6 +6,8 @@ import re
 import time
 from pathlib import Path
 
+import pytest
+
 from monitor.alert.payload import AlertPayload
 from monitor.ops.metrics import Metrics
 from monitor.store import outbox
@@ -30,6 +32,7 @@ def sample(metrics: str, name: str, destination: str) -> float | None:
     return float(found.group(1)) if found else None
 
 
+@pytest.mark.sqlite_only   # the daemon runs in a process of its own, on the file
 def test_daemon_metrics_export_outbox_depth_and_oldest_age(tmp_path):
     db_path = tmp_path / "state" / "monitor.db"
     now = time.time()
