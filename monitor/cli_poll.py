@@ -60,11 +60,27 @@ def cmd_once(args: argparse.Namespace) -> int:
 
 
 async def _once(settings: Settings) -> Any:
+    from monitor.store import outbox
+    from monitor.store.db import is_postgres
+    from monitor.store.leases import LeaderLock
+
     async with open_app(settings, load_scorer(settings)) as app:
         stats = await app.pipeline.run_cycle(settings.feeds)
-        _check_surges(app, settings)
-        sent = await app.drainer.drain(wait=False)
-        stats.sent = sent.sent
+        # Sending and surges are the leader's: beside running replicas on PostgreSQL, `once`
+        # only queues, and the leader sends (one sender per destination, always).
+        lock = LeaderLock(app.db)
+        if not lock.try_acquire():
+            print("replicas are running: alerts are queued for the leader to send",
+                  file=sys.stderr)
+            return stats
+        try:
+            if is_postgres(app.db):     # the leader's own start does it on SQLite (open_app)
+                outbox.recover_interrupted(app.db)
+            _check_surges(app, settings)
+            sent = await app.drainer.drain(wait=False)
+            stats.sent = sent.sent
+        finally:
+            lock.release()
         return stats
 
 

@@ -104,6 +104,9 @@ class PollSettings(StrictModel):
     max_interval_seconds: float = Field(3600.0, gt=0)
     jitter_seconds: float = Field(30.0, ge=0, description="random delay added to each poll")
     concurrency: int = Field(8, ge=1, description="feeds polled at the same time")
+    lease_seconds: float = Field(120.0, gt=0, description=(
+        "replicas on PostgreSQL: how long a feed stays claimed by a replica that stopped "
+        "renewing it (renewed while polling), i.e. how soon a dead replica's feeds are taken"))
 
     @model_validator(mode="after")
     def _check_range(self) -> PollSettings:
@@ -133,6 +136,11 @@ class OpsSettings(StrictModel):
     rule_silence_days: float = Field(14.0, gt=0)
     retention_days: float = Field(90.0, gt=0, description="article text kept this long")
     housekeeping_interval_seconds: float = Field(6 * 3600.0, gt=0)
+    replica_name: str = Field("", description="this replica's name in monitor status and "
+                              "/metrics (default host-pid)")
+    leader_check_seconds: float = Field(5.0, gt=0, description=(
+        "replicas on PostgreSQL: how often each one heartbeats and tries to take a free leader "
+        "role (the most a dead leader's sender and bot stay stopped)"))
 
 
 class Destination(StrictModel):

@@ -64,6 +64,12 @@ class Metrics:
                                         registry=r)
         self.rule_reloads = Counter("monitor_rule_reloads_total", "Rule reloads by outcome",
                                     ["outcome"], registry=r)
+        # Which replica holds what (several replicas on one PostgreSQL state).
+        self.replica_leader = Gauge("monitor_replica_leader", "1 while this replica is the "
+                                    "leader (sender, bot, surges, housekeeping, notices)",
+                                    ["replica"], registry=r)
+        self.replica_feeds = Gauge("monitor_replica_feeds_polling", "Feeds this replica is "
+                                   "polling now (leases held)", ["replica"], registry=r)
 
     def watch_outbox(self, db_path: str | Path) -> None:
         """Export outbox depth and oldest age per destination of the database at ``db_path``,

@@ -40,11 +40,12 @@ from monitor.ops.server import OpsServer
 from monitor.report import cycle_summary, totals_line
 from monitor.schedule.housekeeping import housekeeping
 from monitor.schedule.reload import ChangeWatcher, rules_diff
+from monitor.schedule.replica import Replica, only_leader
 from monitor.search.backfill import backfill_in_thread
 from monitor.store import feeds as feed_store
 from monitor.store import maintenance, outbox
 from monitor.store import service as service_store
-from monitor.store.db import display
+from monitor.store.db import STORE_ERRORS, display
 
 log = logging.getLogger(__name__)
 #: How often the polling job looks for due feeds (seconds): the most a poll can be late by.
@@ -63,6 +64,12 @@ class Service:
         self.scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={
             "max_instances": 1, "coalesce": True, "misfire_grace_time": None})
         self.notifier = Notifier(app.db, settings, app.drainer.wake.set)
+        self.replica = Replica(app.db, name=settings.ops.replica_name,
+                               lease_seconds=settings.poll.lease_seconds,
+                               check_seconds=settings.ops.leader_check_seconds)
+        self.replica.on_lead(
+            lambda stop: asyncio.create_task(app.drainer.run(stop), name="sender"),
+            lambda stop: start_poller(app, stop))
         self._inflight: dict[str, asyncio.Task[Any]] = {}
         self._polls: dict[str, int] = {}
         self._stats = CycleStats()
@@ -93,8 +100,8 @@ class Service:
         self._register_rules()
         self._schedule_jobs()
         self.scheduler.start()
-        sender = asyncio.create_task(self.app.drainer.run(self.stop), name="sender")
-        bot = start_poller(self.app, self.stop)
+        await self.replica.start()      # the sender and the bot, if this replica leads
+        roles = asyncio.create_task(self.replica.run(self.stop), name="replica")
         # Articles stored before the search index existed: indexed in the background.
         backfill_stop = threading.Event()
         backfill_in_thread(self.settings.database, backfill_stop)
@@ -104,12 +111,12 @@ class Service:
             await self.stop.wait()
         finally:
             backfill_stop.set()
-            await self._shutdown(sender, bot)
+            await self._shutdown(roles)
             if server:
                 await server.close()
         log.info("daemon stopped")
 
-    async def _shutdown(self, sender: asyncio.Task[Any], bot: asyncio.Task[Any] | None) -> None:
+    async def _shutdown(self, roles: asyncio.Task[Any]) -> None:
         deadline = time.monotonic() + self.settings.ops.shutdown_deadline_seconds
         log.info("stopping: finishing %d in-flight polls (deadline %.0f s)", len(self._inflight),
                  self.settings.ops.shutdown_deadline_seconds)
@@ -122,14 +129,10 @@ class Service:
         self.scheduler.shutdown(wait=False)
         self.stop.set()
         self.app.drainer.wake.set()           # the sender sleeps on this; let it see the stop
-        try:
-            await asyncio.wait_for(sender, max(0.1, deadline - time.monotonic()))
-        except TimeoutError:
-            log.warning("sender did not stop in time; unsent alerts stay in the outbox")
-        if bot is not None:    # it ends its long poll at the stop; updates wait with Telegram
-            await asyncio.wait([bot], timeout=max(1.0, deadline - time.monotonic()))
-            bot.cancel()
-            await asyncio.gather(bot, return_exceptions=True)
+        # The bot ends its long poll at the stop; updates wait with Telegram.
+        await self.replica.stop_roles(max(deadline, time.monotonic() + 1.0))
+        await asyncio.gather(roles, return_exceptions=True)
+        await self.replica.leave()
         self._summary()
 
     def _hangup(self) -> None:
@@ -148,15 +151,16 @@ class Service:
         ops = self.settings.ops
         self.scheduler.add_job(self._watch, "interval", seconds=ops.watch_interval_seconds,
                                id="watch")
-        self.scheduler.add_job(self._notices, "interval", seconds=ops.notice_check_seconds,
+        self.scheduler.add_job(only_leader(self.replica, self._notices), "interval",
+                               seconds=ops.notice_check_seconds,
                                id="notices", next_run_time=now + timedelta(seconds=30))
-        self.scheduler.add_job(self._housekeeping, "interval",
+        self.scheduler.add_job(only_leader(self.replica, self._housekeeping), "interval",
                                seconds=ops.housekeeping_interval_seconds, id="housekeeping",
                                next_run_time=now + timedelta(seconds=60))
         self.scheduler.add_job(self._summary, "interval", seconds=self.summary_seconds,
                                id="summary")
         if self.settings.surges.enabled:
-            self.scheduler.add_job(self._surges, "interval",
+            self.scheduler.add_job(only_leader(self.replica, self._surges), "interval",
                                    seconds=self.settings.surges.check_seconds, id="surges",
                                    next_run_time=now + timedelta(seconds=45))
 
@@ -170,13 +174,19 @@ class Service:
         free = self.settings.poll.concurrency - len(self._inflight)
         if free <= 0 or self.stop.is_set():
             return
-        due = feed_store.due_feeds(self.app.db, time.time(), free + len(self._inflight))
+        try:
+            due = self.replica.claim(time.time(), free + len(self._inflight))
+        except STORE_ERRORS as exc:     # busy or unreachable store: the next tick tries again
+            log.warning("could not read the due feeds: %s", exc)
+            return
         for name in due:
             source = self.sources.get(name)
             if source is None or name in self._inflight:
                 continue
             if len(self._inflight) >= self.settings.poll.concurrency:
-                break
+                self.replica.polled(name)     # claimed but no slot: free for the others
+                continue
+            self.replica.polling.add(name)
             self._inflight[name] = asyncio.get_running_loop().create_task(
                 self._poll(source), name=f"poll:{name}")
 
@@ -185,6 +195,7 @@ class Service:
             report = await self.app.pipeline.poll_feed(source)
         finally:
             self._inflight.pop(source.name, None)
+            self.replica.polled(source.name)
             self._start_due()           # a free slot goes to the next due feed now, not next tick
         self._after_poll(source, report)
 
@@ -313,6 +324,8 @@ class Service:
         depth = sum(r["pending"] or 0 for r in outbox.status_rows(self.app.db))
         details = {"reasons": reasons, "last_feed_success": last, "feeds": len(self.sources),
                    "outbox_pending": depth, "rules_error": self._rules_error}
+        details["replica"] = {"name": self.replica.name, "leader": self.replica.leader,
+                              "feeds_polling": len(self.replica.polling)}
         if self.app.drainer.chat_ids:
             details["telegram"] = self.app.drainer.link.snapshot()
         return not reasons, details

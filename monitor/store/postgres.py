@@ -214,6 +214,15 @@ class PostgresDatabase:
         with self._pool.connection() as raw:
             yield PgConnection(raw)
 
+    def checkout(self) -> psycopg.Connection[Any]:
+        """A pooled connection held by the caller until :meth:`checkin` (the leader lock's
+        session: an advisory lock lives as long as its session)."""
+        return self._pool.getconn()
+
+    def checkin(self, raw: psycopg.Connection[Any]) -> None:
+        """Give back a connection from :meth:`checkout` (a broken one is discarded)."""
+        self._pool.putconn(raw)
+
     @property
     def schema_version(self) -> int:
         row = self.conn.execute(
