@@ -5,6 +5,7 @@ The subcommands' handlers live in modules named after what they do: :mod:`monito
 (``once``, ``run``), :mod:`monitor.cli_feeds` (``feeds``, ``feeds import|export``),
 :mod:`monitor.cli_reports` (``status``, ``digest``, ``backtest``), :mod:`monitor.cli_labels`
 (``labels export``, ``backtest --labels|--judged``), :mod:`monitor.cli_search` (``search``),
+:mod:`monitor.cli_state` (``migrate``, ``export-state``, ``import-state``),
 :mod:`monitor.cli_send_test` (``send-test``) and :mod:`monitor.match.commands` (``rules check``,
 ``score``).
 """
@@ -23,6 +24,7 @@ from monitor.cli_poll import cmd_once, cmd_run
 from monitor.cli_reports import cmd_backtest, cmd_digest, cmd_status, span_arg
 from monitor.cli_search import add_search_parser
 from monitor.cli_send_test import cmd_send_test
+from monitor.cli_state import register as add_state_parsers
 from monitor.config import Settings, load_settings, resolve_config_path
 from monitor.errors import MonitorError
 from monitor.logs import setup_logging
@@ -109,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_labels_parser(sub)
     add_search_parser(sub)
+    add_state_parsers(sub)
 
     _add_match_commands(sub)
     return parser
