@@ -52,6 +52,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         telegram = status_line(db)
         if telegram:
             print(telegram)
+        from monitor.report import replicas_table
+
+        table = replicas_table(db, time.time(), args.settings.ops.leader_check_seconds)
+        if table:
+            print(table)
     finally:
         db.close()
     return 0

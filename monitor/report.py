@@ -116,3 +116,25 @@ def outbox_table(rows: Sequence[sqlite3.Row], now: float | None = None) -> str:
             _clip(r["rejected_reason"] or "", 70)) for r in rows]
     return table(["destination", "pending", "oldest pending", "sent", "in digests", "set aside",
                   "muted", "last sent", "state", "last set aside because"], out)
+
+
+def replicas_table(db: Any, now: float, check_seconds: float) -> str:
+    """The replicas sharing a PostgreSQL state: which one leads, the feeds each is polling and
+    the leases it holds, how fresh its heartbeat is ('' on SQLite, where one daemon runs)."""
+    from monitor.store import leases
+    from monitor.store.db import is_postgres
+
+    if not is_postgres(db):
+        return ""
+    rows = leases.replicas(db)
+    if not rows:
+        return "replicas: none has recorded a heartbeat"
+    held = leases.claims(db, now)
+    lines = [f"{'replica':<24} {'role':<9} {'polling':>7} {'leases':>6} {'heartbeat':>10}  host/pid"]
+    for r in rows:
+        age = now - r.heartbeat_at
+        stale = age > 3 * check_seconds
+        role = "leader" if r.leader and not stale else ("gone?" if stale else "follower")
+        lines.append(f"{r.name[:24]:<24} {role:<9} {r.feeds_polling:>7} {held.get(r.name, 0):>6} "
+                     f"{age:>8.0f} s  {r.host}/{r.pid}")
+    return "\n".join(lines)

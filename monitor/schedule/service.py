@@ -162,7 +162,7 @@ class Service:
         if self.settings.surges.enabled:
             self.scheduler.add_job(only_leader(self.replica, self._surges), "interval",
                                    seconds=self.settings.surges.check_seconds, id="surges",
-                                   next_run_time=now + timedelta(seconds=45))
+                                   next_run_time=now + timedelta(seconds=min(45.0, self.settings.surges.check_seconds)))
 
     async def _poll_due(self) -> None:
         """The polling job: start the due feeds' polls (finished polls start more at once)."""
