@@ -4,10 +4,12 @@
     python -m benchmarks bench_search --articles 20000     (one benchmark, its own options)
 
 1 scoring throughput, 2 cold-start pipeline, 3 steady-state polling (304), 4 alert latency,
-5 memory, 6 archive search, 7 backtest with the search index. Each figure is measured against a
-baseline in the same run. ``--quick`` uses smaller sizes (about two minutes, plus the first
-build of the search stores); the full sizes are the ones of the issue (6 and 7 build a
-1,000,000-article store once, cached under /tmp/monitor-bench).
+5 memory, 6 archive search, 7 backtest with the search index, 8 replicas on PostgreSQL against
+SQLite (needs PostgreSQL installed, skipped otherwise; about 15 minutes at full size, not in the
+default ``--only``). Each figure is measured against a baseline in the same run. ``--quick`` uses
+smaller sizes (about two minutes, plus the first build of the search stores); the full sizes are
+the ones of the issue (6 and 7 build a 1,000,000-article store once, cached under
+/tmp/monitor-bench).
 """
 
 from __future__ import annotations
@@ -30,14 +32,16 @@ FULL = {1: {"docs": 600, "naive_docs": 60, "rounds": 3},
         4: {"items": 12},
         5: {"feeds": 400, "items": 50},
         6: {"articles": 1_000_000},
-        7: {"articles": 1_000_000}}
+        7: {"articles": 1_000_000},
+        8: {"feeds": 10_000, "interval": 60.0, "intervals": 3}}
 QUICK = {1: {"docs": 200, "naive_docs": 20, "rounds": 3},
          2: {"feeds": 30, "items": 50, "sample": 100},
          3: {"feeds": 1000, "cycles": 2},
          4: {"items": 6},
          5: {"feeds": 40, "items": 50},
          6: {"articles": 20_000},
-         7: {"articles": 20_000, "baseline_articles": 5_000}}
+         7: {"articles": 20_000, "baseline_articles": 5_000},
+         8: {"feeds": 1000, "interval": 20.0, "intervals": 2, "cold_feeds": 10, "cold_items": 20}}
 
 
 def bench(number: int, sizes: dict) -> list[Row]:
@@ -59,6 +63,9 @@ def bench(number: int, sizes: dict) -> list[Row]:
     if number == 7:
         from benchmarks import bench_backtest
         return bench_backtest.run(**sizes)
+    if number == 8:
+        from benchmarks import bench_replicas
+        return bench_replicas.run(**sizes)
     from benchmarks import bench_memory
     return bench_memory.run(**sizes)
 
