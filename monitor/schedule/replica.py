@@ -55,9 +55,10 @@ class Replica:
         self._starters.extend(starters)
 
     # ------------------------------------------------------------------ feeds
-    def claim(self, now: float, limit: int) -> list[str]:
-        """Due feeds this replica may poll now (claimed for the lease time)."""
-        return leases.claim_due_feeds(self.db, self.name, now, limit, self.lease_seconds)
+    def claim(self, now: float, limit: int, active: list[str]) -> list[str]:
+        """Due feeds among ``active`` this replica may poll now (claimed for the lease time)."""
+        return leases.claim_due_feeds(self.db, self.name, now, limit, self.lease_seconds,
+                                      active)
 
     def polled(self, name: str) -> None:
         """A poll ended: its lease goes, so any replica may take the feed when it is next due."""

@@ -161,7 +161,10 @@ def pool(url: str) -> ConnectionPool:
     with _POOLS_LOCK:
         found = _POOLS.get(url)
         if found is None:
+            # check: a connection handed out is tested first (after a server restart the idle
+            # ones are dead, and the daemon must get a live one).
             found = ConnectionPool(url, min_size=1, max_size=8, open=True, configure=_configure,
+                                   check=ConnectionPool.check_connection,
                                    kwargs={"autocommit": True}, timeout=30, name="monitor")
             _POOLS[url] = found
         return found
@@ -195,17 +198,35 @@ class PostgresDatabase:
         self.url = url
         self.path = redact(url)      # what messages name
         self._pool = pool(url)
+        self._raw: psycopg.Connection[Any] | None = None
+        self._conn: PgConnection | None = None
+        self._connect()
+
+    def _connect(self) -> None:
         try:
             self._raw = self._pool.getconn()
         except PoolTimeout as exc:
             raise StoreError(f"cannot connect to the state database {self.path}: {exc}") from None
-        self.conn = PgConnection(self._raw)
+        self._conn = PgConnection(self._raw)
+
+    @property
+    def conn(self) -> PgConnection:
+        """The daemon's connection; a new one from the pool when the server dropped the old
+        (a restart or failover of PostgreSQL): the statement that failed raised, the next runs.
+        Nothing lives on this session that a new one lacks (no temporary tables, no locks)."""
+        if self._raw is not None and self._raw.closed:
+            self._pool.putconn(self._raw)      # the pool discards a broken connection
+            self._raw = None
+            self._connect()
+        assert self._conn is not None
+        return self._conn
 
     @contextmanager
     def transaction(self) -> Iterator[PgConnection]:
         """One transaction; rolled back on any exception, which is re-raised."""
-        with self._raw.transaction():
-            yield self.conn
+        conn = self.conn
+        with conn.raw.transaction():
+            yield conn
 
     @contextmanager
     def session(self) -> Iterator[PgConnection]:
@@ -232,7 +253,7 @@ class PostgresDatabase:
     def close(self) -> None:
         if self._raw is not None:
             self._pool.putconn(self._raw)
-            self._raw = None  # type: ignore[assignment]
+            self._raw = None
 
 
 def open_read_only(url: str) -> PgConnection:

@@ -15,7 +15,7 @@ from monitor.dedupe.stories import assign_story
 from monitor.errors import ConfigError, StoreError
 from monitor.store import feeds as feed_store
 from monitor.store import leases
-from monitor.store.db import display, open_database
+from monitor.store.db import STORE_ERRORS, display, open_database
 from monitor.store.postgres import redact, translate
 
 pytestmark = pytest.mark.sqlite_only     # opens PostgreSQL itself: not redirected again
@@ -57,6 +57,9 @@ def test_a_password_in_the_config_file_is_refused_with_its_line(tmp_path: Path) 
         load_settings(None, env={"MONITOR_DATABASE": "mysql://x/y"})
 
 
+NAMES = [f"f{i}" for i in range(10)]
+
+
 def _two_replicas(pg_url: str, n: int) -> tuple:
     a, b = open_database(pg_url), open_database(pg_url)
     sources = [FeedSource(name=f"f{i}", url=f"https://example.org/{i}.xml") for i in range(n)]
@@ -68,17 +71,17 @@ def _two_replicas(pg_url: str, n: int) -> tuple:
 
 def test_due_feeds_are_claimed_by_one_replica_until_the_lease_ends(pg_url: str) -> None:
     a, b = _two_replicas(pg_url, 10)
-    mine = leases.claim_due_feeds(a, "a", 100.0, 6, lease_seconds=30)
-    theirs = leases.claim_due_feeds(b, "b", 100.0, 10, lease_seconds=30)
+    mine = leases.claim_due_feeds(a, "a", 100.0, 6, lease_seconds=30, active=NAMES)
+    theirs = leases.claim_due_feeds(b, "b", 100.0, 10, lease_seconds=30, active=NAMES)
     assert len(mine) == 6 and len(theirs) == 4 and not set(mine) & set(theirs)
-    assert leases.claim_due_feeds(b, "b", 110.0, 10, lease_seconds=30) == sorted(theirs) or \
-        set(leases.claim_due_feeds(b, "b", 110.0, 10, lease_seconds=30)) == set(theirs)
+    assert leases.claim_due_feeds(b, "b", 110.0, 10, lease_seconds=30, active=NAMES) == sorted(theirs) or \
+        set(leases.claim_due_feeds(b, "b", 110.0, 10, lease_seconds=30, active=NAMES)) == set(theirs)
     # a died without releasing: its feeds come free when the lease runs out, not before.
-    assert not set(leases.claim_due_feeds(b, "b", 129.0, 10, lease_seconds=30)) & set(mine)
-    assert set(leases.claim_due_feeds(b, "b", 131.0, 10, lease_seconds=30)) == \
+    assert not set(leases.claim_due_feeds(b, "b", 129.0, 10, lease_seconds=30, active=NAMES)) & set(mine)
+    assert set(leases.claim_due_feeds(b, "b", 131.0, 10, lease_seconds=30, active=NAMES)) == \
         set(mine) | set(theirs)
     leases.release(b, "b", [mine[0]])
-    assert leases.claim_due_feeds(a, "a", 132.0, 10, lease_seconds=30) == [mine[0]]
+    assert leases.claim_due_feeds(a, "a", 132.0, 10, lease_seconds=30, active=NAMES) == [mine[0]]
     assert leases.claims(a, 132.0) == {"a": 1, "b": 9}
     a.close(), b.close()
 
@@ -95,7 +98,7 @@ def test_claims_made_at_the_same_moment_never_overlap(pg_url: str) -> None:
     def claim(i: int) -> None:
         start.wait()
         got[f"r{i}"] = [n for _ in range(5)
-                        for n in leases.claim_due_feeds(dbs[i], f"r{i}", 100.0, 20, 30)]
+                        for n in leases.claim_due_feeds(dbs[i], f"r{i}", 100.0, 20, 30, [s.name for s in sources])]
     threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(dbs))]
     for t in threads:
         t.start()
@@ -145,4 +148,19 @@ def test_near_duplicates_placed_together_by_two_replicas_make_one_story(pg_url: 
         t.join()
     assert len(stories) == 2 and stories[0] == stories[1], stories
     for db in dbs:
+        db.close()
+
+
+def test_the_daemons_connection_comes_back_after_a_server_restart() -> None:
+    from tests.servers import postgres as server_mod
+
+    with server_mod.running() as srv:
+        db = open_database(srv.database())
+        feed_store.sync_feeds(db, [FeedSource(name="f", url="https://example.org/f.xml")], 0.0)
+        srv.restart()
+        with pytest.raises(STORE_ERRORS):      # the statement in flight fails ...
+            db.conn.execute("SELECT COUNT(*) FROM feeds").fetchone()
+        # ... and the next one runs on a new session, claims included.
+        assert db.conn.execute("SELECT COUNT(*) FROM feeds").fetchone()[0] == 1
+        assert leases.claim_due_feeds(db, "a", 1.0, 5, 30, ["f"]) == ["f"]
         db.close()
