@@ -128,16 +128,20 @@ def open_read_only(path: Target, *, timeout: float = 5.0
     return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)
 
 
-def _migrate(db: Database) -> None:
+def _pending(db: Database | postgres.PostgresDatabase, dialect: str
+             ) -> list[tuple[int, str, str]]:
+    """The migrations still to apply; refuses a state newer than this program."""
     current = db.schema_version
-    known = migrations()
+    known = migrations(dialect)
     latest = known[-1][0] if known else 0
     if current > latest:
         raise StoreError(f"state database {db.path} has schema version {current}, newer than this "
                          f"program knows ({latest}); upgrade the program")
-    for version, _name, sql in known:
-        if version <= current:
-            continue
+    return [m for m in known if m[0] > current]
+
+
+def _migrate(db: Database) -> None:
+    for version, _name, sql in _pending(db, "sqlite"):
         with db.transaction() as conn:
             for statement in _statements(sql):
                 conn.execute(statement)
@@ -163,15 +167,7 @@ def _migrate_postgres(db: postgres.PostgresDatabase) -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
                      "name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL DEFAULT "
                      "EXTRACT(EPOCH FROM now()))")
-        current = db.schema_version
-        known = migrations("postgresql")
-        latest = known[-1][0] if known else 0
-        if current > latest:
-            raise StoreError(f"state database {db.path} has schema version {current}, newer "
-                             f"than this program knows ({latest}); upgrade the program")
-        for version, name, sql in known:
-            if version <= current:
-                continue
+        for version, name, sql in _pending(db, "postgresql"):
             with db.transaction():
                 for statement in _statements(sql):
                     conn.raw.execute(postgres.ddl(statement))

@@ -143,7 +143,15 @@ def matching(conn: sqlite3.Connection, expr: Expression, *, since: float | None 
     sql = (f"SELECT s.rowid, bm25(article_search, {_WEIGHTS}), a.first_seen_at "
            "FROM article_search s CROSS JOIN articles a ON a.id = s.rowid "
            "WHERE article_search MATCH ?")
-    args: list[object] = [_fts5(expr)]
+    window_sql, window_args = _window(conn, since, entity, before, window)
+    return [(int(r[0]), float(r[1]), float(r[2]))
+            for r in conn.execute(sql + window_sql, [_fts5(expr), *window_args])]
+
+
+def _window(conn: sqlite3.Connection, since: float | None, entity: str | None,
+            before: int | None, window: int) -> tuple[str, list[object]]:
+    """The conditions and order every search query ends with (either engine)."""
+    sql, args = "", []
     if before is not None:
         sql += " AND s.rowid < ?"
         args.append(before)
@@ -153,9 +161,7 @@ def matching(conn: sqlite3.Connection, expr: Expression, *, since: float | None 
     if entity is not None:
         sql += " AND EXISTS (SELECT 1 FROM mentions m WHERE m.entity = ? AND m.article_id = s.rowid)"
         args.append(entity)
-    sql += " ORDER BY s.rowid DESC LIMIT ?"
-    args.append(window)
-    return [(int(r[0]), float(r[1]), float(r[2])) for r in conn.execute(sql, args)]
+    return sql + " ORDER BY s.rowid DESC LIMIT ?", [*args, window]
 
 
 def _pg_matching(conn: sqlite3.Connection, expr: Expression, since: float | None,
@@ -164,18 +170,9 @@ def _pg_matching(conn: sqlite3.Connection, expr: Expression, since: float | None
     cond, args = to_postgres(expr)
     sql = ("SELECT s.rowid, s.terms, a.first_seen_at FROM article_search s "
            f"JOIN articles a ON a.id = s.rowid WHERE {cond}")
-    filters: list[object] = list(args)
-    if before is not None:
-        sql += " AND s.rowid < ?"
-        filters.append(before)
-    if since is not None:
-        sql += " AND s.rowid >= ? AND a.first_seen_at >= ?"
-        filters += [first_id_since(conn, since), since]
-    if entity is not None:
-        sql += " AND EXISTS (SELECT 1 FROM mentions m WHERE m.entity = ? AND m.article_id = s.rowid)"
-        filters.append(entity)
-    sql += " ORDER BY s.rowid DESC LIMIT ?"
-    filters.append(window)
+    window_sql, window_args = _window(conn, since, entity, before, window)
+    sql += window_sql
+    filters: list[object] = [*args, *window_args]
     # Ranked outside the LIMIT: only the window's rows are scored, not every match.
     rank = rank_query(expr)
     score = _PG_RANK if rank is not None else "0.0"
