@@ -22,7 +22,7 @@ from typing import Any
 
 from monitor.ops.metrics import METRICS
 from monitor.store import leases, outbox
-from monitor.store.db import STORE_ERRORS, Database
+from monitor.store.db import STORE_ERRORS, Database, is_postgres
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,11 @@ class Replica:
         self._starters.extend(starters)
 
     # ------------------------------------------------------------------ feeds
-    def claim(self, now: float, limit: int, active: list[str]) -> list[str]:
-        """Due feeds among ``active`` this replica may poll now (claimed for the lease time)."""
+    def claim(self, now: float, free: int, active: list[str]) -> list[str]:
+        """Due feeds among ``active`` this replica may poll now, for ``free`` poll slots
+        (claimed for the lease time on PostgreSQL; on SQLite its polls in flight come back
+        too, and the caller skips them)."""
+        limit = free if is_postgres(self.db) else free + len(self.polling)
         return leases.claim_due_feeds(self.db, self.name, now, limit, self.lease_seconds,
                                       active)
 

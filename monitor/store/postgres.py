@@ -200,6 +200,8 @@ class PostgresDatabase:
         self._pool = pool(url)
         self._raw: psycopg.Connection[Any] | None = None
         self._conn: PgConnection | None = None
+        self.generation = 0      # moves with each new session: what lived on the old is gone
+        self.active_key: object = None     # what monitor.store.leases last wrote on the session
         self._connect()
 
     def _connect(self) -> None:
@@ -208,12 +210,14 @@ class PostgresDatabase:
         except PoolTimeout as exc:
             raise StoreError(f"cannot connect to the state database {self.path}: {exc}") from None
         self._conn = PgConnection(self._raw)
+        self.generation += 1
 
     @property
     def conn(self) -> PgConnection:
         """The daemon's connection; a new one from the pool when the server dropped the old
         (a restart or failover of PostgreSQL): the statement that failed raised, the next runs.
-        Nothing lives on this session that a new one lacks (no temporary tables, no locks)."""
+        What lived on the old session (the active feeds' temporary table) is rebuilt by its
+        owner when :attr:`generation` moved."""
         if self._raw is not None and self._raw.closed:
             self._pool.putconn(self._raw)      # the pool discards a broken connection
             self._raw = None
