@@ -55,13 +55,12 @@ class Replica:
         self._starters.extend(starters)
 
     # ------------------------------------------------------------------ feeds
-    def claim(self, now: float, free: int, active: list[str]) -> list[str]:
-        """Due feeds among ``active`` this replica may poll now, for ``free`` poll slots
-        (claimed for the lease time on PostgreSQL; on SQLite its polls in flight come back
-        too, and the caller skips them)."""
+    def claim(self, now: float, free: int) -> list[str]:
+        """Due active feeds this replica may poll now, for ``free`` poll slots (claimed for the
+        lease time on PostgreSQL; on SQLite its polls in flight come back too, and the caller
+        skips them)."""
         limit = free if is_postgres(self.db) else free + len(self.polling)
-        return leases.claim_due_feeds(self.db, self.name, now, limit, self.lease_seconds,
-                                      active)
+        return leases.claim_due_feeds(self.db, self.name, now, limit, self.lease_seconds)
 
     def polled(self, name: str) -> None:
         """A poll ended: its lease goes, so any replica may take the feed when it is next due."""

@@ -168,7 +168,7 @@ class Service(Reloads):
         if free <= 0 or self.stop.is_set():
             return
         try:
-            due = self.replica.claim(time.time(), free, list(self.sources))
+            due = self.replica.claim(time.time(), free)
         except STORE_ERRORS as exc:     # busy or unreachable store: the next tick tries again
             log.warning("could not read the due feeds: %s", exc)
             return

@@ -6,7 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from monitor.config import FeedSource
-from monitor.store.db import Database
+from monitor.store.db import Database, is_postgres
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,8 @@ def set_active(db: Database, names: list[str]) -> None:
         conn.execute("DELETE FROM temp.active_feeds")
         conn.executemany("INSERT INTO temp.active_feeds(name) VALUES (?) ON CONFLICT DO NOTHING",
                          [(n,) for n in names])
+    if is_postgres(db):     # a replaced session loses the table: monitor.store.leases rewrites it
+        db.active_feeds = (db.generation, list(names))      # type: ignore[attr-defined]
 
 
 def due_feeds(db: Database, now: float, limit: int) -> list[str]:

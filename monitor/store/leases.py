@@ -33,8 +33,8 @@ def default_name() -> str:
 
 
 def claim_due_feeds(db: Database, replica: str, now: float, limit: int,
-                    lease_seconds: float, active: list[str]) -> list[str]:
-    """Names of up to ``limit`` due feeds among ``active`` (the running configuration's) this
+                    lease_seconds: float) -> list[str]:
+    """Names of up to ``limit`` due active feeds (:func:`monitor.store.feeds.set_active`) this
     replica may poll now, claimed for ``lease_seconds``: feeds no lease holds (a replica's own
     leases are its polls in flight, released when they end), longest overdue first. Rows other
     replicas are claiming at this instant are skipped, not waited for.
@@ -43,7 +43,7 @@ def claim_due_feeds(db: Database, replica: str, now: float, limit: int,
     among them (the caller skips those)."""
     if not is_postgres(db):
         return feed_store.due_feeds(db, now, limit)
-    _keep_active(db, active)
+    _keep_active(db)
     rows = db.conn.execute(
         "UPDATE feeds SET claimed_by = ?, claimed_until = ? WHERE id IN ("
         " SELECT f.id FROM feeds f JOIN temp.active_feeds a ON a.name = f.name"
@@ -55,13 +55,12 @@ def claim_due_feeds(db: Database, replica: str, now: float, limit: int,
     return [r[0] for r in sorted(rows, key=lambda r: r[1] or 0)]
 
 
-def _keep_active(db: Database, active: list[str]) -> None:
-    """The active names live in a temporary table of the session, written when they change
-    or the session was replaced (10,000 names sent with every claim cost 5 ms of CPU)."""
-    key = (db.generation, tuple(active))      # type: ignore[attr-defined]
-    if db.active_key != key:                  # type: ignore[attr-defined]
-        feed_store.set_active(db, list(active))
-        db.active_key = key                   # type: ignore[attr-defined]
+def _keep_active(db: Database) -> None:
+    """The active names live in a temporary table of the session (10,000 names sent with
+    every claim cost 5 ms of CPU): written again when the session was replaced since."""
+    generation, names = db.active_feeds       # type: ignore[attr-defined]
+    if generation != db.generation:           # type: ignore[attr-defined]
+        feed_store.set_active(db, names)
 
 
 def renew(db: Database, replica: str, names: Iterable[str], until: float) -> None:

@@ -171,7 +171,7 @@ def pool(url: str) -> ConnectionPool:
 
 
 def close_pools() -> None:
-    """Close every pool of this process (the daemon's exit; tests between servers)."""
+    """Close every pool of this process (tests, between servers)."""
     with _POOLS_LOCK:
         for found in _POOLS.values():
             found.close()
@@ -201,7 +201,9 @@ class PostgresDatabase:
         self._raw: psycopg.Connection[Any] | None = None
         self._conn: PgConnection | None = None
         self.generation = 0      # moves with each new session: what lived on the old is gone
-        self.active_key: object = None     # what monitor.store.leases last wrote on the session
+        # The active feed names monitor.store.feeds.set_active last wrote in the session's
+        # temporary table, and the generation of that session.
+        self.active_feeds: tuple[int, list[str]] = (0, [])
         self._connect()
 
     def _connect(self) -> None:
@@ -216,8 +218,8 @@ class PostgresDatabase:
     def conn(self) -> PgConnection:
         """The daemon's connection; a new one from the pool when the server dropped the old
         (a restart or failover of PostgreSQL): the statement that failed raised, the next runs.
-        What lived on the old session (the active feeds' temporary table) is rebuilt by its
-        owner when :attr:`generation` moved."""
+        What lived on the old session (the active feeds' temporary table) is written again by
+        :mod:`monitor.store.leases` when it sees :attr:`generation` moved."""
         if self._raw is not None and self._raw.closed:
             self._pool.putconn(self._raw)      # the pool discards a broken connection
             self._raw = None
@@ -231,13 +233,6 @@ class PostgresDatabase:
         conn = self.conn
         with conn.raw.transaction():
             yield conn
-
-    @contextmanager
-    def session(self) -> Iterator[PgConnection]:
-        """A pooled connection of its own, returned on exit (session advisory locks, readers
-        in other threads)."""
-        with self._pool.connection() as raw:
-            yield PgConnection(raw)
 
     def checkout(self) -> psycopg.Connection[Any]:
         """A pooled connection held by the caller until :meth:`checkin` (the leader lock's

@@ -71,22 +71,22 @@ def _two_replicas(pg_url: str, n: int) -> tuple:
 
 def test_due_feeds_are_claimed_by_one_replica_until_the_lease_ends(pg_url: str) -> None:
     a, b = _two_replicas(pg_url, 10)
-    mine = leases.claim_due_feeds(a, "a", 100.0, 6, lease_seconds=30, active=NAMES)
-    theirs = leases.claim_due_feeds(b, "b", 100.0, 10, lease_seconds=30, active=NAMES)
+    mine = leases.claim_due_feeds(a, "a", 100.0, 6, lease_seconds=30)
+    theirs = leases.claim_due_feeds(b, "b", 100.0, 10, lease_seconds=30)
     assert len(mine) == 6 and len(theirs) == 4 and not set(mine) & set(theirs)
     # A replica's own leases are its polls in flight: not handed out again either.
-    assert leases.claim_due_feeds(b, "b", 110.0, 10, lease_seconds=30, active=NAMES) == []
+    assert leases.claim_due_feeds(b, "b", 110.0, 10, lease_seconds=30) == []
     # a died without releasing: its feeds come free when the lease runs out, not before.
-    assert not set(leases.claim_due_feeds(b, "b", 129.0, 10, lease_seconds=30, active=NAMES)) & set(mine)
-    assert set(leases.claim_due_feeds(b, "b", 131.0, 10, lease_seconds=30, active=NAMES)) == \
+    assert not set(leases.claim_due_feeds(b, "b", 129.0, 10, lease_seconds=30)) & set(mine)
+    assert set(leases.claim_due_feeds(b, "b", 131.0, 10, lease_seconds=30)) == \
         set(mine) | set(theirs)      # its own ran out too (a live replica renews them)
     leases.release(b, "b", [mine[0]])
-    assert leases.claim_due_feeds(a, "a", 132.0, 10, lease_seconds=30, active=NAMES) == [mine[0]]
+    assert leases.claim_due_feeds(a, "a", 132.0, 10, lease_seconds=30) == [mine[0]]
     assert leases.claims(a, 132.0) == {"a": 1, "b": 9}
     # Only the configured feeds are handed out (the names are kept on the session).
     leases.release(a, "a")
-    assert leases.claim_due_feeds(a, "a", 133.0, 10, lease_seconds=30,
-                                  active=NAMES[:1]) == [NAMES[0]]
+    feed_store.set_active(a, NAMES[:1])
+    assert leases.claim_due_feeds(a, "a", 133.0, 10, lease_seconds=30) == [NAMES[0]]
     a.close(), b.close()
 
 
@@ -102,7 +102,7 @@ def test_claims_made_at_the_same_moment_never_overlap(pg_url: str) -> None:
     def claim(i: int) -> None:
         start.wait()
         got[f"r{i}"] = [n for _ in range(5)
-                        for n in leases.claim_due_feeds(dbs[i], f"r{i}", 100.0, 20, 30, [s.name for s in sources])]
+                        for n in leases.claim_due_feeds(dbs[i], f"r{i}", 100.0, 20, 30)]
     threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(dbs))]
     for t in threads:
         t.start()
@@ -161,10 +161,12 @@ def test_the_daemons_connection_comes_back_after_a_server_restart() -> None:
     with server_mod.running() as srv:
         db = open_database(srv.database())
         feed_store.sync_feeds(db, [FeedSource(name="f", url="https://example.org/f.xml")], 0.0)
+        feed_store.set_active(db, ["f"])
         srv.restart()
         with pytest.raises(STORE_ERRORS):      # the statement in flight fails ...
             db.conn.execute("SELECT COUNT(*) FROM feeds").fetchone()
-        # ... and the next one runs on a new session, claims included.
+        # ... and the next one runs on a new session, claims included (the active feeds'
+        # table of the old session written again).
         assert db.conn.execute("SELECT COUNT(*) FROM feeds").fetchone()[0] == 1
-        assert leases.claim_due_feeds(db, "a", 1.0, 5, 30, ["f"]) == ["f"]
+        assert leases.claim_due_feeds(db, "a", 1.0, 5, 30) == ["f"]
         db.close()
