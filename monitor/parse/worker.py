@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import multiprocessing.resource_tracker
 import resource
+import signal
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
@@ -90,6 +91,14 @@ def _limit_cpu(seconds: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
+class _Died(ParseError):
+    """The worker process ended before it answered."""
+
+
+class _RetryFresh(Exception):
+    """A used worker failed in a way a fresh one might not: ask a fresh one once."""
+
+
 class _Worker:
     """One process and the parent's end of its pipe."""
 
@@ -105,6 +114,18 @@ class _Worker:
         with sigint_blocked():
             self.proc.start()
         child.close()     # the worker must hold the only child end: EOF when we die
+        self.served = 0   # answers given: a used worker's heap is not a fresh one's
+
+    def death(self) -> str:
+        """Why the process is gone, as far as its exit status says."""
+        self.proc.join(2)
+        code = self.proc.exitcode
+        if code is None or code >= 0:
+            return f"exit status {code}" if code is not None else "no exit status yet"
+        try:
+            return signal.Signals(-code).name
+        except ValueError:
+            return f"signal {-code}"
 
     def kill(self) -> None:
         if self.proc.is_alive():
@@ -126,21 +147,38 @@ class FeedParsers:
         request = ParseRequest(body, name, final_url, content_type, **how)
         if self.settings.workers == 0:
             return await asyncio.to_thread(parse_request, request)
+        try:
+            return await self._parse_once(request, fresh=False)
+        except _RetryFresh:
+            # The worker had parsed other feeds first, and their leftovers in its heap may be
+            # what broke this one: only a fresh worker's failure is the feed's own.
+            log.info("feed %s: the parser failed after serving others; retrying in a fresh "
+                     "process", name)
+            return await self._parse_once(request, fresh=True)
+
+    async def _parse_once(self, request: Request, fresh: bool) -> ParsedFeed:
         idle = self._queue()
         worker = await idle.get()
-        if worker is None or not worker.proc.is_alive():
+        if worker is None or not worker.proc.is_alive() or (fresh and worker.served):
+            if worker is not None:
+                worker.kill()
             worker = _Worker(self.settings)
         try:
             answer = await self._ask(worker, request)
-        except BaseException:
+        except BaseException as exc:
             worker.kill()          # overran, died or was cancelled: never reused
             idle.put_nowait(None)
+            if isinstance(exc, _Died) and worker.served:
+                raise _RetryFresh from exc
             raise
         if answer[0] in ("ok", "not_a_feed"):
+            worker.served += 1
             idle.put_nowait(worker)
-        else:
-            worker.kill()      # after a MemoryError its heap is no place for the next feed
-            idle.put_nowait(None)
+            return _result(answer, self.settings)
+        worker.kill()      # after a MemoryError its heap is no place for the next feed
+        idle.put_nowait(None)
+        if answer[0] == "memory" and worker.served:
+            raise _RetryFresh
         return _result(answer, self.settings)
 
     def _queue(self) -> asyncio.Queue[_Worker | None]:
@@ -155,7 +193,11 @@ class FeedParsers:
         # In a thread: sending a 5 MB body waits for a fresh worker to finish importing, and
         # receiving waits for the parse; neither may hold up the event loop.
         timeout = self.settings.timeout_seconds
-        answer = await asyncio.to_thread(_exchange, worker.conn, request, timeout)
+        try:
+            answer = await asyncio.to_thread(_exchange, worker.conn, request, timeout)
+        except (EOFError, OSError) as exc:
+            raise _Died(f"the parser process died ({worker.death()}: over the memory or "
+                        "CPU limit, or killed)") from exc
         if answer is None:
             log.warning("feed parse over %g s: parser process replaced", timeout)
             raise ParseError(f"parsing took over {timeout:g} s")
@@ -170,14 +212,12 @@ class FeedParsers:
 
 
 def _exchange(conn: Connection, request: Request, timeout: float) -> tuple[str, Any] | None:
-    """Send one request and wait for its answer; None when none came within ``timeout``."""
-    try:
-        conn.send(request)
-        if not conn.poll(timeout):
-            return None
-        answer: tuple[str, Any] = conn.recv()
-    except (EOFError, OSError) as exc:
-        raise ParseError("the parser process died (memory or CPU limit)") from exc
+    """Send one request and wait for its answer; None when none came within ``timeout``
+    (EOFError or OSError: the process is gone)."""
+    conn.send(request)
+    if not conn.poll(timeout):
+        return None
+    answer: tuple[str, Any] = conn.recv()
     return answer
 
 
