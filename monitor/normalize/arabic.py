@@ -164,33 +164,68 @@ def _cluster_end(text: str, i: int) -> int:
     return j
 
 
-def _one_for_one_tables() -> tuple[dict[int, str | None], re.Pattern[str], re.Pattern[str]]:
-    """What :func:`normalize` may do with ``str.translate``: characters whose normal form is one
-    character or nothing, whatever surrounds them.
+UNSAFE = "\uffff"     # the table's answer for a character that needs the cluster path
+_TABLE_MAX = 70_000   # code points remembered (~7 MB); beyond, each is classified again
 
-    Left out (they take the per-cluster path): characters that expand (ﻻ, ß), and combining
-    marks that compose with a letter (madda and hamza above/below make آ أ ؤ from ا و; Latin
-    accents make é). Arabic harakat, shadda, sukun and superscript alef compose with nothing, so
-    dropping them one by one is the same as folding the cluster.
+
+class _OneForOne(dict):  # type: ignore[type-arg]
+    """The ``str.translate`` table of :func:`normalize`, over every code point, each classified
+    on first sight: its normal form when that is one character or nothing whatever surrounds
+    it, else :data:`UNSAFE`.
+
+    Unsafe (the per-cluster path handles them): characters that expand (ﻻ, ß), and combining
+    marks that compose with the letter before them (madda and hamza above/below make آ أ ؤ from
+    ا و; Latin accents make é). Other marks (Arabic harakat, shadda, sukun, superscript alef,
+    Thai vowel signs) compose with nothing, so dropping them one by one is the same as folding
+    their cluster. Known characters are stored too, unchanged ones included: a hit costs
+    translate less than a miss.
     """
-    table: dict[int, str | None] = {}
-    keep: list[int] = []
-    deleted: list[int] = []
-    composing = {0x0653, 0x0654, 0x0655}
-    for cp in [*range(0x09, 0x0E), *range(0x20, 0x0700), *range(0x0750, 0x0780),
-               *range(0x08A0, 0x0900), *range(0x2000, 0x2070), *range(0xFE70, 0xFF00)]:
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deleted: set[int] = set()
+        self._deleted_re: re.Pattern[str] | None = None
+
+    def __missing__(self, cp: int) -> str | None:
         ch = chr(cp)
-        if cp in composing or (unicodedata.combining(ch) and not 0x0600 <= cp < 0x0900):
-            continue
         folded = _fold(ch)
-        if len(folded) > 1:
-            continue
-        keep.append(cp)
-        if folded != ch:
-            table[cp] = folded or None
-        if not folded:
-            deleted.append(cp)
-    return table, re.compile(f"[{_ranges(keep)}]*"), re.compile(f"[{_ranges(deleted)}]")
+        out: str | None
+        if ch == UNSAFE or len(folded) > 1 or _composes(ch):
+            out = UNSAFE
+        elif folded:
+            out = folded
+        else:
+            out = None
+            self.deleted.add(cp)
+            self._deleted_re = None
+        if len(self) < _TABLE_MAX:   # a page of every code point must not grow it unbounded
+            self[cp] = out
+        return out
+
+    def deleted_re(self) -> re.Pattern[str]:
+        """A pattern matching the characters this table deletes."""
+        if self._deleted_re is None:
+            self._deleted_re = re.compile(f"[{_ranges(sorted(self.deleted))}]" if self.deleted
+                                          else "(?!)")
+        return self._deleted_re
+
+
+def _composes(ch: str) -> bool:
+    """Could this combining character merge with the letter before it under NFKC?"""
+    if not unicodedata.combining(ch):
+        return False
+    return ord(ch) in _composing_seconds()
+
+
+@lru_cache(maxsize=1)
+def _composing_seconds() -> frozenset[int]:
+    """Second characters of the canonical two-character decompositions (ا + ٓ → آ, e + ́ → é)."""
+    out = set()
+    for cp in range(0x20000):
+        d = unicodedata.decomposition(chr(cp))
+        if d and d[0] != "<" and len(parts := d.split()) == 2:
+            out.add(int(parts[1], 16))
+    return frozenset(out)
 
 
 def _ranges(cps: list[int]) -> str:
@@ -205,26 +240,24 @@ def _ranges(cps: list[int]) -> str:
     return "".join(out)
 
 
-_ONE_FOR_ONE: tuple[dict[int, str | None], re.Pattern[str], re.Pattern[str]] | None = None
+_TABLE_OF_ONE_FOR_ONE = _OneForOne()
 
 
 def normalize(text: str) -> Normalized:
     """Normalise ``text`` for matching and keep the offset map back to it. Never raises.
 
-    Ordinary news text takes one ``str.translate`` (and a search for what it deleted, so that
-    offsets map back); anything else goes cluster by cluster. Both give the same result
-    (property-tested in tests/normalize).
+    Text in which every character normalises alone (any script, marks that compose with
+    nothing) takes one ``str.translate`` (and a search for what it deleted, so that offsets map
+    back); anything else goes cluster by cluster. Both give the same result (property-tested
+    in tests/normalize).
     """
-    global _ONE_FOR_ONE
-    if _ONE_FOR_ONE is None:
-        _ONE_FOR_ONE = _one_for_one_tables()
-    table, simple, deleted = _ONE_FOR_ONE
-    if simple.fullmatch(text):
-        norm = text.translate(table)
-        shift = ([m.start() - j for j, m in enumerate(deleted.finditer(text))]
-                 if len(norm) != len(text) else [])
-        return Normalized(text, norm, None, None, shift)
-    return normalize_clusters(text)
+    table = _TABLE_OF_ONE_FOR_ONE
+    norm = text.translate(table)
+    if UNSAFE in norm:
+        return normalize_clusters(text)
+    shift = ([m.start() - j for j, m in enumerate(table.deleted_re().finditer(text))]
+             if len(norm) != len(text) else [])
+    return Normalized(text, norm, None, None, shift)
 
 
 def normalize_clusters(text: str) -> Normalized:

@@ -116,6 +116,30 @@ def test_translate_path_equals_the_cluster_path(text: str, data: st.DataObject) 
     assert fast.to_original(start, end) == exact.to_original(start, end)
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))) | st.text(), st.data())
+def test_translate_path_equals_the_cluster_path_in_any_script(text: str,
+                                                              data: st.DataObject) -> None:
+    # Pages carry menus in Thai, Devanagari, Latin with accents, emoji: whichever path such a
+    # text takes, the result is the reference's.
+    fast, exact = normalize(text), normalize_clusters(text)
+    assert fast.text == exact.text
+    n = len(exact.text)
+    start = data.draw(st.integers(0, n))
+    end = data.draw(st.integers(start, n))
+    assert fast.to_original(start, end) == exact.to_original(start, end)
+
+
+def test_a_thai_menu_on_an_arabic_page_keeps_the_translate_path() -> None:
+    # Thai vowel signs are combining marks that compose with nothing: dropping them one by one
+    # is what folding their clusters does, so the page need not go cluster by cluster.
+    text = "ข่าวภาษาไทย | وصل نائبُ وزيرِ الدفاع الروسي إلى بنغازي"
+    norm = normalize(text)
+    assert norm._starts is None                      # the translate path
+    assert norm.text == normalize_clusters(text).text
+    assert "ا" in norm.text and "\u0e48" not in norm.text
+
+
 def test_ordinary_news_takes_the_translate_path() -> None:
     norm = normalize("وصل نائبُ وزيرِ الدفاع الروسي يونس بك يفكيروف، إلى بنغازي (2024)…\n")
     assert norm._starts is None and norm._shift
