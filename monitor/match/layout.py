@@ -32,7 +32,9 @@ _SHIFTS = re.compile(r"(?<!\w)و?(?:في|علي) (?:(?:شان|صعيد|سياق|
                      r"|الشان (?:الدولي|الخارجي|العربي|الاقليمي|المحلي))\b")
 _SENTENCE_ENDS = re.compile(r"[.!?؟;؛](?=\s)")
 # In a digest only: a comma (or a semicolon) that hands over to the next item.
-_HANDOVERS = re.compile(r"[،,;؛]\s*(?=(?:بينما|فيما|في حين|وفي|اما)\b)")
+# So do a quoted outlet opening the next item (`، و«كوميرسانت» تتناول …`) and the "and" that
+# strings a digest's items together (`… الانتخابي الليبي، وإعلان «الفيلق الأفريقي» …`).
+_HANDOVERS = re.compile(r"[،,;؛]\s*(?=(?:بينما|فيما|في حين|وفي|اما|اضافه الي)\b|و?\"|و)")
 
 # Headlines and openings of digests, in normalised spelling (ة → ه, hamza seats unified).
 _DIGEST = re.compile(
@@ -41,7 +43,11 @@ _DIGEST = re.compile(
     r"عناوين (?:ال)?نشره|نشره (?:المساء|الظهيره|الصباح|منتصف الليل)|"
     r"النشره (?:الصباحيه|المسائيه|الاخباريه)|"
     r"(?:تصدرت|تصدر) (?:ال)?صحف|الصحف (?:\w+ )?الصادره|حصاد (?:الاسبوع|اليوم|الشهر)|نشره (?:الاخبار|الانباء)|اخبار متفرقه|"
-    r"(?:اهتمت|تناولت|ركزت) (?:ال)?صحف|ما (?:تابعته|تناولته|نشرته) الصحف|الصحف الصادره)\b")
+    r"(?:اهتمت|تناولت|ركزت) (?:ال)?صحف|ما (?:تابعته|تناولته|نشرته) الصحف|الصحف الصادره|"
+    # "the week's files", "summary of the day", "the eight o'clock bulletin", "also in our bulletin"
+    r"(?:ملخص|ملفات|حصاد|موجز|ابرز احداث|احداث) (?:ال)?(?:اسبوع|يوم|شهر)|"
+    r"نشره (?:ال)?(?:ثانيه|ثالثه|رابعه|خامسه|سادسه|سابعه|ثامنه|تاسعه|عاشره|منتصف|الساعه)|"
+    r"(?:في|وفي|ومن) نشرتنا)\b")
 #: How far into a text its digest heading is looked for (characters of normalised text).
 DIGEST_HEAD = 200
 

@@ -6,7 +6,7 @@ Rules and articles are normalised the same way, so that spelling noise does not 
 * drop every combining mark (harakat, shadda, sukun, superscript alef, Quranic marks, and any
   other non-spacing mark), tatweel ``ـ``, and format characters (zero-width joiners and spaces,
   bidi controls, soft hyphen, BOM);
-* unify alef forms ``أ إ آ ٱ`` → ``ا``, ``ى`` → ``ي``, ``ة`` → ``ه``, hamza seats ``ؤ ئ`` → ``ء``; Persian/Urdu look-alikes
+* unify alef forms ``أ إ آ ٱ`` → ``ا``, ``ى`` → ``ي``, ``ة`` → ``ه``, hamza seats ``ؤ ئ`` → ``ء`` (and ``ىء``, the seat written apart, → ``ء``); Persian/Urdu look-alikes
   ``ی`` → ``ي``, ``ک`` and ``گ`` → ``ك``, ``ڤ`` → ``ف``, ``ھ ہ ە`` → ``ه``;
 * every decimal digit (Arabic-Indic ``٠-٩``, Eastern ``۰-۹``, others) → ASCII ``0-9``;
 * the ellipsis ``…`` → ``.``; hyphens and dashes → ``-``; double quotes and guillemets → ``"``;
@@ -241,6 +241,10 @@ def _ranges(cps: list[int]) -> str:
 
 
 _TABLE_OF_ONE_FOR_ONE = _OneForOne()
+_MAQSURA = "\u0649"
+# ى then ء: the old spelling of the seat ئ (شاطىء، الشاطىء). The seat folds to ء, so the ى
+# is dropped, and only the cluster path looks at a character's neighbour.
+_SEAT_APART = _MAQSURA + "\u0621"
 
 
 def normalize(text: str) -> Normalized:
@@ -253,7 +257,7 @@ def normalize(text: str) -> Normalized:
     """
     table = _TABLE_OF_ONE_FOR_ONE
     norm = text.translate(table)
-    if UNSAFE in norm:
+    if UNSAFE in norm or _SEAT_APART in text:
         return normalize_clusters(text)
     shift = ([m.start() - j for j, m in enumerate(table.deleted_re().finditer(text))]
              if len(norm) != len(text) else [])
@@ -279,6 +283,8 @@ def normalize_clusters(text: str) -> Normalized:
             continue
         j = _cluster_end(text, i)
         folded = _fold(text[i:j])
+        if text[i] == _MAQSURA and text.startswith("\u0621", j):
+            folded = ""       # شاطىء is شاطئ with its hamza seat written apart
         if folded:
             parts.append(folded)
             starts.extend([i] * len(folded))

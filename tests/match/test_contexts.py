@@ -1,0 +1,66 @@
+"""Readings that generalise beyond listed phrases: a person who shares a name, Cold War
+history, "<anything> عسكري روسي", Russia at a Libyan base, digests strung together with "و"."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.match import Matcher
+
+
+def found(matcher: Matcher, text: str) -> set[str]:
+    return {h.entity for h in matcher.score("", text).hits}
+
+
+@pytest.mark.parametrize("text", [
+    "وقع نادي الاتحاد الليبي في طرابلس مع المهاجم البرازيلي فاغنر لمدة موسمين",
+    "حضر الخبير الألماني كارل فاغنر ندوة عن الطاقة الشمسية في بنغازي",
+    "عزفت الأوركسترا مقطوعات من أوبرات فاغنر على مسرح في طرابلس",
+])
+def test_a_person_called_wagner_is_not_the_group(matcher: Matcher, text: str) -> None:
+    result = matcher.score("", text)
+    assert not result.alert and "wagner" not in {h.entity for h in result.hits}
+    assert any(h.entity == "wagner" for h, _ in result.suppressed)    # and it is explained
+
+
+def test_the_group_named_by_an_american_is_still_the_group(matcher: Matcher) -> None:
+    # A nationality excludes only right before the name: here the Americans are the speakers.
+    text = "قال مسؤولون أمريكيون إن مرتزقة فاغنر ما زالوا ينتشرون في قاعدة الجفرة الليبية"
+    assert "wagner" in found(matcher, text) and matcher.score("", text).alert
+
+
+def test_cold_war_history_is_not_russian_activity(matcher: Matcher) -> None:
+    raid = ("في ذكرى غارة 1986 على طرابلس وبنغازي، يروي ضباط ليبيون كيف عجزت صواريخ الدفاع "
+            "الجوي السوفيتية الصنع عن اعتراض الطائرات الأمريكية")
+    assert not matcher.score("", raid).alert
+    # Soviet-made equipment serviced today is not history.
+    today = ("قال مصدر عسكري إن خبراء روسا يصلحون معدات سوفيتية الصنع لقوات حفتر في قاعدة "
+             "الجفرة هذا الشهر")
+    assert matcher.score("", today).alert
+
+
+@pytest.mark.parametrize("phrase", ["تموضع عسكري روسي", "نشاط عسكري روسي", "حراك عسكري روسي",
+                                    "الأكاديمية العسكرية الروسية"])
+def test_any_noun_that_is_military_and_russian(matcher: Matcher, phrase: str) -> None:
+    text = f"رصدت مصادر محلية {phrase} متزايدا قرب سرت في وسط ليبيا"
+    assert "russian_support" in found(matcher, text)
+    assert matcher.score("", text).alert
+
+
+def test_russia_at_a_libyan_airbase(matcher: Matcher) -> None:
+    assert matcher.score("روسيا تحول قاعدة تمنهنت إلى مركز إمداد", "").alert
+    # Benina is also Benghazi's civil airport: a Moscow flight there is not military.
+    assert not matcher.score("", "أول رحلة مباشرة بين مطار بنينا الدولي وموسكو منذ عقد").alert
+
+
+def test_a_digest_strung_with_and_judges_each_item(matcher: Matcher) -> None:
+    text = ("في ملفات الأسبوع: خلاف جديد حول قانون الانتخابات الليبي، وإعلان الفيلق الأفريقي "
+            "الروسي تعزيز وجوده في شمال مالي، إضافة إلى فيضانات في النيجر.")
+    assert not matcher.score("ملفات الأسبوع", text).alert
+    assert matcher.score("", text.replace("في شمال مالي", "في الجفرة")).alert
+
+
+def test_a_supplier_named_as_the_owner(matcher: Matcher) -> None:
+    text = ("دمرت مسيرة تركية منظومة بانتسير كانت الإمارات قد زودت بها قوات حفتر في قاعدة "
+            "الوطية")
+    assert "pantsir" not in found(matcher, text)
