@@ -64,3 +64,14 @@ def test_a_supplier_named_as_the_owner(matcher: Matcher) -> None:
     text = ("دمرت مسيرة تركية منظومة بانتسير كانت الإمارات قد زودت بها قوات حفتر في قاعدة "
             "الوطية")
     assert "pantsir" not in found(matcher, text)
+
+
+def test_russia_a_few_words_from_soldiers_or_flights(matcher: Matcher) -> None:
+    text = ("يتقاسم أبناء حفتر السلطة في الشرق الليبي، غير أن الورقة الأهم تبقى علاقتهم "
+            "بموسكو، التي تحتفظ بنحو ألفي عسكري في قواعد الجفرة")
+    result = matcher.score("", text)
+    assert "russian_military_near" in {h.entity for h in result.hits} and result.alert
+    # Further apart, the soldiers are nobody's in particular.
+    far = ("زار وفد من موسكو طرابلس لبحث صفقات القمح والأسمدة وتسهيل التأشيرات للطلاب "
+           "والتجار ورجال الأعمال الليبيين، فيما نشرت الحكومة جنودا في الجنوب")
+    assert "russian_military_near" not in {h.entity for h in matcher.score("", far).hits}
