@@ -75,3 +75,17 @@ def test_russia_a_few_words_from_soldiers_or_flights(matcher: Matcher) -> None:
     far = ("زار وفد من موسكو طرابلس لبحث صفقات القمح والأسمدة وتسهيل التأشيرات للطلاب "
            "والتجار ورجال الأعمال الليبيين، فيما نشرت الحكومة جنودا في الجنوب")
     assert "russian_military_near" not in {h.entity for h in matcher.score("", far).hits}
+
+
+def test_russian_made_arms_of_another_state_are_not_russian(matcher: Matcher) -> None:
+    text = ("حلقت مقاتلات ميغ-29 المصرية قرب الحدود مع ليبيا، وكانت القاهرة قد تسلمت "
+            "المقاتلات الروسية الصنع ضمن صفقة سابقة")
+    assert not matcher.score("", text).alert
+    assert "russian_arms" not in found(matcher, text)
+
+
+def test_a_lebanese_tripoli_stays_lebanese_through_the_story(matcher: Matcher) -> None:
+    text = ("رست سفينة روسية في مرفأ طرابلس شمال لبنان في زيارة قصيرة، واستقبل ممثلون عن "
+            "إدارة المرفأ طاقمها في حفل حضره نواب ووجهاء ورجال أعمال من المدينة والجوار. "
+            "وكانت طرابلس قد شهدت نشاطا متزايدا لسفن الشحن القادمة من البحر الأسود")
+    assert "tripoli_ly" not in found(matcher, text) and not matcher.score("", text).alert
