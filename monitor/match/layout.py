@@ -78,9 +78,10 @@ def _breaks(norm: str) -> list[int]:
     return out
 
 
-def positions(norm: str, spans: list[tuple[int, int]], digest: bool = False
+def positions(norm: str, start_of: Callable[[int], int], digest: bool = False
               ) -> Callable[[int], int]:
-    """Token index → proximity position (the index, pushed past earlier items and stops)."""
+    """Token index → proximity position (the index, pushed past earlier items and stops).
+    ``start_of(k)``: where token ``k`` starts in ``norm``."""
     breaks = _breaks(norm)
     stops = [m.start() for m in _SENTENCE_ENDS.finditer(norm)]
     if digest:
@@ -88,5 +89,5 @@ def positions(norm: str, spans: list[tuple[int, int]], digest: bool = False
         stops = []
     if not breaks and not stops:
         return lambda k: k
-    return lambda k: (k + ITEM_GAP * bisect.bisect_left(breaks, spans[k][0])
-                      + SENTENCE_GAP * bisect.bisect_left(stops, spans[k][0]))
+    return lambda k: (k + ITEM_GAP * bisect.bisect_left(breaks, start_of(k))
+                      + SENTENCE_GAP * bisect.bisect_left(stops, start_of(k)))

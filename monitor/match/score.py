@@ -25,7 +25,7 @@ from monitor.match.automaton import Candidate, compile_ruleset
 from monitor.match.concepts import Concepts
 from monitor.match.layout import SENTENCE_GAP, is_digest, positions
 from monitor.match.model import Hit, Rule, RuleResult, RuleSet, ScoreResult
-from monitor.match.tokens import token_spans
+from monitor.match.tokens import Tokens
 from monitor.normalize import Normalized, normalize
 
 __all__ = ["Matcher", "saturation"]
@@ -89,10 +89,10 @@ class Matcher:
         field's exclusion-context hits. ``lede``: context hits of the text that follow a title;
         ``digest``: whether the document is a digest, its items judged apart (None: as the
         field itself announces)."""
-        norm, spans, words = _prepared(text)
-        if not spans:
+        norm, tokens = _prepared(text)
+        if not tokens.words:
             return [], [], []
-        cands = self.compiled.scan(words)
+        cands = self.compiled.scan(tokens.words)
         if not cands:
             return [], [], []
         helpers = [c for c in cands if c.pattern.entity in self._helpers]
@@ -104,17 +104,18 @@ class Matcher:
         hits = []
         if digest is None:
             digest = is_digest(norm.text, field == "title")
-        place = positions(norm.text, spans, digest)
+        span = tokens.span
+        place = positions(norm.text, lambda k: span(k)[0], digest)
         for cand in kept:
             # Highlight whole tokens (clitics included) so the quote reads naturally.
-            start, end = norm.to_original(spans[cand.first][0], spans[cand.last][1])
+            start, end = norm.to_original(span(cand.first)[0], span(cand.last)[1])
             hits.append(Hit(cand.pattern.entity, cand.pattern.alias, text[start:end], field,
                             start, end, place(cand.first), cand.pattern.variant,
                             place(cand.last), cand.inflected))
         hits.sort(key=lambda h: (h.start, h.end, h.entity))
         if lede:
             # A headline is read with its lede: the lede's contexts count, as if it came next.
-            after = place(len(spans) - 1) + SENTENCE_GAP
+            after = place(len(tokens) - 1) + SENTENCE_GAP
             hits += [replace(h, token=after + h.token, last=after + h.last_token) for h in lede]
         hits, dropped = self.concepts.apply(hits, text)
         contexts = [h for h in hits if h.entity in self._contexts and h.field == field]
@@ -162,12 +163,11 @@ class Matcher:
 
 
 @lru_cache(maxsize=8)
-def _prepared(text: str) -> tuple[Normalized, list[tuple[int, int]], list[str]]:
+def _prepared(text: str) -> tuple[Normalized, Tokens]:
     """A field normalised and tokenised (read-only). Cached for a few texts: a backtest scores
     every article with the live and the edited rules, and the second pass reuses the first's."""
     norm = normalize(text)
-    spans = token_spans(norm.text)
-    return norm, spans, [norm.text[a:b] for a, b in spans]
+    return norm, Tokens(norm.text)
 
 
 def _plan(ruleset: RuleSet, rule: Rule) -> _RulePlan:

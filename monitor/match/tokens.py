@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice
+from itertools import accumulate, islice
 
 from monitor.match.forms import clitic_forms, is_arabic
 
-__all__ = ["Token", "tokenize", "clitic_forms", "skeleton", "skeleton_line", "is_arabic",
+__all__ = ["Token", "Tokens", "tokenize", "clitic_forms", "skeleton", "skeleton_line", "is_arabic",
            "token_spans"]
 
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
+_SPLIT = re.compile(f"({_TOKEN.pattern})")
 
 @dataclass(frozen=True, slots=True)
 class Token:
@@ -31,6 +32,31 @@ class Token:
 def tokenize(text: str) -> list[Token]:
     """Split normalised text into letter runs and digit runs."""
     return [Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+class Tokens:
+    """The tokens of normalised text and, computed on first use, their spans.
+
+    One ``re.split`` yields the tokens and the text between them; most fields of most
+    articles need the tokens only (no alias stem is found in them), so the spans, prefix sums
+    of the pieces' lengths, wait until a hit asks for one.
+    """
+
+    __slots__ = ("words", "_parts", "_ends")
+
+    def __init__(self, text: str) -> None:
+        self._parts = _SPLIT.split(text)
+        self.words: list[str] = self._parts[1::2]
+        self._ends: list[int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def span(self, k: int) -> tuple[int, int]:
+        """``(start, end)`` of token ``k`` in the text."""
+        if self._ends is None:
+            self._ends = list(accumulate(map(len, self._parts)))
+        return self._ends[2 * k], self._ends[2 * k + 1]
 
 
 def token_spans(text: str, limit: int | None = None) -> list[tuple[int, int]]:

@@ -27,11 +27,11 @@ def test_item_breaks(text: str, items: int) -> None:
 def test_positions_push_later_items_and_sentences_apart() -> None:
     norm = normalize_text("قال الوزير. ثم اضاف • بند اخر")
     spans = token_spans(norm)
-    place = positions(norm, spans)
+    place = positions(norm, lambda k: spans[k][0])
     assert [place(k) for k in range(len(spans))] == [
         0, 1, 2 + SENTENCE_GAP, 3 + SENTENCE_GAP, 4 + SENTENCE_GAP + ITEM_GAP,
         5 + SENTENCE_GAP + ITEM_GAP]
-    digest = positions(norm, spans, digest=True)
+    digest = positions(norm, lambda k: spans[k][0], digest=True)
     assert digest(2) == 2 + ITEM_GAP            # in a digest a sentence end is an item break
 
 

@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 from monitor.match import Matcher, RuleSet
 from monitor.match.model import Entity, Group, Near, Rule
 from monitor.match.score import saturation
-from monitor.match.tokens import clitic_forms, skeleton, skeleton_line, tokenize
+from monitor.match.tokens import (
+    Tokens,
+    clitic_forms,
+    skeleton,
+    skeleton_line,
+    token_spans,
+    tokenize,
+)
 
 
 def entities_in(matcher: Matcher, text: str) -> list[tuple[str, str]]:
@@ -181,3 +188,12 @@ def test_skeleton_line_equals_the_skeleton_of_each_token(words: list[str]) -> No
     words = [w for w in words if w]
     line = " " + " ".join(words) + " "
     assert skeleton_line(line) == " " + " ".join(map(skeleton, words)) + " "
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="اوي فغج.،-_2٣9aZ\u00b2é\n"))
+def test_lazy_tokens_equal_the_token_spans(text: str) -> None:
+    # Tokens (one split, spans on demand) must give the tokens and spans the tokenizer gives.
+    tokens, spans = Tokens(text), token_spans(text)
+    assert tokens.words == [text[a:b] for a, b in spans]
+    assert [tokens.span(k) for k in range(len(tokens))] == spans
