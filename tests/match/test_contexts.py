@@ -89,3 +89,13 @@ def test_a_lebanese_tripoli_stays_lebanese_through_the_story(matcher: Matcher) -
             "إدارة المرفأ طاقمها في حفل حضره نواب ووجهاء ورجال أعمال من المدينة والجوار. "
             "وكانت طرابلس قد شهدت نشاطا متزايدا لسفن الشحن القادمة من البحر الأسود")
     assert "tripoli_ly" not in found(matcher, text) and not matcher.score("", text).alert
+
+
+def test_she_after_moscow_is_russia_acting(matcher: Matcher) -> None:
+    text = ("لا تخفي موسكو بحثها عن بديل لطرطوس على الساحل الجنوبي للمتوسط، ويقول دبلوماسيون "
+            "غربيون إنها أوفدت فريقا من ضباط البحرية إلى طبرق لمعاينة الميناء")
+    assert "russian_military" in found(matcher, text) and matcher.score("", text).alert
+    # Another state between Moscow and the pronoun is the pronoun's antecedent.
+    rival = ("لا تخفي موسكو بحثها عن بديل لطرطوس، بينما تقول أنقرة إن تركيا لن تقبل بذلك، "
+             "ويقول دبلوماسيون إنها أوفدت فريقا من ضباط البحرية إلى مصراتة")
+    assert "russian_military" not in found(matcher, rival)
