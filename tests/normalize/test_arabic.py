@@ -130,6 +130,18 @@ def test_translate_path_equals_the_cluster_path_in_any_script(text: str,
     assert fast.to_original(start, end) == exact.to_original(start, end)
 
 
+@settings(max_examples=800, deadline=None)
+@given(st.text(alphabet="اوبلى ء.\u064e\u0651\u0653\u0654ﻻ™ßaé\u0301"))
+def test_a_few_cluster_path_characters_leave_the_rest_on_the_translate_path(
+        text: str) -> None:
+    # Expanding and composing characters, and ىء, among ordinary ones: only their clusters take
+    # the cluster path, and the whole gives what the cluster path gives.
+    fast, exact = normalize(text), normalize_clusters(text)
+    assert fast.text == exact.text
+    assert [fast.to_original(i, i + 1) for i in range(len(fast.text))] == [
+        exact.to_original(i, i + 1) for i in range(len(exact.text))]
+
+
 def test_a_hamza_seat_written_apart_is_the_seat() -> None:
     # شاطىء is the older spelling of شاطئ: both must meet the alias «براك الشاطئ».
     assert normalize_text("مهبط براك الشاطىء") == normalize_text("مهبط براك الشاطئ")
