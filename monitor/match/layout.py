@@ -34,7 +34,7 @@ _SENTENCE_ENDS = re.compile(r"[.!?؟;؛](?=\s)")
 # In a digest only: a comma (or a semicolon) that hands over to the next item.
 # So do a quoted outlet opening the next item (`، و«كوميرسانت» تتناول …`) and the "and" that
 # strings a digest's items together (`… الانتخابي الليبي، وإعلان «الفيلق الأفريقي» …`).
-_HANDOVERS = re.compile(r"[،,;؛]\s*(?=(?:بينما|فيما|في حين|وفي|اما|اضافه الي)\b|و?\"|و)")
+_HANDOVERS = re.compile(r"[،,;؛]\s*(?=(?:بينما|فيما|في حين|وفي|اما|اضافه الي|الي جانب)\b|و?\"|و)")
 
 # Headlines and openings of digests, in normalised spelling (ة → ه, hamza seats unified).
 _DIGEST = re.compile(
