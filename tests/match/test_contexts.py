@@ -99,3 +99,15 @@ def test_she_after_moscow_is_russia_acting(matcher: Matcher) -> None:
     rival = ("لا تخفي موسكو بحثها عن بديل لطرطوس، بينما تقول أنقرة إن تركيا لن تقبل بذلك، "
              "ويقول دبلوماسيون إنها أوفدت فريقا من ضباط البحرية إلى مصراتة")
     assert "russian_military" not in found(matcher, rival)
+
+
+def test_libya_as_a_neighbour_is_not_the_setting(matcher: Matcher) -> None:
+    text = ("وصل إلى نيامي فريق من المدربين العسكريين الروس، والنيجر التي تتقاسم حدودا صحراوية "
+            "طويلة مع ليبيا تلجأ إلى الدعم العسكري الروسي")
+    assert "libya" not in found(matcher, text) and not matcher.score("", text).alert
+
+
+def test_russian_made_civilian_trucks_are_trade(matcher: Matcher) -> None:
+    text = ("تسلمت شركة الخدمات العامة في بنغازي 300 شاحنة روسية الصنع من طراز كاماز لجمع "
+            "القمامة ضمن صفقة قيمتها 18 مليون دولار")
+    assert not matcher.score("", text).alert
