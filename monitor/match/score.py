@@ -133,17 +133,22 @@ class Matcher:
         lede = [h for h in contexts if h.token < LEDE_TOKENS]
         title_hits, title_dropped, _ = self._find(title or "", "title", lede, digest=digest)
         hits = title_hits + text_hits
+        # A headline is read just before its text, so a condition may pair a hit of each; not
+        # in a digest, whose headline lists items that its text then separates.
+        title_end = None if digest else max(
+            [len(_prepared(title or "")[1])] + [h.last_token + 1 for h in title_hits])
         if hits:
-            results = [self._score_rule(p, hits) for p in self._plans]
+            results = [self._score_rule(p, hits, title_end) for p in self._plans]
         else:   # most documents: the same (immutable) rule results every time
             if self._no_hits is None:
-                self._no_hits = tuple(self._score_rule(p, []) for p in self._plans)
+                self._no_hits = tuple(self._score_rule(p, [], None) for p in self._plans)
             results = list(self._no_hits)
         best = max((r.score for r in results), default=0.0)
         return ScoreResult(best, any(r.alert for r in results), results, hits,
                            title_dropped + text_dropped)
 
-    def _score_rule(self, plan: _RulePlan, hits: list[Hit]) -> RuleResult:
+    def _score_rule(self, plan: _RulePlan, hits: list[Hit], title_end: int | None
+                    ) -> RuleResult:
         counts: dict[str, int] = defaultdict(int)
         in_title: set[str] = set()
         for h in hits:
@@ -151,7 +156,7 @@ class Matcher:
             if h.field == "title":
                 in_title.add(h.entity)
         found = set(counts)
-        missing = _missing(plan, found, hits)
+        missing = _missing(plan, found, hits, title_end)
         scope = sorted(e for e in plan.scope if e in found)
         raw = sum(self._weights[e] * (saturation(counts[e])
                                       + plan.rule.title_boost * (e in in_title)) for e in scope)
@@ -180,7 +185,8 @@ def _plan(ruleset: RuleSet, rule: Rule) -> _RulePlan:
     return _RulePlan(rule, ex(rule.all), ex(rule.any), ex(rule.none), near, frozenset(scope))
 
 
-def _missing(plan: _RulePlan, found: set[str], hits: list[Hit]) -> list[str]:
+def _missing(plan: _RulePlan, found: set[str], hits: list[Hit], title_end: int | None
+             ) -> list[str]:
     """Human-readable reasons the rule's conditions fail (empty when they hold)."""
     rule = plan.rule
     out = [f"all: {ref}" for ref, ents in zip(rule.all, plan.all, strict=True)
@@ -190,13 +196,21 @@ def _missing(plan: _RulePlan, found: set[str], hits: list[Hit]) -> list[str]:
     out += [f"none: {ref} present" for ref, ents in zip(rule.none, plan.none, strict=True)
             if ents & found]
     for cond, (a, b, within) in zip(rule.near, plan.near, strict=True):
-        if not _near(hits, a, b, within):
+        if not _near(hits, a, b, within, title_end):
             out.append(f"near: {cond.a} within {within} tokens of {cond.b}")
     return out
 
 
-def _near(hits: list[Hit], a: frozenset[str], b: frozenset[str], within: int) -> bool:
-    """Some hit of ``a`` and some hit of ``b`` in the same field at most ``within`` tokens apart."""
+def _near(hits: list[Hit], a: frozenset[str], b: frozenset[str], within: int,
+          title_end: int | None = None) -> bool:
+    """Some hit of ``a`` and some hit of ``b`` at most ``within`` tokens apart: in the same
+    field, or (``title_end``: the title's length in positions) in the title and the text read
+    as one, the title ending a sentence before the text begins."""
+    if title_end is not None:
+        shift = title_end + SENTENCE_GAP
+        pa = sorted(h.token - shift * (h.field == "title") for h in hits if h.entity in a)
+        pb = sorted(h.token - shift * (h.field == "title") for h in hits if h.entity in b)
+        return bool(pa and pb) and _closest(pa, pb) <= within
     for field in FIELDS:
         pa = sorted(h.token for h in hits if h.field == field and h.entity in a)
         pb = sorted(h.token for h in hits if h.field == field and h.entity in b)

@@ -111,3 +111,21 @@ def test_russian_made_civilian_trucks_are_trade(matcher: Matcher) -> None:
     text = ("تسلمت شركة الخدمات العامة في بنغازي 300 شاحنة روسية الصنع من طراز كاماز لجمع "
             "القمامة ضمن صفقة قيمتها 18 مليون دولار")
     assert not matcher.score("", text).alert
+
+
+def test_a_headline_is_read_just_before_its_text(matcher: Matcher) -> None:
+    # The Russian cue in the headline, the Libyan setting in the text's first sentence.
+    title = "تسليم جثتي مقاتلين روسيين عبر وسطاء محليين"
+    text = ("كشف مصدر أمني في مصراتة أن جثتي المقاتلين اللذين قتلا في محور عين زارة سلمتا "
+            "إلى الطرف الآخر")
+    assert matcher.score(title, text).alert
+    assert not matcher.score("", text).alert and not matcher.score(title, "").alert
+    # A digest's headline lists items: it is not read with the text as one story.
+    digest = "موجز الصباح: مقاتلون روس في ماريوبول"
+    assert not matcher.score(digest, "المؤسسة الوطنية للنفط في طرابلس ترفع الإنتاج.").alert
+
+
+def test_defence_cooperation_is_military(matcher: Matcher) -> None:
+    text = ("قال نائب عن طبرق إن المجلس لا يمانع توقيع اتفاقية تعاون دفاعي مع روسيا تشمل "
+            "التدريب والتسليح وتطوير الموانئ")
+    assert matcher.score("", text).alert
