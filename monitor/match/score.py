@@ -95,10 +95,15 @@ class Matcher:
         cands = self.compiled.scan(tokens.words)
         if not cands:
             return [], [], []
-        helpers = [c for c in cands if c.pattern.entity in self._helpers]
+        helpers: dict[str, list[Candidate]] = defaultdict(list)
+        for c in cands:
+            if c.pattern.entity in self._helpers:
+                helpers[c.pattern.entity].append(c)
         kept = _resolve([c for c in cands if c.pattern.entity not in self._helpers])
-        if helpers:
-            kept += _resolve(helpers)
+        for part in helpers.values():
+            # Each helper alone: «سلاح الجو» (soldiers, flights, arms) must not hide «سلاح»
+            # (a military noun) from another composition.
+            kept += _resolve(part)
         if not kept:
             return [], [], []
         hits = []
