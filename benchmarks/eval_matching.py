@@ -6,7 +6,8 @@
 Sets (``tests/data/``): ``legacy`` (``labelled.jsonl``, written with the first pack: it measures
 memory, not generalisation), ``dev`` (``labelled_dev.jsonl``, what the pack is tuned on) and
 ``test`` (``labelled_test.jsonl``, written apart from the rules and frozen before any tuning;
-see docs/matching.md §5 for the commit that froze it).
+see docs/matching.md §6 for the commit that froze it) and ``heldout``
+(``labelled_heldout.jsonl``, three later writers scored once and never tuned on).
 
 ``--baselines`` scores the same sets with two other matchers built from the same pack: *exact*
 (every inflection class switched off, no composed concepts: the alias-list model) and
@@ -34,7 +35,7 @@ from monitor.match.forms import INFLECTIONS  # noqa: E402
 
 DATA = REPO / "tests" / "data"
 SETS = {"legacy": DATA / "labelled.jsonl", "dev": DATA / "labelled_dev.jsonl",
-        "test": DATA / "labelled_test.jsonl"}
+        "test": DATA / "labelled_test.jsonl", "heldout": DATA / "labelled_heldout.jsonl"}
 CORPUS = REPO.parent / "shared" / "data" / "corpus"
 CORPORA = ("ant-multisource-v2.1-sample.jsonl", "ant-jawharafm-v1.1-sample.jsonl",
            "ant-hard-cases-libya-russia-wagner.jsonl")
