@@ -103,25 +103,13 @@ ARABIC_NEWS = (st.characters(min_codepoint=0x0600, max_codepoint=0x06FF)
                | st.sampled_from(" .،-ـ\u200c\u200f\u064e\u0651\u0653\u0654abcAé٣ﻻىء"))
 
 
-@settings(max_examples=500, deadline=None)
-@given(st.text(alphabet=ARABIC_NEWS), st.data())
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=ARABIC_NEWS) | st.text(alphabet=st.characters(blacklist_categories=("Cs",)))
+       | st.text(), st.data())
 def test_translate_path_equals_the_cluster_path(text: str, data: st.DataObject) -> None:
     # The one-for-one path (str.translate) and the per-cluster path give the same text and the
-    # same offsets, whichever one a text takes.
-    fast, exact = normalize(text), normalize_clusters(text)
-    assert fast.text == exact.text
-    n = len(exact.text)
-    start = data.draw(st.integers(0, n))
-    end = data.draw(st.integers(start, n))
-    assert fast.to_original(start, end) == exact.to_original(start, end)
-
-
-@settings(max_examples=500, deadline=None)
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))) | st.text(), st.data())
-def test_translate_path_equals_the_cluster_path_in_any_script(text: str,
-                                                              data: st.DataObject) -> None:
-    # Pages carry menus in Thai, Devanagari, Latin with accents, emoji: whichever path such a
-    # text takes, the result is the reference's.
+    # same offsets, whichever one a text takes: Arabic news, and the menus in Thai, Devanagari,
+    # accented Latin or emoji that pages carry.
     fast, exact = normalize(text), normalize_clusters(text)
     assert fast.text == exact.text
     n = len(exact.text)
