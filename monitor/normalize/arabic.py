@@ -97,14 +97,13 @@ def normalize(text: str) -> Normalized:
 
     Text in which every character normalises alone (any script, marks that compose with
     nothing) takes one ``str.translate`` (and a search for what it deleted, so that offsets map
-    back); anything else goes cluster by cluster. Both give the same result (property-tested
-    in tests/normalize).
+    back); in anything else only the clusters that need it go cluster by cluster. Both give the
+    result of :func:`normalize_clusters` (property-tested in tests/normalize).
     """
-    table = TABLE
-    norm = text.translate(table)
+    norm = text.translate(TABLE)
     if UNSAFE in norm or SEAT_APART in text:
         return _normalize_mixed(text)
-    shift = ([m.start() - j for j, m in enumerate(table.deleted_re().finditer(text))]
+    shift = ([m.start() - j for j, m in enumerate(TABLE.deleted_re().finditer(text))]
              if len(norm) != len(text) else [])
     return Normalized(text, norm, None, None, shift)
 
@@ -112,12 +111,11 @@ def normalize(text: str) -> Normalized:
 def _normalize_mixed(text: str) -> Normalized:
     """Text with a few characters that need the cluster path (a ™ in a footer, a ﻻ ligature):
     only their clusters go that way, the runs between them through ``translate``."""
-    table = TABLE
     parts: list[str] = []
     starts = array("l")
     ends = array("l")
     i = 0
-    for m in table.unsafe_re().finditer(text):
+    for m in TABLE.unsafe_re().finditer(text):
         if m.start() < i:
             continue                     # inside the cluster just done
         begin = m.start()
@@ -127,11 +125,7 @@ def _normalize_mixed(text: str) -> Normalized:
         end = _cluster_end(text, begin)
         if m.group() == MAQSURA:
             end = _cluster_end(text, end)    # ى with the ء after it (and that one's marks)
-        run = normalize_clusters(text[begin:end])
-        parts.append(run.text)
-        assert run._starts is not None and run._ends is not None
-        starts.extend(begin + k for k in run._starts)
-        ends.extend(begin + k for k in run._ends)
+        _append_clusters(text, begin, end, parts, starts, ends)
         i = end
     _append_run(text, i, len(text), parts, starts, ends)
     return Normalized(text, "".join(parts), starts, ends)
@@ -148,6 +142,12 @@ def _append_run(text: str, a: int, b: int, parts: list[str], starts: array,  # t
         starts.extend(range(a, b))
         ends.extend(range(a + 1, b + 1))
         return
+    _append_clusters(text, a, b, parts, starts, ends)
+
+
+def _append_clusters(text: str, a: int, b: int, parts: list[str],
+                     starts: array, ends: array) -> None:  # type: ignore[type-arg]
+    """Normalise ``text[a:b]`` cluster by cluster onto the output of the mixed path."""
     exact = normalize_clusters(text[a:b])
     assert exact._starts is not None and exact._ends is not None
     parts.append(exact.text)
