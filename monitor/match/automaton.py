@@ -22,7 +22,7 @@ import ahocorasick
 
 from monitor.match.forms import TokenSpec, is_arabic, token_spec
 from monitor.match.model import Entity, RuleSet
-from monitor.match.tokens import skeleton, skeleton_line, tokenize
+from monitor.match.tokens import skeleton, skeletons, tokenize
 from monitor.normalize import normalize_text
 
 __all__ = ["Pattern", "Candidate", "Compiled", "compile_ruleset", "MIN_SKELETON", "alias_words",
@@ -150,7 +150,7 @@ class Compiled:
         line = " " + " ".join(words) + " "
         split = len(line)
         if self.has_variants and is_arabic(line):
-            line += "\n" + skeleton_line(line)
+            line += "\n " + " ".join(skeletons(words)) + " "
         # Hits come in order of their end: counting spaces from the previous hit keeps finding
         # each hit's token number linear (a page repeating a name 100,000 times stays cheap).
         spaces = (_Counter(line, 0), _Counter(line, split + 1))

@@ -23,14 +23,16 @@ __all__ = ["ITEM_GAP", "SENTENCE_GAP", "is_digest", "positions"]
 ITEM_GAP = 10_000
 SENTENCE_GAP = 8
 
-# Bullets, dashes that start an item, and the phrases with which bulletins change the subject
-# ("وفي شأن آخر", "وعلى صعيد منفصل", "وفي الشأن الدولي"), in normalised spelling. Each pattern
-# starts with a literal character, so that the regex engine skips ahead instead of trying every
-# position (the dash's context is checked in Python, for the few dashes a text has).
-_MARKS = re.compile(r"[•●▪■◆◇►|]|-(?=\s)")
-_SHIFTS = re.compile(r"(?<!\w)و?(?:في|علي) (?:(?:شان|صعيد|سياق|خبر|موضوع) (?:اخر|منفصل|مختلف)"
+# Bullets, dashes that start an item, and sentence ends, found in one pass over one character
+# class (a class or a literal first character lets the regex engine skip ahead instead of trying
+# every position; the few candidates' contexts are checked in Python). Then the phrases with
+# which bulletins change the subject ("وفي شأن آخر", "وعلى صعيد منفصل", "وفي الشأن الدولي"), in
+# normalised spelling: the pattern starts at ف/ع, and the optional و before it and the word
+# boundary before that are checked in Python.
+_PUNCT = re.compile(r"[•●▪■◆◇►|.!?؟;؛-]")
+_ENDS = frozenset(".!?؟;؛")
+_SHIFTS = re.compile(r"[فع](?:ي|لي) (?:(?:شان|صعيد|سياق|خبر|موضوع) (?:اخر|منفصل|مختلف)"
                      r"|الشان (?:الدولي|الخارجي|العربي|الاقليمي|المحلي))\b")
-_SENTENCE_ENDS = re.compile(r"[.!?؟;؛](?=\s)")
 # In a digest only: a comma (or a semicolon) that hands over to the next item.
 # So do a quoted outlet opening the next item (`، و«كوميرسانت» تتناول …`) and the "and" that
 # strings a digest's items together (`… الانتخابي الليبي، وإعلان «الفيلق الأفريقي» …`).
@@ -57,33 +59,58 @@ def is_digest(norm: str, whole: bool = False) -> bool:
     return bool(_DIGEST.search(norm if whole else norm[:DIGEST_HEAD]))
 
 
-def _breaks(norm: str) -> list[int]:
-    """Where items start: bullets, a dash that opens an item (at the start, after ":" or a
-    line break, or spaced between two items: "… - …"), and subject-changing phrases."""
-    out = []
-    for m in _MARKS.finditer(norm):
+def _marks(norm: str) -> tuple[list[int], list[int]]:
+    """Where items start (bullets, and a dash that opens an item: at the start, after ":" or a
+    line break, or spaced between two items: "… - …"), and where sentences end (a stop followed
+    by a space)."""
+    breaks, stops = [], []
+    last = len(norm) - 1
+    for m in _PUNCT.finditer(norm):
         i = m.start()
-        if norm[i] == "-":
+        ch = norm[i]
+        if ch in _ENDS or ch == "-":
+            if i == last or not norm[i + 1].isspace():
+                continue
+            if ch != "-":
+                stops.append(i)
+                continue
             j = i - 1
             while j >= 0 and norm[j] in " \t\r\f\v":
                 j -= 1
             opens = j < 0 or norm[j] in ":\n"
-            spaced = (0 < i and norm[i - 1].isspace() and i + 2 < len(norm)
-                      and not norm[i + 2].isspace())
+            spaced = 0 < i and norm[i - 1].isspace() and i + 2 < len(norm) and not norm[i + 2].isspace()
             if not (opens or spaced):
                 continue
+        breaks.append(i)
+    return breaks, stops
+
+
+def _shifts(norm: str) -> list[int]:
+    """Where subject-changing phrases start (with their و), at a word boundary."""
+    out = []
+    for m in _SHIFTS.finditer(norm):
+        i = m.start()
+        if not norm.startswith(("في ", "علي "), i):
+            continue
+        if i and norm[i - 1] == "و":
+            i -= 1
+        if i and (norm[i - 1].isalnum() or norm[i - 1] == "_"):
+            continue
         out.append(i)
-    out += [m.start() for m in _SHIFTS.finditer(norm)]
-    out.sort()
     return out
+
+
+def _breaks(norm: str) -> list[int]:
+    """Where items start: bullets, dashes that open an item and subject-changing phrases."""
+    return sorted(_marks(norm)[0] + _shifts(norm))
 
 
 def positions(norm: str, start_of: Callable[[int], int], digest: bool = False
               ) -> Callable[[int], int]:
     """Token index → proximity position (the index, pushed past earlier items and stops).
     ``start_of(k)``: where token ``k`` starts in ``norm``."""
-    breaks = _breaks(norm)
-    stops = [m.start() for m in _SENTENCE_ENDS.finditer(norm)]
+    breaks, stops = _marks(norm)
+    breaks = sorted(breaks + _shifts(norm))
     if digest:
         breaks = sorted(breaks + stops + [m.start() for m in _HANDOVERS.finditer(norm)])
         stops = []

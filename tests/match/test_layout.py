@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from monitor.match.layout import ITEM_GAP, SENTENCE_GAP, _breaks, is_digest, positions
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.match.layout import (
+    ITEM_GAP,
+    SENTENCE_GAP,
+    _breaks,
+    _marks,
+    _shifts,
+    is_digest,
+    positions,
+)
 from monitor.match.tokens import token_spans
 from monitor.normalize import normalize_text
 
@@ -42,3 +54,38 @@ def test_positions_push_later_items_and_sentences_apart() -> None:
 ])
 def test_digest_headings(heading: str, whole: bool, expected: bool) -> None:
     assert is_digest(normalize_text(heading), whole) is expected
+
+
+# The patterns the one-pass scan replaced, kept here as its reference.
+_REF_MARKS = re.compile(r"[•●▪■◆◇►|]|-(?=\s)")
+_REF_SHIFTS = re.compile(r"(?<!\w)و?(?:في|علي) (?:(?:شان|صعيد|سياق|خبر|موضوع) (?:اخر|منفصل|مختلف)"
+                         r"|الشان (?:الدولي|الخارجي|العربي|الاقليمي|المحلي))\b")
+_REF_ENDS = re.compile(r"[.!?؟;؛](?=\s)")
+_PIECES = ["في", "علي", "عي", "فلي", "و", "وفي", " ", "  ", "\n", ":", "-", " - ", ".", "؟", "؛",
+           "•", "|", "شان", "اخر", "الشان", "الدولي", "صعيد", "منفصل", "كلمه", "x", "_", "2",
+           "في شان اخر", "علي صعيد منفصل", "عي شان اخر", "فلي الشان الدولي", "في الشان المحلي"]
+
+
+def _reference(norm: str) -> tuple[list[int], list[int]]:
+    breaks = []
+    for m in _REF_MARKS.finditer(norm):
+        i = m.start()
+        if norm[i] == "-":
+            j = i - 1
+            while j >= 0 and norm[j] in " \t\r\f\v":
+                j -= 1
+            opens = j < 0 or norm[j] in ":\n"
+            spaced = (0 < i and norm[i - 1].isspace() and i + 2 < len(norm)
+                      and not norm[i + 2].isspace())
+            if not (opens or spaced):
+                continue
+        breaks.append(i)
+    breaks += [m.start() for m in _REF_SHIFTS.finditer(norm)]
+    return sorted(breaks), [m.start() for m in _REF_ENDS.finditer(norm)]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=40))
+def test_one_pass_scan_equals_the_reference_patterns(pieces: list[str]) -> None:
+    norm = "".join(pieces)
+    breaks, stops = _marks(norm)
+    assert (sorted(breaks + _shifts(norm)), stops) == _reference(norm)

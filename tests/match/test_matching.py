@@ -197,3 +197,20 @@ def test_lazy_tokens_equal_the_token_spans(text: str) -> None:
     tokens, spans = Tokens(text), token_spans(text)
     assert tokens.words == [text[a:b] for a, b in spans]
     assert [tokens.span(k) for k in range(len(tokens))] == spans
+
+
+def test_skeleton_cache_stays_bounded_and_right_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.match import tokens
+    monkeypatch.setattr(tokens, "_SKELETONS", {})
+    monkeypatch.setattr(tokens, "_SKELETONS_MAX", 5)
+    for n in range(40):
+        words = [f"فاغنر{'ب' * n}", "يفكيروف", f"ق{'ت' * (n % 7)}"] * 3
+        assert tokens.skeletons(words) == [skeleton(w) for w in words]
+        assert len(tokens._SKELETONS) <= 5 + len(set(words))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="اب2_ x-3ﻻ²ñ\u064b", max_size=30))
+def test_token_split_equals_the_token_pattern(text: str) -> None:
+    from monitor.match.tokens import _SPLIT, split_tokens
+    assert split_tokens(text) == _SPLIT.split(text)

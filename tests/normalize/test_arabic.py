@@ -151,3 +151,14 @@ def test_a_thai_menu_on_an_arabic_page_keeps_the_translate_path() -> None:
 def test_ordinary_news_takes_the_translate_path() -> None:
     norm = normalize("وصل نائبُ وزيرِ الدفاع الروسي يونس بك يفكيروف، إلى بنغازي (2024)…\n")
     assert norm._starts is None and norm._shift
+
+
+def test_identity_positions_across_growth(monkeypatch: pytest.MonkeyPatch) -> None:
+    from array import array
+
+    from monitor.normalize import arabic
+    monkeypatch.setattr(arabic, "_IDENTITY", array("l", range(4)))
+    monkeypatch.setattr(arabic, "_IDENTITY_MAX", 64)
+    for a, b in [(0, 3), (2, 10), (5, 5), (30, 64), (60, 100), (0, 1)]:
+        assert arabic._positions(a, b).tolist() == list(range(a, b))
+    assert len(arabic._IDENTITY) <= 64
