@@ -34,10 +34,11 @@ __all__ = ["Pattern", "Candidate", "Compiled", "compile_ruleset", "MIN_SKELETON"
 # docs/matching.md.
 MIN_SKELETON = 4
 MIN_TOKEN_SKELETON = 3
-# Longest proclitic chain (وبال، فلل) and longest suffix (اتهما) a token may carry around a stem;
+# Longest proclitic chain (وبالال: the article again before a word that starts like it, as in
+# وبالألمانية) and longest suffix (اتهما) a token may carry around a stem;
 # anything longer is another word, and checking the length first keeps a hostile one-token page
 # from making every hit copy the whole token.
-_MAX_BEFORE = 4
+_MAX_BEFORE = 6
 _MAX_AFTER = 5
 
 

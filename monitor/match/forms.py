@@ -47,8 +47,11 @@ _SHORT = ("", "و", "ب", "ل", "وب", "ول")
 # Before the article: ل + ال is written لل (للجفرة), never لال.
 _BEFORE_ARTICLE = ("", "و", "ف", "ب", "ك", "وب", "فب", "وك", "فك")
 _ARTICLE = frozenset([p + "ال" for p in _BEFORE_ARTICLE] + [p + "لل" for p in ("", "و", "ف")])
+# A word whose first letters read as the article (ألماني, إلكتروني: normalised الماني,
+# الكتروني) takes the article again in the text: الألماني، للألماني.
+_ARTICLE_TWICE = _ARTICLE | {p + "ال" for p in _ARTICLE}
 _INNER = frozenset({"", "ال"})
-_INNER_ARTICLE = frozenset({"ال"})
+_INNER_ARTICLE = frozenset({"ال", "الال"})
 SHORT_MAX = 4
 TINY_MAX = 2
 
@@ -157,7 +160,7 @@ def token_spec(word: str, inflect: str = "none") -> TokenSpec:
         # (آلية normalises to اليه: with two letters left, ال is part of the word)
         base = word[2:]
         stem, after = suffixes(base, inflect)
-        return TokenSpec(stem, _ARTICLE, _INNER_ARTICLE, after, inflect)
+        return TokenSpec(stem, _ARTICLE_TWICE, _INNER_ARTICLE, after, inflect)
     stem, after = suffixes(word, inflect)
     return TokenSpec(stem, _first(_clitics(word)), _INNER, after, inflect)
 

@@ -54,8 +54,16 @@ _DIGEST = re.compile(
 DIGEST_HEAD = 200
 
 
+# A headline that opens with the papers it reviews: "صحف الخليج:", "الصحف المصرية:".
+_PAPERS = re.compile(r"^(?:ال)?صحف(?: \w+){0,2} ?:")
+# In a digest's headline, items are strung together with "و" (… في ليبيا وخسائر الجيش الروسي).
+_AND_WORD = re.compile(r" و\w\w\w")
+
+
 def is_digest(norm: str, whole: bool = False) -> bool:
     """Does this normalised headline (``whole``) or text opening announce a digest?"""
+    if whole and _PAPERS.match(norm):
+        return True
     return bool(_DIGEST.search(norm if whole else norm[:DIGEST_HEAD]))
 
 
@@ -105,14 +113,18 @@ def _breaks(norm: str) -> list[int]:
     return sorted(_marks(norm)[0] + _shifts(norm))
 
 
-def positions(norm: str, start_of: Callable[[int], int], digest: bool = False
-              ) -> Callable[[int], int]:
+def positions(norm: str, start_of: Callable[[int], int], digest: bool = False,
+              headline: bool = False) -> Callable[[int], int]:
     """Token index → proximity position (the index, pushed past earlier items and stops).
-    ``start_of(k)``: where token ``k`` starts in ``norm``."""
+    ``start_of(k)``: where token ``k`` starts in ``norm``; ``headline``: ``norm`` is a
+    headline (in a digest, each "و" that opens a word starts an item)."""
     breaks, stops = _marks(norm)
     breaks = sorted(breaks + _shifts(norm))
     if digest:
-        breaks = sorted(breaks + stops + [m.start() for m in _HANDOVERS.finditer(norm)])
+        breaks += stops + [m.start() for m in _HANDOVERS.finditer(norm)]
+        if headline:
+            breaks += [m.start() + 1 for m in _AND_WORD.finditer(norm)]
+        breaks.sort()
         stops = []
     if not breaks and not stops:
         return lambda k: k

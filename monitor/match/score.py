@@ -110,7 +110,7 @@ class Matcher:
         if digest is None:
             digest = is_digest(norm.text, field == "title")
         span = tokens.span
-        place = positions(norm.text, lambda k: span(k)[0], digest)
+        place = positions(norm.text, lambda k: span(k)[0], digest, field == "title")
         for cand in kept:
             # Highlight whole tokens (clitics included) so the quote reads naturally.
             start, end = norm.to_original(span(cand.first)[0], span(cand.last)[1])
@@ -119,8 +119,9 @@ class Matcher:
                             place(cand.last), cand.inflected))
         hits.sort(key=lambda h: (h.start, h.end, h.entity))
         if lede:
-            # A headline is read with its lede: the lede's contexts count, as if it came next.
-            after = place(len(tokens) - 1) + SENTENCE_GAP
+            # A headline is read with its lede: the lede's contexts count, as if they came
+            # right after it (a history piece names its war in the lede, not in its headline).
+            after = place(len(tokens) - 1) + 1
             hits += [replace(h, token=after + h.token, last=after + h.last_token) for h in lede]
         hits, dropped = self.concepts.apply(hits, text)
         contexts = [h for h in hits if h.entity in self._contexts and h.field == field]
