@@ -20,14 +20,13 @@ LABELLED = DATA / "labelled.jsonl"
 # Floors per labelled set, pinned at what the shipped pack measures (docs/matching.md §5) less a
 # little slack; they are never lowered to let an edit through. ``test`` is the frozen part,
 # written apart from the rules (frozen at commit cdf4bea); ``dev`` is what the pack is tuned on;
-# ``legacy`` was written together with the first pack; ``heldout`` is three more writers' sets
-# (q, s, t), each scored once with the pack of the third round and never tuned on (frozen at the
-# commit that added the file).
+# ``legacy`` was written together with the first pack; ``heldout`` is four more writers' sets
+# (q, s, t with the pack of the third round, x in the fourth), each scored once and never tuned on.
 FLOORS = {
     "legacy": (DATA / "labelled.jsonl", 0.98, 0.98),
     "dev": (DATA / "labelled_dev.jsonl", 0.98, 0.97),
     "test": (DATA / "labelled_test.jsonl", 0.95, 0.86),
-    "heldout": (DATA / "labelled_heldout.jsonl", 0.97, 0.94),
+    "heldout": (DATA / "labelled_heldout.jsonl", 0.97, 0.95),
 }
 
 
