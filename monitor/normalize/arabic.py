@@ -100,12 +100,39 @@ def normalize(text: str) -> Normalized:
     back); in anything else only the clusters that need it go cluster by cluster. Both give the
     result of :func:`normalize_clusters` (property-tested in tests/normalize).
     """
-    norm = text.translate(TABLE)
-    if UNSAFE in norm or SEAT_APART in text:
+    norm = fold_table(text)
+    if norm is None or SEAT_APART in text:
         return _normalize_mixed(text)
     shift = ([m.start() - j for j, m in enumerate(TABLE.deleted_re().finditer(text))]
              if len(norm) != len(text) else [])
     return Normalized(text, norm, None, None, shift)
+
+
+def fold_table(text: str) -> str | None:
+    """``text.translate(TABLE)``, or None when a character in it needs the cluster path.
+
+    ``translate`` looks every character up (30 ns each); an article holds a few dozen distinct
+    characters of which a handful change (ة أ إ ى, a newline, a capital), so replacing each of
+    those in turn is twice as fast. Every output of the table is its own normal form, so the
+    order of the replacements cannot matter; a text with many changing characters (a page in
+    capitals, a script the table maps wholesale) takes ``translate``, which stays linear.
+    """
+    changes = []
+    for ch in set(text):
+        new = TABLE[ord(ch)]      # every character classified: the mixed path needs them all
+        if new != ch:
+            changes.append((ch, new or ""))
+    if any(new == UNSAFE for _, new in changes):
+        return None
+    if len(changes) > _MAX_REPLACES:
+        return text.translate(TABLE)
+    for ch, new in changes:
+        text = text.replace(ch, new)
+    return text
+
+
+# Past this many changing characters, replacing them one by one costs more than ``translate``.
+_MAX_REPLACES = 48
 
 
 def _normalize_mixed(text: str) -> Normalized:

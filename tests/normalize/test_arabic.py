@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.normalize import normalize, normalize_text
-from monitor.normalize.arabic import PLAIN, _fold, normalize_clusters
+from monitor.normalize.arabic import PLAIN, _fold, fold_table, normalize_clusters
+from monitor.normalize.fold import TABLE, UNSAFE
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -128,6 +129,27 @@ def test_a_few_cluster_path_characters_leave_the_rest_on_the_translate_path(
     assert fast.text == exact.text
     assert [fast.to_original(i, i + 1) for i in range(len(fast.text))] == [
         exact.to_original(i, i + 1) for i in range(len(exact.text))]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet=ARABIC_NEWS) | st.text(alphabet=st.characters(blacklist_categories=("Cs",)))
+       | st.text(alphabet=st.characters(min_codepoint=0x41, max_codepoint=0x24F), min_size=60))
+def test_replacing_each_changing_character_is_the_translate(text: str) -> None:
+    # The replace-per-character fast path (and its translate fallback past many changing
+    # characters, as in a Latin page of capitals and accents) gives translate's text exactly.
+    out, ref = fold_table(text), text.translate(TABLE)
+    if UNSAFE in ref:
+        assert out is None
+    else:
+        assert out == ref
+
+
+def test_every_output_of_the_table_is_its_own_normal_form() -> None:
+    # What lets the replacements run in any order: no output is changed again by another.
+    for cp in range(0x10000):
+        out = TABLE[cp]
+        if out and out != UNSAFE:
+            assert TABLE[ord(out)] == out, hex(cp)
 
 
 def test_a_hamza_seat_written_apart_is_the_seat() -> None:
