@@ -8,8 +8,8 @@ when what surrounds it inside its token is an allowed proclitic and an allowed s
 aliases are then assembled from consecutive accepted tokens: work linear in the hits.
 
 Entities that opt in to variant-tolerant matching also get *skeleton* keys
-(:func:`monitor.match.tokens.skeleton`); a text's skeleton line is appended after its token line,
-so the same single scan covers both.
+(:func:`monitor.match.tokens.skeleton`); a text's skeleton line, which keeps only the skeletons
+that some variant key is made of, is scanned by the same automaton when anything is left in it.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ MIN_TOKEN_SKELETON = 3
 # from making every hit copy the whole token.
 _MAX_BEFORE = 6
 _MAX_AFTER = 5
+_VARIANT_WORDS_MAX = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,10 @@ class Compiled:
             self._add_entity(ent, variant_table)
         del self._seen
         self.has_variants = bool(variant_table)
+        # The skeletons that some variant key is made of: a text's other words cannot be part
+        # of a skeleton hit, so its skeleton line holds only these (most lines: none at all).
+        self._variant_tokens = frozenset(t for key in variant_table for t in key.split())
+        self._variant_words: dict[str, str] = {}
         keys: dict[str, list[int]] = defaultdict(list)
         for sid, spec in enumerate(self.specs):
             keys[f" {spec.stem} " if spec.exact else spec.stem].append(sid)
@@ -149,25 +154,20 @@ class Compiled:
         if self.stem is not None:
             words = [self.stem(w) for w in words]
         line = " " + " ".join(words) + " "
-        split = len(line)
+        out: list[Candidate] = []
         if self.has_variants and is_arabic(line):
-            line += "\n " + " ".join(skeletons(words)) + " "
+            out += self._scan_skeletons(words)
         # Hits come in order of their end: counting spaces from the previous hit keeps finding
         # each hit's token number linear (a page repeating a name 100,000 times stays cheap).
-        spaces = (_Counter(line, 0), _Counter(line, split + 1))
+        spaces = _Counter(line, 0)
         found: dict[int, list[tuple[int, bool, bool, bool]]] = defaultdict(list)
-        out: list[Candidate] = []
         specs = self.specs
         for end, (keylen, bounded, payload) in self.automaton.iter(line):
             begin = end - keylen + 1
-            if bounded is None:          # a skeleton key (only ever in the skeleton line)
-                k = spaces[1].before(begin + 1) - 1
-                out.extend(Candidate(p, k, k + p.ntokens - 1) for p in payload)
-                continue
-            if begin >= split:
-                continue                 # cannot happen: stems are not in the skeleton alphabet
+            if bounded is None:
+                continue                 # cannot happen: skeleton keys are in their own alphabet
             if bounded:
-                found[spaces[0].before(begin + 1) - 1].extend(
+                found[spaces.before(begin + 1) - 1].extend(
                     (sid, True, True, False) for sid in payload)
                 continue
             # The token around the stem, looked for no further than a clitic chain or a suffix
@@ -185,8 +185,33 @@ class Compiled:
                     if first or inner:
                         accepted.append((sid, first, inner, after != ""))
             if accepted:
-                found[spaces[0].before(tok_start) - 1].extend(accepted)
+                found[spaces.before(tok_start) - 1].extend(accepted)
         out.extend(self._assemble(found))
+        return out
+
+    def _scan_skeletons(self, words: list[str]) -> list[Candidate]:
+        """Variant (skeleton) matches among the tokens: a line of their skeletons, blank
+        where a word's skeleton is in no variant key, scanned only when something is left."""
+        cache = self._variant_words
+        skels = list(map(cache.get, words))
+        if None in skels:
+            if len(cache) >= _VARIANT_WORDS_MAX:
+                cache.clear()     # bounded like the skeleton cache itself
+            vocab = self._variant_tokens
+            missing = [w for w in set(words) if w not in cache]
+            new = {w: s if s in vocab else ""
+                   for w, s in zip(missing, skeletons(missing), strict=True)}
+            cache.update(new)
+            skels = list(map(new.get, words, skels))
+        if not any(skels):
+            return []
+        line = " " + " ".join(skels) + " "
+        spaces = _Counter(line, 0)
+        out = []
+        for end, (keylen, bounded, payload) in self.automaton.iter(line):
+            if bounded is None:          # only skeleton keys can be in a skeleton line
+                k = spaces.before(end - keylen + 2) - 1
+                out.extend(Candidate(p, k, k + p.ntokens - 1) for p in payload)
         return out
 
     def _assemble(self, found: dict[int, list[tuple[int, bool, bool, bool]]]

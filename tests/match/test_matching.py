@@ -214,3 +214,35 @@ def test_skeleton_cache_stays_bounded_and_right_when_full(monkeypatch: pytest.Mo
 def test_token_split_equals_the_token_pattern(text: str) -> None:
     from monitor.match.tokens import _SPLIT, split_tokens
     assert split_tokens(text) == _SPLIT.split(text)
+
+
+# Variant spellings of the pack's names and words around them, as a scan meets them.
+_VARIANT_WORDS = ["يفكيروف", "يفكوروف", "ايفكوروف", "فاجنر", "واغنر", "فاغنز", "بريغوجين",
+                  "بريجوجين", "حفتر", "خفتر", "الروسي", "في", "قال", "يونس", "بك", "ليبيا", "x"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_VARIANT_WORDS), min_size=1, max_size=14))
+def test_the_blanked_skeleton_line_finds_what_the_whole_one_finds(matcher: Matcher,
+                                                                words: list[str]) -> None:
+    # Blanking every skeleton that is in no variant key must lose no skeleton hit: the reference
+    # scans the skeletons of all the words, as the line did before.
+    compiled = matcher.compiled
+    line = " " + " ".join(skeleton(w) for w in words) + " "
+    spaces = [i for i, ch in enumerate(line) if ch == " "]
+    want = sorted((p.entity, p.alias, spaces.index(end - keylen + 1))
+                  for end, (keylen, bounded, pats) in compiled.automaton.iter(line)
+                  if bounded is None for p in pats)
+    got = sorted((c.pattern.entity, c.pattern.alias, c.first)
+                 for c in compiled._scan_skeletons(words))
+    assert got == want
+
+
+def test_variant_word_cache_stays_bounded(pack: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.match import automaton
+    monkeypatch.setattr(automaton, "_VARIANT_WORDS_MAX", 8)
+    compiled = Matcher(pack).compiled
+    for n in range(30):
+        words = ["يفكوروف", f"كلمة{'ب' * n}", "فاجنر"]
+        assert [c.pattern.entity for c in compiled._scan_skeletons(words)]
+        assert len(compiled._variant_words) <= 8 + len(words)
