@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 
 from monitor.match.model import Compose, Entity, Hit, RuleSet
 
-__all__ = ["Concepts", "dependency_order", "gap"]
+__all__ = ["Concepts", "dependency_order", "echo_exclusions", "gap"]
 
 _Sorted = tuple[list[Hit], list[int]]   # hits sorted by first token, and those tokens
 
@@ -159,6 +159,28 @@ class Concepts:
                 continue     # the context that keeps the hit is within reach too
             return f"{rule.ref} within {rule.within} tokens: «{near.match}»"
         return None
+
+
+def echo_exclusions(title_hits: list[Hit], text_hits: list[Hit],
+                    text_dropped: list[tuple[Hit, str]]
+                    ) -> tuple[list[Hit], list[tuple[Hit, str]]]:
+    """A headline names what its text names: an entity whose every mention in the text a
+    context excluded is excluded in the headline too (a history piece's «الفيلق الأفريقي»,
+    whose war and Rommel are named only in its text)."""
+    reasons: dict[str, str] = {}
+    for h, why in text_dropped:
+        reasons.setdefault(h.entity, why)
+    if not reasons:
+        return title_hits, []
+    in_text = {h.entity for h in text_hits}
+    kept, dropped = [], []
+    for h in title_hits:
+        why = reasons.get(h.entity)
+        if why is None or h.entity in in_text:
+            kept.append(h)
+        else:
+            dropped.append((h, f"as in the text: {why}"))
+    return kept, dropped
 
 
 def _nearest(hit: Hit, sorted_hits: _Sorted, within: int, after_only: bool = False) -> Hit | None:

@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from monitor.match.automaton import Candidate, compile_ruleset
-from monitor.match.concepts import Concepts
+from monitor.match.concepts import Concepts, echo_exclusions
 from monitor.match.layout import SENTENCE_GAP, is_digest, positions
 from monitor.match.model import Hit, Rule, RuleResult, RuleSet, ScoreResult
 from monitor.match.tokens import Tokens
@@ -83,10 +83,12 @@ class Matcher:
         """Every entity hit in one field, in original-text offsets, in text order."""
         return self._find(text, field)[0]
 
-    def _find(self, text: str, field: str, lede: Sequence[Hit] = (), digest: bool | None = None
+    def _find(self, text: str, field: str, lede: Sequence[Hit] = (), digest: bool | None = None,
+              head: tuple[Sequence[Hit], int] = ((), 0)
               ) -> tuple[list[Hit], list[tuple[Hit, str]], list[Hit]]:
         """Hits of one field, the hits context exclusions dropped (with the reason), and the
         field's exclusion-context hits. ``lede``: context hits of the text that follow a title;
+        ``head``: a headline's context hits and its length, read just before a text;
         ``digest``: whether the document is a digest, its items judged apart (None: as the
         field itself announces)."""
         norm, tokens = _prepared(text)
@@ -123,6 +125,12 @@ class Matcher:
             # right after it (a history piece names its war in the lede, not in its headline).
             after = place(len(tokens) - 1) + 1
             hits += [replace(h, token=after + h.token, last=after + h.last_token) for h in lede]
+        if head[0]:
+            # ... and a text after its headline: a report headlined "ambush in northern Mali"
+            # is set there from its first words.
+            before = max([head[1]] + [h.last_token + 1 for h in head[0]])
+            hits += [replace(h, token=h.token - before, last=h.last_token - before)
+                     for h in head[0]]
         hits, dropped = self.concepts.apply(hits, text)
         contexts = [h for h in hits if h.entity in self._contexts and h.field == field]
         if self._helpers:
@@ -133,11 +141,17 @@ class Matcher:
     def score(self, title: str, text: str) -> ScoreResult:
         """Score one document (title and body text)."""
         digest = bool(title) and is_digest(_prepared(title)[0].text, whole=True)
+        # A digest's headline lists items its text separates: its contexts set no scene.
+        head = (() if digest or not title else self._find(title, "title")[2],
+                len(_prepared(title or "")[1]))
         # A digest heading in the title makes the text a digest; otherwise its opening decides.
         text_hits, text_dropped, contexts = self._find(text or "", "text",
-                                                       digest=True if digest else None)
+                                                       digest=True if digest else None,
+                                                       head=head)
         lede = [h for h in contexts if h.token < LEDE_TOKENS]
         title_hits, title_dropped, _ = self._find(title or "", "title", lede, digest=digest)
+        title_hits, echoed = echo_exclusions(title_hits, text_hits, text_dropped)
+        title_dropped += echoed
         hits = title_hits + text_hits
         # A headline is read just before its text, so a condition may pair a hit of each; not
         # in a digest, whose headline lists items that its text then separates.

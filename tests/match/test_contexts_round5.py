@@ -1,0 +1,68 @@
+"""Round five's readings: a headline shares its text's exclusions, a text is read after its
+headline's contexts, a Russian coach of a team, Soviet warships of the past, a cargo of
+goods unloaded onto military trucks, and the Syrian Observatory as a source."""
+
+from __future__ import annotations
+
+from monitor.match import Matcher
+
+
+def test_a_headline_name_goes_with_its_texts_excluded_mentions(matcher: Matcher) -> None:
+    # The text places the corps in 1942 with Rommel; the headline names it alone.
+    title = "«الفيلق الأفريقي» ومعارك البريقة.. صفحة من الذاكرة"
+    history = "في ربيع عام 1942 دفع «الفيلق الأفريقي» الألماني بقيادة روميل بدباباته نحو البريقة"
+    result = matcher.score(title, history)
+    assert not result.alert
+    assert any(h.field == "title" and why.startswith("as in the text")
+               for h, why in result.suppressed)
+    # A text that also names the corps today keeps the headline's mention.
+    today = (history + ". واليوم يعلن الفيلق الأفريقي الروسي نشر وحدات جديدة في قاعدة "
+             "الجفرة الليبية")
+    assert matcher.score(title, today).alert
+
+
+def test_a_text_is_read_after_its_headlines_theatre(matcher: Matcher) -> None:
+    title = "كمين يوقع قتلى في صفوف القوات الروسية شمال مالي"
+    text = ("قتل عدد من عناصر القوات الروسية وجنود ماليين في كمين قرب الحدود مع الجزائر. "
+            "وتنشط في المنطقة شبكات تهريب الوقود التي تمتد حتى الجنوب الليبي عبر النيجر "
+            "والصحراء الكبرى منذ سنوات طويلة وفق تقارير محلية متعددة")
+    assert not matcher.score(title, text).alert
+    # With Libya in the headline the same opening stays a Libyan story.
+    assert matcher.score("القوات الروسية تنتقل من مالي إلى قاعدة الجفرة في ليبيا",
+                         "وصل عناصر القوات الروسية إلى قاعدة الجفرة الليبية").alert
+
+
+def test_a_russian_coach_of_a_team_is_sport(matcher: Matcher) -> None:
+    assert not matcher.score("نادي الأهلي بنغازي يتعاقد مع مدرب روسي",
+                             "أعلن نادي الأهلي في بنغازي الليبية التعاقد مع مدرب روسي لقيادة "
+                             "الفريق الأول في الدوري").alert
+    assert matcher.score("", "مدربون روس يشرفون على تدريب قوات حفتر في قاعدة الجفرة "
+                             "الليبية على منظومات الدفاع الجوي").alert
+
+
+def test_soviet_warships_are_history(matcher: Matcher) -> None:
+    text = ("وتروي الوثائق أن موسكو اكتفت يومها ببيان، وظهرت سفن حربية سوفيتية في المياه "
+            "الليبية قبالة طرابلس")
+    result = matcher.score("", text)
+    assert not result.alert
+    assert [(h.entity, why.split()[0]) for h, why in result.suppressed] == [
+        ("military_term", "soviet_context")]
+    assert "military_term" in {h.entity for h in matcher.score(
+        "", text.replace("سوفيتية", "روسية")).hits}
+
+
+def test_goods_unloaded_onto_military_trucks_stay_military(matcher: Matcher) -> None:
+    text = ("نقلت حاويات مغلقة من طائرة شحن روسية إلى شاحنات عسكرية في مطار بنينا "
+            "الليبي تحت حراسة مشددة")
+    assert matcher.score("", text).alert
+    assert not matcher.score("", text.replace("إلى شاحنات عسكرية", "إلى مخازن التجار")
+                             .replace(" تحت حراسة مشددة", "")).alert
+
+
+def test_the_syrian_observatory_is_a_source_not_a_theatre(matcher: Matcher) -> None:
+    text = ("أفاد المرصد السوري بأن مجموعة فاغنر جندت "
+            "خلال الأسابيع الماضية عشرات الشبان من الأرياف الفقيرة بعقود شهرية مغرية تصل إلى "
+            "ألف دولار للفرد، ونقلتهم جوا عبر رحلات ليلية متتالية إلى مدينة بنغازي للقتال إلى "
+            "جانب قوات حفتر")
+    result = matcher.score("", text)
+    assert result.alert and not result.suppressed
