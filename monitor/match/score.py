@@ -141,15 +141,16 @@ class Matcher:
     def score(self, title: str, text: str) -> ScoreResult:
         """Score one document (title and body text)."""
         digest = bool(title) and is_digest(_prepared(title)[0].text, whole=True)
+        title_hits, title_dropped, heading = self._find(title or "", "title", digest=digest)
         # A digest's headline lists items its text separates: its contexts set no scene.
-        head = (() if digest or not title else self._find(title, "title")[2],
-                len(_prepared(title or "")[1]))
+        head = (() if digest else heading, len(_prepared(title or "")[1]))
         # A digest heading in the title makes the text a digest; otherwise its opening decides.
         text_hits, text_dropped, contexts = self._find(text or "", "text",
                                                        digest=True if digest else None,
                                                        head=head)
         lede = [h for h in contexts if h.token < LEDE_TOKENS]
-        title_hits, title_dropped, _ = self._find(title or "", "title", lede, digest=digest)
+        if lede and title_hits:    # only the headline's own hits can be excluded by its lede
+            title_hits, title_dropped, _ = self._find(title, "title", lede, digest=digest)
         title_hits, echoed = echo_exclusions(title_hits, text_hits, text_dropped)
         title_dropped += echoed
         hits = title_hits + text_hits
@@ -192,7 +193,7 @@ def _prepared(text: str) -> tuple[Normalized, Tokens]:
     """A field normalised and tokenised (read-only). Cached for a few texts: a backtest scores
     every article with the live and the edited rules, and the second pass reuses the first's."""
     norm = normalize(text)
-    return norm, Tokens(norm.text)
+    return norm, Tokens(norm.text, norm.chars)
 
 
 def _plan(ruleset: RuleSet, rule: Rule) -> _RulePlan:

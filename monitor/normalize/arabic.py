@@ -43,6 +43,9 @@ class Normalized:
     #: Text of the one-for-one path: ``p_j - j`` for the original positions ``p_j`` of the
     #: deleted characters (marks, tatweel, format characters), empty when none was deleted.
     _shift: list[int] | None = field(default=None, repr=False, compare=False)
+    #: The distinct characters of ``text`` when normalisation learnt them on the way (the
+    #: tokeniser's separators come from them), else None.
+    chars: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map the normalised span ``text[start:end]`` to ``(start, end)`` in the original string.
@@ -100,16 +103,23 @@ def normalize(text: str) -> Normalized:
     back); in anything else only the clusters that need it go cluster by cluster. Both give the
     result of :func:`normalize_clusters` (property-tested in tests/normalize).
     """
-    norm = fold_table(text)
-    if norm is None or SEAT_APART in text:
+    folded = _fold_chars(text)
+    if folded is None or SEAT_APART in text:
         return _normalize_mixed(text)
+    norm, chars = folded
     shift = ([m.start() - j for j, m in enumerate(TABLE.deleted_re().finditer(text))]
              if len(norm) != len(text) else [])
-    return Normalized(text, norm, None, None, shift)
+    return Normalized(text, norm, None, None, shift, chars)
 
 
 def fold_table(text: str) -> str | None:
-    """``text.translate(TABLE)``, or None when a character in it needs the cluster path.
+    """``text.translate(TABLE)``, or None when a character in it needs the cluster path."""
+    folded = _fold_chars(text)
+    return None if folded is None else folded[0]
+
+
+def _fold_chars(text: str) -> tuple[str, frozenset[str] | None] | None:
+    """:func:`fold_table` and the distinct characters of its result (None when not learnt).
 
     ``translate`` looks every character up (30 ns each); an article holds a few dozen distinct
     characters of which a handful change (ة أ إ ى, a newline, a capital), so replacing each of
@@ -117,18 +127,21 @@ def fold_table(text: str) -> str | None:
     order of the replacements cannot matter; a text with many changing characters (a page in
     capitals, a script the table maps wholesale) takes ``translate``, which stays linear.
     """
+    distinct = set(text)
     changes = []
-    for ch in set(text):
+    for ch in distinct:
         new = TABLE[ord(ch)]      # every character classified: the mixed path needs them all
         if new != ch:
             changes.append((ch, new or ""))
     if any(new == UNSAFE for _, new in changes):
         return None
     if len(changes) > _MAX_REPLACES:
-        return text.translate(TABLE)
+        return text.translate(TABLE), None
     for ch, new in changes:
         text = text.replace(ch, new)
-    return text
+        distinct.discard(ch)
+    distinct.update(new for _, new in changes if new)
+    return text, frozenset(distinct)
 
 
 # Past this many changing characters, replacing them one by one costs more than ``translate``.

@@ -246,3 +246,33 @@ def test_variant_word_cache_stays_bounded(pack: RuleSet, monkeypatch: pytest.Mon
         words = ["يفكوروف", f"كلمة{'ب' * n}", "فاجنر"]
         assert [c.pattern.entity for c in compiled._scan_skeletons(words)]
         assert len(compiled._variant_words) <= 8 + len(words)
+
+
+_SEPARATED = st.text(alphabet=st.sampled_from(list("اوي فغج2٣9aZ_²é\n") + [chr(c) for c in range(0x21, 0x30)]
+                                             + list("«»،؛؟…•|\t")))
+
+
+@settings(max_examples=500, deadline=None)
+@given(_SEPARATED, st.integers(1, 60))
+def test_tokens_by_replaced_separators_equal_the_token_pattern(text: str, limit: int) -> None:
+    # Splitting on spaces once every separator is a space (and the regex split past too many
+    # separators) gives the token pattern's tokens and spans, mixed words (ام2, a_b) included.
+    from monitor.match import tokens as tk
+    spans = token_spans(text)
+    old, tk._MAX_SEPARATORS = tk._MAX_SEPARATORS, limit
+    try:
+        got = Tokens(text)
+    finally:
+        tk._MAX_SEPARATORS = old
+    assert got.words == [text[a:b] for a, b in spans]
+    assert [got.span(k) for k in range(len(got))] == spans
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",))) | _SEPARATED)
+def test_normalisation_knows_the_characters_of_what_it_wrote(text: str) -> None:
+    from monitor.normalize import normalize
+    norm = normalize(text)
+    if norm.chars is not None:
+        assert norm.chars == set(norm.text)
+    assert Tokens(norm.text, norm.chars).words == Tokens(norm.text).words
