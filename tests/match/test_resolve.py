@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from monitor.match import Matcher, load_rules
 from monitor.match.automaton import Candidate, Pattern
-from monitor.match.score import _resolve
+from monitor.match.resolve import resolve
 from tests.conftest import REPO
 
 PATTERNS = [Pattern(e, e, n, neg, var) for e in ("a", "b") for n in (1, 2, 3)
@@ -16,7 +16,7 @@ PATTERNS = [Pattern(e, e, n, neg, var) for e in ("a", "b") for n in (1, 2, 3)
 
 
 def _reference(cands: list[Candidate]) -> list[Candidate]:
-    """The definition, pair by pair (what _resolve computed before it was made n log n)."""
+    """The definition, pair by pair (what resolve computed before it was made n log n)."""
     negatives = {(c.pattern.entity, c.first, c.last) for c in cands if c.pattern.negative}
     best: dict[tuple[str, int, int], Candidate] = {}
     for c in cands:
@@ -36,7 +36,7 @@ def _reference(cands: list[Candidate]) -> list[Candidate]:
 @given(st.lists(st.tuples(st.sampled_from(PATTERNS), st.integers(0, 12)), max_size=30))
 def test_resolve_equals_the_pairwise_definition(raw: list[tuple[Pattern, int]]) -> None:
     cands = [Candidate(p, first, first + p.ntokens - 1) for p, first in raw]
-    assert _resolve(cands) == _reference(cands)
+    assert resolve(cands) == _reference(cands)
 
 
 def test_a_page_repeating_a_name_is_scored_in_linear_time() -> None:
