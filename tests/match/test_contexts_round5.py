@@ -66,3 +66,26 @@ def test_the_syrian_observatory_is_a_source_not_a_theatre(matcher: Matcher) -> N
             "جانب قوات حفتر")
     result = matcher.score("", text)
     assert result.alert and not result.suppressed
+
+
+def test_russian_gunmen_are_russian_forces(matcher: Matcher) -> None:
+    text = "قال سكان في سبها الليبية إن مسلحين روسا انتشروا حول المطار منذ أيام"
+    assert "russian_military" in {h.entity for h in matcher.score("", text).hits}
+    assert matcher.score("", text).alert
+
+
+def test_the_russian_defence_ministrys_ships_by_name(matcher: Matcher) -> None:
+    text = ("رست السفينة «أورسا ميجور» في ميناء طبرق الليبي، وأظهرت صور تفريغ شاحنات مغطاة "
+            "تحت حراسة")
+    result = matcher.score("", text)
+    assert result.alert and "russian_mod_ships" in {h.entity for h in result.hits}
+    syria = "رست السفينة «أورسا ميجور» في ميناء طرطوس السوري لتحميل معدات"
+    assert not matcher.score("", syria).alert
+
+
+def test_russians_in_libya_as_statements_say_it(matcher: Matcher) -> None:
+    denial = "قال المتحدث باسم الكرملين إنه إذا كان هناك روس في ليبيا فإنهم لا يمثلون الدولة"
+    assert matcher.score("بيسكوف ينفي", denial).alert
+    # Russians and Libyans side by side are not "Russians in Libya".
+    scholars = "شارك في المؤتمر باحثون روس وليبيون في معهد الاستشراق بموسكو حول الرواية الليبية"
+    assert "russians_in_libya" not in {h.entity for h in matcher.score("", scholars).hits}
