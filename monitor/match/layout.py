@@ -41,7 +41,7 @@ _HANDOVERS = re.compile(r"[،,;؛]\s*(?=(?:بينما|فيما|في حين|وف�
 # Headlines and openings of digests, in normalised spelling (ة → ه, hamza seats unified).
 _DIGEST = re.compile(
     r"\b(?:في سطور|موجز|جوله (?:في )?(?:الصحف|الصحافه)|"
-    r"(?:عناوين|ابرز عناوين|قراءه في|عرض|استعراض|من) (?:ال)?صحف|ابرز (?:العناوين|الاخبار)|"
+    r"(?:عناوين|ابرز عناوين|قراءه في|عرض|استعراض|من) (?:ال)?صحف|(?:ابرز|اهم) (?:العناوين|الاخبار)|"
     r"عناوين (?:ال)?نشره|نشره (?:المساء|الظهيره|الصباح|منتصف الليل)|"
     r"النشره (?:الصباحيه|المسائيه|الاخباريه)|"
     r"(?:تصدرت|تصدر) (?:ال)?صحف|الصحف (?:\w+ )?الصادره|حصاد (?:الاسبوع|اليوم|الشهر)|نشره (?:الاخبار|الانباء)|اخبار متفرقه|"
@@ -54,15 +54,18 @@ _DIGEST = re.compile(
 DIGEST_HEAD = 200
 
 
-# A headline that opens with the papers it reviews: "صحف الخليج:", "الصحف المصرية:".
-_PAPERS = re.compile(r"^(?:ال)?صحف(?: \w+){0,2} ?:")
+# A headline that opens with the papers it reviews ("صحف الخليج:", "الصحف المصرية:") or is
+# nothing else ("الصحافة الجزائرية"); a text that opens in one paper ("في صحيفة «التايمز» …").
+_PAPERS = re.compile(r"^(?:ال)?(?:صحف|صحافه)(?: \w+){0,2}(?: ?:|$)")
+_IN_PAPER = re.compile(r"^(?:في|وفي) (?:صحيفه|جريده) ")
 # In a digest's headline, items are strung together with "و" (… في ليبيا وخسائر الجيش الروسي).
 _AND_WORD = re.compile(r" و\w\w\w")
 
 
 def is_digest(norm: str, whole: bool = False) -> bool:
     """Does this normalised headline (``whole``) or text opening announce a digest?"""
-    if whole and _PAPERS.match(norm):
+    opening = _PAPERS if whole else _IN_PAPER
+    if opening.match(norm):
         return True
     return bool(_DIGEST.search(norm if whole else norm[:DIGEST_HEAD]))
 
