@@ -308,7 +308,7 @@ def test_rules_summary_with_version_and_judged_share(filled):
     text = answer(context(settings, db), "/rules")
     ruleset = matcher().ruleset
     assert text.startswith(f"Rules: 2 rules, version {ruleset.fingerprint[:12]}, loaded")
-    assert "122 entities, 1524 aliases, 14 groups" in text
+    assert "122 entities, 1540 aliases, 14 groups" in text
     assert "russia_military_libya — high, threshold 5 → default" in text
     assert "russian_forces_libya — critical, threshold 4 → default" in text
     assert "Russian military activity in Libya" in text

@@ -89,3 +89,42 @@ def test_russians_in_libya_as_statements_say_it(matcher: Matcher) -> None:
     # Russians and Libyans side by side are not "Russians in Libya".
     scholars = "شارك في المؤتمر باحثون روس وليبيون في معهد الاستشراق بموسكو حول الرواية الليبية"
     assert "russians_in_libya" not in {h.entity for h in matcher.score("", scholars).hits}
+
+
+def test_russian_made_equipment_of_the_tripoli_side_is_not_russian(matcher: Matcher) -> None:
+    text = ("نقلت مروحية من طراز مي-17 الروسية الصنع تابعة لحكومة الوحدة الوطنية مصابين من "
+            "مصراتة إلى طرابلس")
+    result = matcher.score("", text)
+    assert not result.alert
+    assert [(h.entity, why.split()[0]) for h, why in result.suppressed] == [
+        ("russian_made", "other_owner_context")]
+
+
+def test_more_press_review_headings(matcher: Matcher) -> None:
+    items = ("البرلمان الليبي يقر الميزانية. الجيش الروسي يعلن السيطرة على بلدة في دونيتسك. "
+             "المؤسسة الوطنية للنفط في ليبيا ترفع الإنتاج")
+    assert matcher.score("", items).alert      # no heading: read as one story
+    assert not matcher.score("", "أهم العناوين: " + items).alert
+    assert not matcher.score("الصحافة المغربية", items).alert
+    review = ("في صحيفة «التايمز» تقرير عن غواصة روسية قرب المياه البريطانية. أما «الغارديان» "
+              "فنشرت تحقيقا عن قارب مهاجرين انطلق من سواحل زوارة الليبية")
+    assert not matcher.score("", review).alert
+
+
+def test_a_page_named_after_libya_is_an_outlet(matcher: Matcher) -> None:
+    text = ("تداولت صفحة «ليبيا الآن» مقطعا لاستهداف زورق مسير أوكراني سفينة إنزال روسية في "
+            "البحر الأسود")
+    assert not matcher.score("", text).alert
+
+
+def test_the_attacking_forces_are_no_striker(matcher: Matcher) -> None:
+    text = ("قال مسؤولون في طرابلس إن قناصة من مجموعة فاغنر الروسية وصلوا إلى صفوف القوات "
+            "المهاجمة جنوب العاصمة الليبية")
+    assert matcher.score("", text).alert
+
+
+def test_guards_and_foreigners_speaking_russian(matcher: Matcher) -> None:
+    assert matcher.score("", "قال عمال في ميناء السدرة الليبي إن حراسا روسا يتولون تأمين "
+                             "البوابة الرئيسية").alert
+    assert matcher.score("", "يقول سكان ترهونة الليبية إن عشرات الأجانب كانوا يقيمون في المدرسة "
+                             "ويتحدثون الروسية ولا يخرجون إلا ليلا").alert
