@@ -133,8 +133,8 @@ def _fold_chars(text: str) -> tuple[str, frozenset[str] | None] | None:
         new = TABLE[ord(ch)]      # every character classified: the mixed path needs them all
         if new != ch:
             changes.append((ch, new or ""))
-    if any(new == UNSAFE for _, new in changes):
-        return None
+    if UNSAFE in distinct or any(new == UNSAFE for _, new in changes):
+        return None       # (the table's own marker, U+FFFF, is unsafe too)
     if len(changes) > _MAX_REPLACES:
         return text.translate(TABLE), None
     for ch, new in changes:
@@ -177,12 +177,27 @@ def _append_run(text: str, a: int, b: int, parts: list[str], starts: array,  # t
     if a >= b:
         return
     run = text[a:b].translate(TABLE)
+    parts.append(run)
     if len(run) == b - a:                # nothing deleted: each character is its own cluster
-        parts.append(run)
         starts += _positions(a, b)
         ends += _positions(a + 1, b + 1)
         return
-    _append_clusters(text, a, b, parts, starts, ends)
+    # Marks, tatweel and format characters were deleted: the kept characters are the slices
+    # between them, and a letter's span reaches over the marks right after it (its cluster).
+    kept, after_letter = a, False
+    for m in TABLE.deleted_re().finditer(text, a, b):
+        d = m.start()
+        if d > kept:
+            starts += _positions(kept, d)
+            ends += _positions(kept + 1, d + 1)
+            after_letter = True
+        mark = after_letter and bool(unicodedata.combining(text[d]))
+        if mark:
+            ends[-1] = d + 1
+        after_letter = mark
+        kept = d + 1
+    starts += _positions(kept, b)
+    ends += _positions(kept + 1, b + 1)
 
 
 def _append_clusters(text: str, a: int, b: int, parts: list[str],
