@@ -5,6 +5,12 @@ goods unloaded onto military trucks, and the Syrian Observatory as a source."""
 from __future__ import annotations
 
 from monitor.match import Matcher
+from monitor.match.model import ScoreResult
+
+
+def suppressed_by(result: ScoreResult) -> list[tuple[str, str]]:
+    """(entity, the context that suppressed it) for each suppressed hit, in order."""
+    return [(h.entity, why.split()[0]) for h, why in result.suppressed]
 
 
 def test_a_headline_name_goes_with_its_texts_excluded_mentions(matcher: Matcher) -> None:
@@ -45,7 +51,7 @@ def test_soviet_warships_are_history(matcher: Matcher) -> None:
             "الليبية قبالة طرابلس")
     result = matcher.score("", text)
     assert not result.alert
-    assert [(h.entity, why.split()[0]) for h, why in result.suppressed] == [
+    assert suppressed_by(result) == [
         ("military_term", "soviet_context")]
     assert "military_term" in {h.entity for h in matcher.score(
         "", text.replace("سوفيتية", "روسية")).hits}
@@ -96,7 +102,7 @@ def test_russian_made_equipment_of_the_tripoli_side_is_not_russian(matcher: Matc
             "مصراتة إلى طرابلس")
     result = matcher.score("", text)
     assert not result.alert
-    assert [(h.entity, why.split()[0]) for h, why in result.suppressed] == [
+    assert suppressed_by(result) == [
         ("russian_made", "other_owner_context")]
 
 
