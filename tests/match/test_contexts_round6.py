@@ -1,0 +1,94 @@
+"""Round six's readings: the bare al-Khadim, Russia as the subject of the clause that names a
+base, Wagner's adjective, cooperation with Haftar's army, a neighbour named by its border,
+Tsarist and Ottoman history, another state's armed forces as the operator, and a press review
+that says "من الصحافة"."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.match import Matcher
+
+
+def found(matcher: Matcher, text: str, title: str = "") -> set[str]:
+    return {h.entity for h in matcher.score(title, text).hits}
+
+
+def test_the_bare_khadim_is_the_base_but_a_server_is_not(matcher: Matcher) -> None:
+    assert "khadim" in found(matcher, "طائرات الشحن تهبط كل ليلة في الخادم شرق بنغازي")
+    assert "khadim" not in found(matcher, "تعطل الخادم الإلكتروني لموقع الوزارة ساعات")
+
+
+def test_russia_as_the_subject_of_the_clause_that_names_a_base(matcher: Matcher) -> None:
+    text = ("الكرملين، بعد أن خسر موطئ قدمه على الساحل السوري، يعيد التموضع بهدوء ويكثف "
+            "رحلاته نحو قاعدة الجفرة")
+    assert "russian_support" in found(matcher, text)
+    # Another owner between the subject and the base takes it.
+    rival = ("الكرملين يراقب بصمت بينما يعزز أردوغان مواقع قواته في قاعدة الوطية غرب "
+             "العاصمة الليبية")
+    assert "russian_support" not in found(matcher, rival)
+
+
+def test_wagners_adjective_names_wagner(matcher: Matcher) -> None:
+    assert "wagner" in found(matcher, "انسحبت العناصر الفاغنرية من أحياء سرت الجنوبية")
+    assert "wagner" in found(matcher, "قال سكان إن الفاغنريين يتنقلون بين الجفرة وسبها")
+
+
+@pytest.mark.parametrize(("text", "composed"), [
+    ("قالت موسكو إنها تواصل تعاونها مع القيادة العامة في تأهيل الكوادر", True),
+    ("أشاد بالتعاون الروسي مع الجيش الوطني الليبي في مكافحة الإرهاب", True),
+    ("قالت موسكو إنها تواصل تعاونها مع حكومة الوحدة في مجال الطاقة", False),
+])
+def test_cooperation_with_haftars_army_is_support(matcher: Matcher, text: str,
+                                                  composed: bool) -> None:
+    assert ("russian_support" in found(matcher, text)) is composed
+
+
+def test_a_neighbour_named_by_its_border_is_no_other_theatre(matcher: Matcher) -> None:
+    assert "wagner" in found(matcher, "ينتشر عناصر فاغنر قرب الحدود مع السودان")
+    assert "wagner" not in found(matcher, "ينتشر عناصر فاغنر في ولاية دارفور غرب السودان")
+
+
+def test_malian_soldiers_name_mali(matcher: Matcher) -> None:
+    text = "اتهمت منظمات حقوقية عناصر من الفيلق الأفريقي وجنودا ماليين بقتل مدنيين"
+    result = matcher.score("", text)
+    assert "africa_corps" in {h.entity for h, _ in result.suppressed}
+
+
+def test_tsarist_and_ottoman_history_is_history(matcher: Matcher) -> None:
+    past = ("حين غزت إيطاليا طرابلس الغرب كانت روسيا القيصرية تراقب المضائق وتعد سفنها "
+            "الحربية في البحر الأسود، بحسب كتاب جديد عن الحرب الليبية")
+    assert not matcher.score("", past).alert
+    now = ("تعد روسيا سفنها الحربية للرسو في طبرق، بحسب مصادر ليبية")
+    assert matcher.score("", now).alert
+
+
+def test_another_states_armed_forces_own_the_russian_made_jets(matcher: Matcher) -> None:
+    egyptian = ("نفذت القوات الجوية المصرية مناورة واسعة قرب الحدود الليبية بمشاركة مقاتلات "
+                "حديثة ومروحيات هجومية من طراز كا-52 الروسية الصنع")
+    assert "russian_made" not in found(matcher, egyptian)
+    haftar = "تسلمت قوات حفتر في الجفرة مروحيات هجومية من طراز كا-52 الروسية الصنع"
+    assert "russian_made" in found(matcher, haftar)
+
+
+def test_a_review_of_the_press_judges_each_item(matcher: Matcher) -> None:
+    text = ("صحيفة إيطالية تتابع الهجرة من سواحل شرق ليبيا. وصحيفة روسية تقول إن الفيلق "
+            "الأفريقي يعزز وجوده بعد انسحابه من مالي.")
+    assert not matcher.score("من الصحافة الدولية", text).alert
+    assert not matcher.score("", "من الصحافة الدولية: " + text).alert
+
+
+@pytest.mark.parametrize(("text", "alert"), [
+    ("وصل مهندسون روس إلى قاعدة براك الشاطئ للإشراف على تمديد المدرج", True),
+    ("وصل مهندسون روس إلى محطة كهرباء أوباري لتركيب توربينات جديدة", False),
+])
+def test_russian_engineers_at_a_base_not_at_a_power_plant(matcher: Matcher, text: str,
+                                                          alert: bool) -> None:
+    assert matcher.score("", text).alert is alert
+    assert ("russian_experts" in found(matcher, text)) is alert
+
+
+def test_the_nasser_air_base_south_of_tobruk(matcher: Matcher) -> None:
+    text = "وصل فنيون روس إلى قاعدة جمال عبد الناصر الجوية وباشروا تركيب رادار جديد"
+    assert "nasser_base" in found(matcher, text)
+    assert matcher.score("", text).alert
