@@ -81,6 +81,9 @@ def test_a_review_of_the_press_judges_each_item(matcher: Matcher) -> None:
 @pytest.mark.parametrize(("text", "alert"), [
     ("وصل مهندسون روس إلى قاعدة براك الشاطئ للإشراف على تمديد المدرج", True),
     ("وصل مهندسون روس إلى محطة كهرباء أوباري لتركيب توربينات جديدة", False),
+    # At a named airbase, whatever they install: the base keeps them military.
+    ("شهدت قاعدة تمنهنت الجوية قرب سبها خلال الأيام الماضية وصول شاحنات تحمل معدات اتصالات "
+     "ومولدات كهربائية ضخمة، وأشرف خبراء روس على تركيبها", True),
 ])
 def test_russian_engineers_at_a_base_not_at_a_power_plant(matcher: Matcher, text: str,
                                                           alert: bool) -> None:
