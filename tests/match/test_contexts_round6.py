@@ -95,3 +95,23 @@ def test_the_nasser_air_base_south_of_tobruk(matcher: Matcher) -> None:
     text = "وصل فنيون روس إلى قاعدة جمال عبد الناصر الجوية وباشروا تركيب رادار جديد"
     assert "nasser_base" in found(matcher, text)
     assert matcher.score("", text).alert
+
+
+def test_forces_affiliated_with_the_kremlin(matcher: Matcher) -> None:
+    text = "رصدت واشنطن عناصر تابعة للكرملين تستخدم مطارات شرق ليبيا محطات لوجستية"
+    assert "russian_military" in found(matcher, text)
+    assert matcher.score("", text).alert
+
+
+def test_the_russian_capital_is_moscow(matcher: Matcher) -> None:
+    text = "أقلعت رحلات شحن من قاعدة تشكالوفسكي قرب العاصمة الروسية نحو برقة الليبية"
+    assert {"moscow", "russian_airbases"} <= found(matcher, text)
+
+
+@pytest.mark.parametrize(("text", "composed"), [
+    ("يصف دبلوماسي غربي تمدد الروس في شرق ليبيا وجنوبها", True),
+    ("تدعو السفارة المواطنين الروس المقيمين في ليبيا إلى التصويت", False),
+    ("وصل سياح روس في رحلة إلى غدامس", False),
+])
+def test_the_russians_in_a_region_of_libya(matcher: Matcher, text: str, composed: bool) -> None:
+    assert ("russians_in_libya" in found(matcher, text)) is composed
