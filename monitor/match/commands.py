@@ -111,6 +111,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         try:
             for doc_id, title, text in _documents(source, args):
                 _emit(matcher, doc_id, title, text, args)
+        except BrokenPipeError:
+            raise                # our reader is gone, not this input: main() stops quietly
         except (OSError, UnicodeDecodeError, MonitorError) as exc:
             print(f"{source}: cannot score: {exc}", file=sys.stderr)
             failed = True

@@ -87,3 +87,22 @@ def test_score_url_without_loader_reports_and_continues(
     captured = capsys.readouterr()
     assert code == 1 and "url_loader" in captured.err
     assert json.loads(captured.out)["alert"] is True
+
+
+def test_a_reader_that_stops_early_ends_the_scoring_quietly(tmp_path: Path) -> None:
+    # `monitor score many.jsonl | head -1`: no traceback, no "cannot score" for the input.
+    import subprocess
+    import sys
+
+    rows = [{"id": f"r{i}", "title": "قوات روسية في الجفرة", "text": "وصلت قوات روسية " * 50}
+            for i in range(400)]
+    path = tmp_path / "many.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "score", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"== r0")
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) == 141
+    assert "Traceback" not in err and "cannot score" not in err
