@@ -180,7 +180,7 @@ class Compiled:
             accepted = []
             for sid in payload:
                 spec = specs[sid]
-                if after in spec.after:
+                if spec.accepts(before, after):
                     first, inner = before in spec.first, before in spec.inner
                     if first or inner:
                         accepted.append((sid, first, inner, after != ""))

@@ -63,7 +63,11 @@ _NOUN_MASC = frozenset({"", "ا", "ان", "ين", "ون", "ات"} | _P | {"ات"
 # Feminine nouns in ة (normalised ه): the ة becomes ت before any suffix (قاعدتها، قاعدتان).
 _NOUN_FEM = frozenset({"ه", "تان", "تين", "تا", "تي", "ات"} | {"ت" + p for p in _P}
                       | {"ات" + p for p in _P})
-_NISBA = frozenset({"", "ه", "ان", "ين", "ون", "تان", "تين", "ات", "ا"})
+_NISBA = frozenset({"", "ه", "ان", "ين", "ون", "تان", "تين", "ات"})
+# The indefinite accusative (مرتزقا روسيا، دعما ليبيا) takes neither the article nor a clitic:
+# وروسيا، بروسيا، لروسيا are the country, never "and Russian".
+_NISBA_BARE = frozenset({"ا"})
+_EMPTY: frozenset[str] = frozenset()
 _PRONOUN = frozenset({""} | _P)
 _THIRD = ("ه", "ها", "هم", "هما", "هن")
 # A verb as listed (its person prefix and gender are the rule writer's: ترسل، يرسل، أرسلت), with
@@ -105,6 +109,7 @@ class TokenSpec:
 
     ``stem`` is the key; ``first`` / ``inner`` are the strings allowed before the stem when the
     token starts its alias or follows another token of it; ``after`` the strings allowed behind it.
+    ``bare_after`` holds the suffixes allowed only when nothing stands before the stem.
     ``exact`` tokens (digits, one or two letters) are matched as whole tokens only.
     """
 
@@ -113,6 +118,11 @@ class TokenSpec:
     inner: frozenset[str]
     after: frozenset[str]
     inflect: str = "none"
+    bare_after: frozenset[str] = _EMPTY
+
+    def accepts(self, before: str, after: str) -> bool:
+        """May ``after`` follow the stem when ``before`` precedes it in the token?"""
+        return after in self.after or (not before and after in self.bare_after)
 
     @property
     def exact(self) -> bool:
@@ -162,7 +172,8 @@ def token_spec(word: str, inflect: str = "none") -> TokenSpec:
         stem, after = suffixes(base, inflect)
         return TokenSpec(stem, _ARTICLE_TWICE, _INNER_ARTICLE, after, inflect)
     stem, after = suffixes(word, inflect)
-    return TokenSpec(stem, _first(_clitics(word)), _INNER, after, inflect)
+    bare = _NISBA_BARE if after is _NISBA else _EMPTY
+    return TokenSpec(stem, _first(_clitics(word)), _INNER, after, inflect, bare)
 
 
 def clitic_forms(first: str) -> list[str]:

@@ -113,7 +113,8 @@ def spec_forms(spec: TokenSpec, first: bool) -> frozenset[str]:
     if spec.exact:
         return frozenset({spec.stem})
     before = spec.first if first else spec.inner
-    return frozenset(b + spec.stem + a for b in before for a in spec.after)
+    return frozenset({b + spec.stem + a for b in before for a in spec.after}
+                     | {spec.stem + a for a in spec.bare_after if "" in before})
 
 
 def _token_terms(spec: TokenSpec, first: bool, refine: bool) -> list[Term]:
@@ -121,13 +122,14 @@ def _token_terms(spec: TokenSpec, first: bool, refine: bool) -> list[Term]:
     if spec.exact:
         return [Term(spec.stem)]
     before = sorted(spec.first if first else spec.inner)
-    if not refine or len(spec.after) <= 1:
-        prefix = spec.after != frozenset({""})
+    after = spec.after | spec.bare_after      # a superset is enough for index terms
+    if not refine or len(after) <= 1:
+        prefix = after != frozenset({""})
         return [Term(b + spec.stem, prefix) for b in before]
-    letters = sorted({a[0] for a in spec.after if a})
+    letters = sorted({a[0] for a in after if a})
     out = []
     for b in before:
-        if "" in spec.after:
+        if "" in after:
             out.append(Term(b + spec.stem))
         out += [Term(b + spec.stem + c, True) for c in letters]
     return out

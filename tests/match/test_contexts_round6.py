@@ -115,3 +115,20 @@ def test_the_russian_capital_is_moscow(matcher: Matcher) -> None:
 ])
 def test_the_russians_in_a_region_of_libya(matcher: Matcher, text: str, composed: bool) -> None:
     assert ("russians_in_libya" in found(matcher, text)) is composed
+
+
+def test_the_accusative_adjective_takes_no_clitic(matcher: Matcher) -> None:
+    # "ships off Libya, and Russia abstains": وروسيا is the country, never "and Russian".
+    text = "يمدد المجلس تفويض تفتيش السفن قبالة ليبيا وروسيا تمتنع عن التصويت"
+    assert "russian_military" not in found(matcher, text)
+    # The bare accusative still agrees with its noun: مرتزقا روسيا، دعما عسكريا روسيا.
+    assert "russian_military" in found(matcher, "قتل مرتزقا روسيا قرب سرت")
+
+
+def test_search_forms_keep_the_bare_accusative() -> None:
+    from monitor.match.forms import token_spec
+    from monitor.search.query import spec_forms
+
+    forms = spec_forms(token_spec("روسي", "nisba"), first=True)
+    assert {"روسيا", "روسيه", "والروسيه", "روسيين"} <= forms
+    assert "وروسيا" not in forms and "الروسيا" not in forms
