@@ -132,3 +132,18 @@ def test_search_forms_keep_the_bare_accusative() -> None:
     forms = spec_forms(token_spec("روسي", "nisba"), first=True)
     assert {"روسيا", "روسيه", "والروسيه", "روسيين"} <= forms
     assert "وروسيا" not in forms and "الروسيا" not in forms
+
+
+def test_merchant_ships_and_the_nineteenth_century(matcher: Matcher) -> None:
+    assert "russian_military" not in found(matcher, "رست السفن التجارية الروسية في ميناء طرابلس")
+    assert "russian_military" in found(matcher, "رست السفن الروسية في ميناء طبرق")
+    consul = ("يعرض المركز الليبي للمحفوظات وثائق من القرن التاسع عشر عن القنصل الروسي في "
+              "طرابلس الغرب ومراسلاته بشأن السفن الحربية الروسية")
+    assert not matcher.score("", consul).alert
+
+
+def test_a_plural_title_is_no_person_of_wagners_name(matcher: Matcher) -> None:
+    text = ("قال عاملون إن مسلحين من فاغنر يسيطرون على مهبط حقل الشرارة ويمنعون طائرات "
+            "المهندسين من الهبوط")
+    assert "wagner" in found(matcher, text)
+    assert "wagner" not in found(matcher, "قال المهندس توماس فاغنر إن المشروع تأخر")
