@@ -147,3 +147,25 @@ def test_a_plural_title_is_no_person_of_wagners_name(matcher: Matcher) -> None:
             "المهندسين من الهبوط")
     assert "wagner" in found(matcher, text)
     assert "wagner" not in found(matcher, "قال المهندس توماس فاغنر إن المشروع تأخر")
+
+
+def test_the_general_commands_own_words_and_the_russian_federations_ministry(
+        matcher: Matcher) -> None:
+    text = ("التقى السيد القائد العام وفدا من وزارة الدفاع بجمهورية روسيا الاتحادية برئاسة "
+            "الفريق أول يونس بك يفكوروف")
+    assert {"lna", "russian_mod", "yevkurov"} <= found(matcher, text)
+    assert matcher.score("", text).alert
+
+
+def test_the_channel_russia_today_is_no_russian_actor(matcher: Matcher) -> None:
+    text = ("نقلت قناة «روسيا اليوم» عن مصدر عسكري في القيادة العامة أن وحدات من اللواء 128 "
+            "تمركزت في غدامس لتأمين الحدود")
+    assert "russia" not in found(matcher, text)
+    assert not matcher.score("", text).alert
+
+
+def test_a_russian_spokesman_denying_soldiers_in_libya(matcher: Matcher) -> None:
+    text = ("رفضت المتحدثة باسم الخارجية الروسية ماريا زاخاروفا ما وصفته بالاتهامات المتكررة "
+            "بإرسال عسكريين إلى ليبيا")
+    assert "russian_military_near" in found(matcher, text)
+    assert matcher.score("", text).alert
