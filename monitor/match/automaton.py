@@ -126,7 +126,11 @@ class Compiled:
                 inflect = "none" if negative else ent.inflect_of(phrase)
                 if self.stem is not None:
                     words, inflect = [self.stem(w) for w in words], "none"
-                sids = [self._spec(token_spec(w, inflect)) for w in words]
+                # A possessive sits on the head noun; the adjectives after it take the article
+                # (قطعها البحرية، طائراتها الحربية), not a pronoun of their own.
+                sids = [self._spec(token_spec(w, inflect if i == 0 or not
+                                              inflect.startswith("possessed") else "none"))
+                        for i, w in enumerate(words)]
                 entry = (Pattern(ent.id, phrase, len(words), negative), tuple(sids[1:]))
                 if entry not in self._seen:      # a set: a million aliases load in linear time
                     self._seen.add(entry)

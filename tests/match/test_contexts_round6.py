@@ -169,3 +169,18 @@ def test_a_russian_spokesman_denying_soldiers_in_libya(matcher: Matcher) -> None
             "بإرسال عسكريين إلى ليبيا")
     assert "russian_military_near" in found(matcher, text)
     assert matcher.score("", text).alert
+
+
+def test_a_possessive_on_the_head_noun_of_a_phrase(matcher: Matcher) -> None:
+    text = "أرادت موسكو أن تبعث برسالة، فدخلت اثنتان من قطعها البحرية ميناء طبرق الليبي"
+    assert "russian_military" in found(matcher, text)
+    # The pronoun is still required: «القطع البحرية» owns nothing.
+    bare = "أرادت موسكو أن تبعث برسالة، فيما دخلت القطع البحرية ميناء طبرق الليبي"
+    assert "russian_military" not in found(matcher, bare)
+
+
+def test_the_sukhoi_airliner_is_no_warplane(matcher: Matcher) -> None:
+    text = ("عرضت الشركة الروسية المصنعة لطائرة الركاب سوبرجيت، المعروفة سابقا باسم سوخوي "
+            "للطائرات المدنية، نموذجا في مطار بنينا")
+    assert "sukhoi" not in found(matcher, text)
+    assert "sukhoi" in found(matcher, "رصدت طائرات سوخوي روسية في قاعدة الجفرة")
