@@ -80,7 +80,9 @@ _VERB = frozenset(_PRONOUN | {"ون", "وا", "ان", "ا", "ن"}
 def _possessed(thirds: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
     """Suffixes of a noun with one of these pronouns: masculine base (قواتها، مستشاريه،
     عسكريوه: the plural's ن drops before a pronoun), feminine base in ة (قاعدتها، طائرتاها)."""
-    masc = frozenset(thirds) | {c + p for p in thirds for c in ("ات", "ي", "و")}
+    # Never ي + ه: normalised, يه is the nisba's feminine (الدفاعية is "defensive", not
+    # "his defenders"); agent plurals are listed with their ي (مستشاري → مستشاريه).
+    masc = (frozenset(thirds) | {c + p for p in thirds for c in ("ات", "ي", "و")}) - {"يه"}
     fem = frozenset({c + p for p in thirds for c in ("ت", "ات", "تا")})
     return masc, fem
 

@@ -29,7 +29,7 @@ SENTENCE_GAP = 8
 # which bulletins change the subject ("وفي شأن آخر", "وعلى صعيد منفصل", "وفي الشأن الدولي"), in
 # normalised spelling: the pattern starts at ف/ع, and the optional و before it and the word
 # boundary before that are checked in Python.
-_PUNCT = re.compile(r"[•●▪■◆◇►|.!?؟;؛-]")
+_PUNCT = re.compile(r"[•●▪■◆◇►|.!?؟;؛\-📌🔴🔵🔹🔸🔺🔻⭕✅❗⚡🟢🟠🟡]")
 _ENDS = frozenset(".!?؟;؛")
 _SHIFTS = re.compile(r"[فع](?:ي|لي) (?:(?:شان|صعيد|سياق|خبر|موضوع) (?:اخر|منفصل|مختلف)"
                      r"|الشان (?:الدولي|الخارجي|العربي|الاقليمي|المحلي))\b")

@@ -184,3 +184,31 @@ def test_the_sukhoi_airliner_is_no_warplane(matcher: Matcher) -> None:
             "للطائرات المدنية، نموذجا في مطار بنينا")
     assert "sukhoi" not in found(matcher, text)
     assert "sukhoi" in found(matcher, "رصدت طائرات سوخوي روسية في قاعدة الجفرة")
+
+
+@pytest.mark.parametrize("text", [
+    # National unity is no military unit; the Unknown Soldier is no soldier.
+    "التقى وزير الخارجية في حكومة الوحدة الوطنية نظيره الروسي لبحث ملف الهجرة في ليبيا",
+    "وضع سفير ليبيا لدى روسيا الاتحادية إكليلا على ضريح الجندي المجهول في موسكو",
+    # "Defensive" (الدفاعية) is no "his defence".
+    "عرضت الشركة الروسية التابعة لمؤسسة روستيخ المعروفة بصناعاتها الدفاعية تأهيل محطة كهرباء "
+    "الزويتينة في ليبيا",
+    # Libya as a simile; a Libyan national in Syria.
+    "حذر مسؤول أوكراني من أن بقاء القوات الروسية سيحول أوكرانيا إلى ليبيا جديدة",
+    "قتل قيادي ليبي الجنسية في غارة نفذتها مقاتلات روسية على ريف إدلب",
+    # A digest whose items are marked with emoji.
+    "ملخص اليوم 📌 الجيش الروسي يقصف خاركيف 📌 الدبيبة يلتقي سفيرة بريطانيا في طرابلس 📌 "
+    "مالي: هجوم على قافلة للفيلق الأفريقي",
+    # A wedding hall called the Kremlin; a football club called CSKA Moscow.
+    "اندلع حريق في قاعة الكرملين للأفراح بتاجوراء قرب الكلية العسكرية في طرابلس",
+    "يتابع نادي سسكا موسكو مهاجم المنتخب الليبي ونادي الأهلي طرابلس",
+])
+def test_round_six_hard_negatives(matcher: Matcher, text: str) -> None:
+    assert not matcher.score("", text).alert
+
+
+def test_moscows_military_technical_term(matcher: Matcher) -> None:
+    text = ("قال الكرملين إن بوتين بحث مع المشير خليفة حفتر الوضع في ليبيا وقضايا التعاون "
+            "الثنائي بما فيها المجال العسكري التقني")
+    assert "military_cooperation" in found(matcher, text)
+    assert matcher.score("", text).alert
