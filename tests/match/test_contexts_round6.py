@@ -212,3 +212,10 @@ def test_moscows_military_technical_term(matcher: Matcher) -> None:
             "الثنائي بما فيها المجال العسكري التقني")
     assert "military_cooperation" in found(matcher, text)
     assert matcher.score("", text).alert
+
+
+def test_the_caucasus_and_algiers_are_other_theatres(matcher: Matcher) -> None:
+    text = "أكملت قوات حفظ السلام الروسية انسحابها من إقليم قره باغ، بحسب تقرير نشر في ليبيا"
+    assert "russian_forces" not in found(matcher, text)
+    port = "رست سفن حربية روسية في ميناء الجزائر في زيارة تتضمن تمرينا، كما أفاد موقع ليبي"
+    assert "russian_military" not in found(matcher, port)
