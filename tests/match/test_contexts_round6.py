@@ -219,3 +219,15 @@ def test_the_caucasus_and_algiers_are_other_theatres(matcher: Matcher) -> None:
     assert "russian_forces" not in found(matcher, text)
     port = "رست سفن حربية روسية في ميناء الجزائر في زيارة تتضمن تمرينا، كما أفاد موقع ليبي"
     assert "russian_military" not in found(matcher, port)
+
+
+def test_a_russian_type_is_russian_made(matcher: Matcher) -> None:
+    text = ("ظهرت في تدريبات قرب الجفرة ناقلات جند مدرعة لم يكن هذا الطراز الروسي منها ضمن "
+            "تسليح القيادة العامة")
+    assert "russian_made" in found(matcher, text)
+
+
+def test_she_after_moscow_across_a_parenthesis(matcher: Matcher) -> None:
+    text = ("تخشى واشنطن أن تتحول ليبيا إلى قاعدة متقدمة لموسكو. فهي، بحسب مسؤول في البنتاغون "
+            "تحدث شريطة عدم الكشف عن هويته، نقلت خلال الشهرين الماضيين مئات العناصر")
+    assert "russian_military" in found(matcher, text)
