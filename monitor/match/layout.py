@@ -2,10 +2,9 @@
 
 Items of a list (a news ticker, a press review: "• … • …", or emoji bullets "📌 … 🔴 …") are
 separate stories: a hit in one item is never near a hit in another. Tokens after the n-th item
-break are placed n × ITEM_GAP
-further on, beyond any ``within``; a sentence end counts SENTENCE_GAP tokens, so that a press
-review's next sentence ("… in Benghazi. In Niger, a Russian plane …") is further away than the
-rest of one sentence. Measured in docs/matching.md §5.
+break are placed n × ITEM_GAP further on, beyond any ``within``; a sentence end counts
+SENTENCE_GAP tokens, so that a press review's next sentence ("… in Benghazi. In Niger, a Russian
+plane …") is further away than the rest of one sentence. Measured in docs/matching.md §5.
 
 A *digest* (a press review, a news brief, "the week in lines") announces itself in its headline
 or its first words. Its items are often written as plain sentences, or run on with ".." and

@@ -113,8 +113,8 @@ def spec_forms(spec: TokenSpec, first: bool) -> frozenset[str]:
     if spec.exact:
         return frozenset({spec.stem})
     before = spec.first if first else spec.inner
-    return frozenset({b + spec.stem + a for b in before for a in spec.after}
-                     | {spec.stem + a for a in spec.bare_after if "" in before})
+    return frozenset(b + spec.stem + a for b in before
+                     for a in spec.after | spec.bare_after if spec.accepts(b, a))
 
 
 def _token_terms(spec: TokenSpec, first: bool, refine: bool) -> list[Term]:
