@@ -309,9 +309,10 @@ def test_rules_summary_with_version_and_judged_share(filled):
     ruleset = matcher().ruleset
     assert text.startswith(f"Rules: 2 rules, version {ruleset.fingerprint[:12]}, loaded")
     # The loaded pack's own counts (they change with every rule edit).
-    aliases = sum(len(e.aliases) for e in ruleset.entities)
-    assert f"{len(ruleset.entities)} entities, {aliases} aliases, {len(ruleset.groups)} groups" in text
-    assert len(ruleset.entities) > 100 and aliases > 1000
+    counts = ruleset.summary()
+    assert f"{counts['entities']} entities, {counts['aliases']} aliases, " \
+           f"{counts['groups']} groups" in text
+    assert counts["entities"] > 100 and counts["aliases"] > 1000
     assert "russia_military_libya — high, threshold 5 → default" in text
     assert "russian_forces_libya — critical, threshold 4 → default" in text
     assert "Russian military activity in Libya" in text
