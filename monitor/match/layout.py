@@ -23,14 +23,19 @@ __all__ = ["ITEM_GAP", "SENTENCE_GAP", "is_digest", "positions"]
 ITEM_GAP = 10_000
 SENTENCE_GAP = 8
 
-# Bullets, dashes that start an item, and sentence ends, found in one pass over one character
-# class (a class or a literal first character lets the regex engine skip ahead instead of trying
-# every position; the few candidates' contexts are checked in Python). Then the phrases with
-# which bulletins change the subject ("وفي شأن آخر", "وعلى صعيد منفصل", "وفي الشأن الدولي"), in
-# normalised spelling: the pattern starts at ف/ع, and the optional و before it and the word
-# boundary before that are checked in Python.
-_PUNCT = re.compile(r"[•●▪■◆◇►|.!?؟;؛\-📌🔴🔵🔹🔸🔺🔻⭕✅❗⚡🟢🟠🟡]")
-_ENDS = frozenset(".!?؟;؛")
+# Sentence ends, bullets, and dashes that may start an item, each found by its own pattern
+# whose first character lets the regex engine skip ahead; only a dash's context is checked in
+# Python. Emoji bullets lie outside the BMP, and a class holding them is checked character by
+# character several times slower, so it runs only on a text that holds one of them (a substring
+# test, instant on the usual two-byte string that cannot hold them).
+_STOPS = re.compile(r"[.!?؟;؛](?=\s)")
+_BULLETS = re.compile(r"[•●▪■◆◇►|⭕✅❗⚡]")
+_EMOJI_BULLETS = "📌🔴🔵🔹🔸🔺🔻🟢🟠🟡"
+_EMOJI = re.compile(f"[{_EMOJI_BULLETS}]")
+_DASHES = re.compile(r"-(?=\s)")
+# The phrases with which bulletins change the subject ("وفي شأن آخر", "وعلى صعيد منفصل", "وفي
+# الشأن الدولي"), in normalised spelling: the pattern starts at ف/ع, and the optional و before it
+# and the word boundary before that are checked in Python.
 _SHIFTS = re.compile(r"[فع](?:ي|لي) (?:(?:شان|صعيد|سياق|خبر|موضوع) (?:اخر|منفصل|مختلف)"
                      r"|الشان (?:الدولي|الخارجي|العربي|الاقليمي|المحلي))\b")
 # In a digest only: a comma (or a semicolon) that hands over to the next item.
@@ -74,26 +79,20 @@ def _marks(norm: str) -> tuple[list[int], list[int]]:
     """Where items start (bullets, and a dash that opens an item: at the start, after ":" or a
     line break, or spaced between two items: "… - …"), and where sentences end (a stop followed
     by a space)."""
-    breaks, stops = [], []
-    last = len(norm) - 1
-    for m in _PUNCT.finditer(norm):
+    breaks = [m.start() for m in _BULLETS.finditer(norm)]
+    if any(e in norm for e in _EMOJI_BULLETS):
+        breaks += [m.start() for m in _EMOJI.finditer(norm)]
+    for m in _DASHES.finditer(norm):
         i = m.start()
-        ch = norm[i]
-        if ch in _ENDS or ch == "-":
-            if i == last or not norm[i + 1].isspace():
-                continue
-            if ch != "-":
-                stops.append(i)
-                continue
-            j = i - 1
-            while j >= 0 and norm[j] in " \t\r\f\v":
-                j -= 1
-            opens = j < 0 or norm[j] in ":\n"
-            spaced = 0 < i and norm[i - 1].isspace() and i + 2 < len(norm) and not norm[i + 2].isspace()
-            if not (opens or spaced):
-                continue
-        breaks.append(i)
-    return breaks, stops
+        j = i - 1
+        while j >= 0 and norm[j] in " \t\r\f\v":
+            j -= 1
+        opens = j < 0 or norm[j] in ":\n"
+        spaced = 0 < i and norm[i - 1].isspace() and i + 2 < len(norm) and not norm[i + 2].isspace()
+        if opens or spaced:
+            breaks.append(i)
+    breaks.sort()
+    return breaks, [m.start() for m in _STOPS.finditer(norm)]
 
 
 def _shifts(norm: str) -> list[int]:
