@@ -17,12 +17,20 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from monitor.match.model import Compose, Entity, Hit, RuleSet
 
 __all__ = ["Concepts", "dependency_order", "echo_exclusions", "gap"]
 
-_Sorted = tuple[list[Hit], list[int]]   # hits sorted by first token, and those tokens
+class _Sorted(NamedTuple):
+    """Hits sorted by first token, those tokens, and the most tokens one hit spans beyond its
+    first (a composed hit spans its parts: «موسكو … فهي» is one antecedent)."""
+
+    hits: list[Hit]
+    tokens: list[int]
+    span: int = 0
+
 
 # A context hit is looked for among hits starting up to this many tokens before the hit it
 # might cancel, beyond ``within``: no alias is longer.
@@ -116,7 +124,8 @@ class Concepts:
     def _hits_of(self, ref: str, by_entity: dict[str, list[Hit]]) -> _Sorted:
         found = [h for e in self._expand[ref] for h in by_entity.get(e, ())]
         found.sort(key=lambda h: h.token)
-        return found, [h.token for h in found]
+        return _Sorted(found, [h.token for h in found],
+                       max((h.last_token - h.token for h in found), default=0))
 
     def _composed(self, ent: Entity, hits_of: Callable[[str], _Sorted], text: str) -> list[Hit]:
         out: dict[tuple[int, int], Hit] = {}
@@ -124,7 +133,7 @@ class Concepts:
             parts = []
             for ref in comp.parts:
                 part = hits_of(ref)
-                if not part[0]:
+                if not part.hits:
                     break
                 parts.append(part)
             if len(parts) < len(comp.parts):
@@ -132,7 +141,7 @@ class Concepts:
             rivals = hits_of(comp.rivals) if comp.rivals else None
             # With rivals, each hit of the second part looks back for its antecedent (every
             # قواتها has one owner); otherwise each hit of the first part looks for the rest.
-            for anchor in (parts[1][0] if rivals else parts[0][0]):
+            for anchor in (parts[1].hits if rivals else parts[0].hits):
                 chosen = (_antecedent(anchor, parts[0], comp.within) if rivals
                           else _chain(anchor, parts[1:], comp))
                 if chosen is None or (rivals and _interposed(chosen, rivals)):
@@ -151,13 +160,14 @@ class Concepts:
     def _excluded(self, ent: Entity, hit: Hit,
                   contexts: list[tuple[_Sorted, _Sorted | None]]) -> str | None:
         for rule, (context, keep) in zip(ent.unless, contexts, strict=True):
-            near = _nearest(hit, context, rule.within)
+            near = _nearest(hit, context, rule.within, side=rule.side)
             if near is None:
                 continue
             if keep is not None and _nearest(hit, keep,
                                              rule.except_within or rule.within) is not None:
                 continue     # the context that keeps the hit is within reach too
-            return f"{rule.ref} within {rule.within} tokens: «{near.match}»"
+            where = "" if rule.side == "either" else f" {rule.side} it"
+            return f"{rule.ref} within {rule.within} tokens{where}: «{near.match}»"
         return None
 
 
@@ -183,15 +193,21 @@ def echo_exclusions(title_hits: list[Hit], text_hits: list[Hit],
     return kept, dropped
 
 
-def _nearest(hit: Hit, sorted_hits: _Sorted, within: int, after_only: bool = False) -> Hit | None:
+def _nearest(hit: Hit, sorted_hits: _Sorted, within: int, after_only: bool = False,
+             side: str = "either") -> Hit | None:
     """A hit (of hits sorted by token, with their tokens) within ``within`` tokens of ``hit``,
-    not ``hit`` itself; with ``after_only``, only one that starts after ``hit`` ends."""
-    others, tokens = sorted_hits
-    lo = hit.last_token + 1 if after_only else hit.token - within - _LONGEST
+    not ``hit`` itself; with ``after_only`` (or ``side="after"``), only one that starts after
+    ``hit`` ends; with ``side="before"``, only one that ends before ``hit`` starts."""
+    others, tokens = sorted_hits.hits, sorted_hits.tokens
+    after_only = after_only or side == "after"
+    lo = hit.last_token + 1 if after_only else hit.token - within - max(_LONGEST, sorted_hits.span)
     i = bisect.bisect_left(tokens, lo)
     best: Hit | None = None
     while i < len(others) and tokens[i] <= hit.last_token + within:
         other = others[i]
+        if side == "before" and other.last_token >= hit.token:
+            i += 1
+            continue
         if (other.start, other.end) != (hit.start, hit.end) and gap(hit, other) <= within:
             if best is None or gap(hit, other) < gap(hit, best):
                 best = other
@@ -202,19 +218,23 @@ def _nearest(hit: Hit, sorted_hits: _Sorted, within: int, after_only: bool = Fal
 
 
 def _antecedent(hit: Hit, part: _Sorted, within: int) -> list[Hit] | None:
-    """The nearest hit of ``part`` ending before ``hit`` within ``within`` tokens, then ``hit``."""
-    others, tokens = part
+    """The hit of ``part`` that ends nearest before ``hit``, within ``within`` tokens, then
+    ``hit``."""
+    others, tokens = part.hits, part.tokens
     i = bisect.bisect_left(tokens, hit.token) - 1
-    while i >= 0 and hit.token - tokens[i] <= within + _LONGEST:
-        if others[i].last_token < hit.token and gap(others[i], hit) <= within:
-            return [others[i], hit]
+    best: Hit | None = None
+    while i >= 0 and hit.token - tokens[i] <= within + max(_LONGEST, part.span):
+        other = others[i]
+        if (other.last_token < hit.token and gap(other, hit) <= within
+                and (best is None or other.last_token > best.last_token)):
+            best = other
         i -= 1
-    return None
+    return None if best is None else [best, hit]
 
 
 def _interposed(chosen: list[Hit], rivals: _Sorted) -> bool:
     """Does a rival hit stand wholly between two consecutive parts of a composed hit?"""
-    others, tokens = rivals
+    others, tokens = rivals.hits, rivals.tokens
     for a, b in zip(chosen, chosen[1:], strict=False):
         left, right = (a, b) if a.token <= b.token else (b, a)
         i = bisect.bisect_right(tokens, left.last_token)

@@ -29,8 +29,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
-__all__ = ["INFLECTIONS", "TokenSpec", "token_spec", "clitic_forms", "is_arabic", "suffixes"]
+__all__ = ["INFLECTIONS", "Suffixes", "TokenSpec", "token_spec", "clitic_forms", "is_arabic",
+           "suffixes"]
 
 INFLECTIONS = ("none", "nisba", "noun", "pronoun", "possessed", "possessed_f", "possessed_m",
                "possessed_pl", "verb")
@@ -54,6 +56,8 @@ _INNER = frozenset({"", "ال"})
 _INNER_ARTICLE = frozenset({"ال", "الال"})
 SHORT_MAX = 4
 TINY_MAX = 2
+# What a token's proclitics end with when they end with the article (بال، وال، لل).
+_ARTICLE_ENDS = ("ال", "لل")
 
 # Pronoun suffixes: his, her, their (m/f/dual), your (m/f/pl), our, my.
 PRONOUNS = ("ه", "ها", "هم", "هما", "هن", "ك", "كم", "كما", "كن", "نا", "ي")
@@ -63,6 +67,11 @@ _NOUN_MASC = frozenset({"", "ا", "ان", "ين", "ون", "ات"} | _P | {"ات"
 # Feminine nouns in ة (normalised ه): the ة becomes ت before any suffix (قاعدتها، قاعدتان).
 _NOUN_FEM = frozenset({"ه", "تان", "تين", "تا", "تي", "ات"} | {"ت" + p for p in _P}
                       | {"ات" + p for p in _P})
+# After the article a noun takes neither a pronoun, nor the construct dual, nor the indefinite
+# accusative: التشكيلي is the adjective "plastic" (arts), not تشكيل + ي "my formation". An ه
+# after a masculine noun is then its ة (القناصة, snipers; المقاتلة, a fighter jet), not "his".
+_NOUN_MASC_ARTICLE = frozenset({"", "ه", "ان", "ين", "ون", "ات"})
+_NOUN_FEM_ARTICLE = frozenset({"ه", "تان", "تين", "ات"})
 _NISBA = frozenset({"", "ه", "ان", "ين", "ون", "تان", "تين", "ات"})
 # The indefinite accusative (مرتزقا روسيا، دعما ليبيا) takes neither the article nor a clitic:
 # وروسيا، بروسيا، لروسيا are the country, never "and Russian".
@@ -121,9 +130,13 @@ class TokenSpec:
     after: frozenset[str]
     inflect: str = "none"
     bare_after: frozenset[str] = _EMPTY
+    #: The suffixes of ``after`` allowed when the article stands before the stem (None: all).
+    article_after: frozenset[str] | None = None
 
     def accepts(self, before: str, after: str) -> bool:
         """May ``after`` follow the stem when ``before`` precedes it in the token?"""
+        if self.article_after is not None and before.endswith(_ARTICLE_ENDS):
+            return after in self.article_after
         return after in self.after or (not before and after in self.bare_after)
 
     @property
@@ -131,26 +144,37 @@ class TokenSpec:
         return self.first == self.inner == self.after == _NONE
 
 
-def suffixes(base: str, inflect: str) -> tuple[str, frozenset[str]]:
+class Suffixes(NamedTuple):
+    """The stem of an alias token and what may follow it in a text: ``after`` always, ``bare``
+    only when nothing stands before the stem, ``article`` (None: as ``after``) after the
+    article."""
+
+    stem: str
+    after: frozenset[str]
+    bare: frozenset[str] = _EMPTY
+    article: frozenset[str] | None = None
+
+
+def suffixes(base: str, inflect: str) -> Suffixes:
     """The stem of ``base`` under an inflection class, and the suffixes allowed after it."""
     if inflect == "none" or not is_arabic(base) or len(base) <= TINY_MAX:
-        return base, _NONE
+        return Suffixes(base, _NONE)
     if inflect == "pronoun":
-        return base, _PRONOUN
+        return Suffixes(base, _PRONOUN, article=_NONE)
     if inflect == "verb":
-        return base, _VERB
+        return Suffixes(base, _VERB)
     if inflect in _POSSESSED:
         masc, fem = _POSSESSED[inflect]
         if base.endswith("ه") and len(base) >= 3:
-            return base[:-1], fem
-        return base, masc
+            return Suffixes(base[:-1], fem, article=_EMPTY)
+        return Suffixes(base, masc, article=_EMPTY)
     if inflect == "nisba" and base.endswith("يه"):
         base = base[:-1]     # written in the feminine (روسية): the same adjective
     if inflect == "nisba" and base.endswith("ي"):
-        return base, _NISBA
+        return Suffixes(base, _NISBA, _NISBA_BARE)
     if base.endswith("ه") and len(base) >= 3:
-        return base[:-1], _NOUN_FEM
-    return base, _NOUN_MASC
+        return Suffixes(base[:-1], _NOUN_FEM, article=_NOUN_FEM_ARTICLE)
+    return Suffixes(base, _NOUN_MASC, article=_NOUN_MASC_ARTICLE)
 
 
 @lru_cache(maxsize=64)
@@ -169,13 +193,14 @@ def token_spec(word: str, inflect: str = "none") -> TokenSpec:
     if not is_arabic(word) or len(word) <= TINY_MAX or word.isdigit():
         return TokenSpec(word, _NONE, _NONE, _NONE, "none")
     if word.startswith("ال") and len(word) > 4:
-        # (آلية normalises to اليه: with two letters left, ال is part of the word)
-        base = word[2:]
-        stem, after = suffixes(base, inflect)
-        return TokenSpec(stem, _ARTICLE_TWICE, _INNER_ARTICLE, after, inflect)
-    stem, after = suffixes(word, inflect)
-    bare = _NISBA_BARE if after is _NISBA else _EMPTY
-    return TokenSpec(stem, _first(_clitics(word)), _INNER, after, inflect, bare)
+        # (آلية normalises to اليه: with two letters left, ال is part of the word; the
+        # article is written, so no bare-only suffix can follow)
+        forms = suffixes(word[2:], inflect)
+        return TokenSpec(forms.stem, _ARTICLE_TWICE, _INNER_ARTICLE, forms.after, inflect,
+                         article_after=forms.article)
+    forms = suffixes(word, inflect)
+    return TokenSpec(forms.stem, _first(_clitics(word)), _INNER, forms.after, inflect,
+                     forms.bare, forms.article)
 
 
 def clitic_forms(first: str) -> list[str]:

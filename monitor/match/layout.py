@@ -1,6 +1,6 @@
 """Where a field's items and sentences begin: the distances that proximity conditions measure.
 
-Items of a list (a news ticker, a press review: "• … • …", or emoji bullets "📌 … 🔴 …") are
+Items of a list (a news ticker, a press review: "• … • …", "… / …", or emoji bullets "📌 … 🔴 …") are
 separate stories: a hit in one item is never near a hit in another. Tokens after the n-th item
 break are placed n × ITEM_GAP further on, beyond any ``within``; a sentence end counts
 SENTENCE_GAP tokens, so that a press review's next sentence ("… in Benghazi. In Niger, a Russian
@@ -32,7 +32,11 @@ _STOPS = re.compile(r"[.!?؟;؛](?=\s)")
 _BULLETS = re.compile(r"[•●▪■◆◇►|⭕✅❗⚡]")
 _EMOJI_BULLETS = "📌🔴🔵🔹🔸🔺🔻🟢🟠🟡"
 _EMOJI = re.compile(f"[{_EMOJI_BULLETS}]")
-_DASHES = re.compile(r"-(?=\s)")
+# A slash spaced between two items separates them as a dash does («الوسط»: … / «المرصد»: …).
+_DASHES = re.compile(r"[-/](?=\s)")
+# A dateline (بنغازي (سبوتنيك) - …, طرابلس - …): the dash after a place and an agency at the
+# start of a text opens the report, not a second item.
+_DATELINE = re.compile(r"\s*[^\W\d_]+(?: [^\W\d_]+){0,2} ?(?:\([^()\n]{1,40}\) ?)?-(?=\s)")
 # The phrases with which bulletins change the subject ("وفي شأن آخر", "وعلى صعيد منفصل", "وفي
 # الشأن الدولي"), in normalised spelling: the pattern starts at ف/ع, and the optional و before it
 # and the word boundary before that are checked in Python.
@@ -45,7 +49,7 @@ _HANDOVERS = re.compile(r"[،,;؛]\s*(?=(?:بينما|فيما|في حين|وف�
 
 # Headlines and openings of digests, in normalised spelling (ة → ه, hamza seats unified).
 _DIGEST = re.compile(
-    r"\b(?:في سطور|موجز|جوله (?:في )?(?:الصحف|الصحافه)|"
+    r"\b(?:في سطور|موجز|جوله (?:في )?(?:ال)?(?:صحف|صحافه)|"
     r"(?:عناوين|ابرز عناوين|قراءه في|عرض|استعراض|من) (?:ال)?(?:صحف|صحافه)|(?:ابرز|اهم) (?:العناوين|الاخبار)|"
     r"عناوين (?:ال)?نشره|نشره (?:المساء|الظهيره|الصباح|منتصف الليل)|"
     r"النشره (?:الصباحيه|المسائيه|الاخباريه)|"
@@ -82,8 +86,11 @@ def _marks(norm: str) -> tuple[list[int], list[int]]:
     breaks = [m.start() for m in _BULLETS.finditer(norm)]
     if any(e in norm for e in _EMOJI_BULLETS):
         breaks += [m.start() for m in _EMOJI.finditer(norm)]
+    dateline = _DATELINE.match(norm)
     for m in _DASHES.finditer(norm):
         i = m.start()
+        if dateline and i == dateline.end() - 1:
+            continue
         j = i - 1
         while j >= 0 and norm[j] in " \t\r\f\v":
             j -= 1

@@ -32,6 +32,7 @@ class Unless:
     within: int
     except_near: str | None = None   # …but kept when a hit of this is near too,
     except_within: int = 0           # within this many tokens (0: ``within``)
+    side: str = "either"             # where the context stands: before, after or either
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,7 @@ def parse_entity(item: LineDict, line: int, probs: Problems) -> Entity | None:
     not_in, _ = _dedupe(model.not_in)
     compose = tuple(Compose(tuple(c.parts), c.within, c.ordered, c.rivals)
                     for c in model.compose or ())
-    unless = tuple(Unless(u.near, u.within, u.except_near, u.except_within)
+    unless = tuple(Unless(u.near, u.within, u.except_near, u.except_within, u.side)
                    for u in model.unless)
     return Entity(model.id, str(model.id if model.name is None else model.name), model.type,
                   float(model.weight), tuple(aliases), model.variants, tuple(not_in),

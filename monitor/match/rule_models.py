@@ -119,6 +119,7 @@ class UnlessItem(_Item):
     within: Tokens
     except_near: Id | None = None
     except_within: Annotated[StrictInt, Field(ge=0)] = 0
+    side: Literal["before", "after", "either"] = "either"
 
 
 class EntityItem(_Item):

@@ -14,9 +14,14 @@ def suppressed_by(result: ScoreResult) -> list[tuple[str, str]]:
 
 
 def test_a_headline_name_goes_with_its_texts_excluded_mentions(matcher: Matcher) -> None:
-    # The text places the corps in 1942 with Rommel; the headline names it alone.
+    # The text places the corps in 1942 with Rommel, further into it than any context of the
+    # lede reaches the headline; the headline names it alone.
     title = "«الفيلق الأفريقي» ومعارك البريقة.. صفحة من الذاكرة"
-    history = "في ربيع عام 1942 دفع «الفيلق الأفريقي» الألماني بقيادة روميل بدباباته نحو البريقة"
+    history = ("يعود الكاتب في هذه الصفحة إلى سنوات بعيدة من تاريخ المدينة الساحلية الصغيرة، "
+               "ويروي ما سمعه من كبار السن عن البيوت والأسواق والمرفأ القديم وعن الطرق التي "
+               "كانت تربطها بالواحات، وعن القوافل والتجار والصيادين الذين عاشوا فيها قبل أن "
+               "تتغير ملامحها. في ربيع عام 1942 دفع «الفيلق الأفريقي» الألماني بقيادة روميل "
+               "بدباباته نحو البريقة")
     result = matcher.score(title, history)
     assert not result.alert
     assert any(h.field == "title" and why.startswith("as in the text")

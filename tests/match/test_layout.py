@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.match.layout import (
+    _DATELINE,
     ITEM_GAP,
     SENTENCE_GAP,
     _breaks,
@@ -28,6 +29,10 @@ from monitor.normalize import normalize_text
     ("كلمة -كلمة", 0),                               # a dash glued to the next word
     ("نص - ", 0),                                    # a trailing dash opens nothing
     ("• اول • ثان | ثالث", 3),
+    ("«الوسط»: خبر / «المرصد»: خبر", 1),             # a spaced slash between items
+    ("بنغازي (رويترز) - هبطت طائرة - ثم اقلعت", 1),    # a dateline's dash opens the report
+    ("طرابلس - قال مسؤول", 0),
+    ("2024/05/01 و/او", 0),                          # dates and "and/or"
     ("وفي شان اخر قال الوزير", 1),
     ("فيشان اخر", 0),                                # not the phrase: glued to another word
     ("وفي الشان الدولي نقلت الصحف", 1),
@@ -68,8 +73,11 @@ _PIECES = ["في", "علي", "عي", "فلي", "و", "وفي", " ", "  ", "\n", 
 
 def _reference(norm: str) -> tuple[list[int], list[int]]:
     breaks = []
+    dateline = _DATELINE.match(norm)      # (its dash opens the report: tested on its own)
     for m in _REF_MARKS.finditer(norm):
         i = m.start()
+        if dateline and i == dateline.end() - 1:
+            continue
         if norm[i] == "-":
             j = i - 1
             while j >= 0 and norm[j] in " \t\r\f\v":
