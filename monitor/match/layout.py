@@ -17,11 +17,14 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable
+from itertools import chain
 
 __all__ = ["ITEM_GAP", "SENTENCE_GAP", "is_digest", "positions"]
 
 ITEM_GAP = 10_000
 SENTENCE_GAP = 8
+#: The most tokens between the two dashes of an aside.
+ASIDE_TOKENS = 12
 
 # Sentence ends, bullets, and dashes that may start an item, each found by its own pattern
 # whose first character lets the regex engine skip ahead; only a dash's context is checked in
@@ -34,14 +37,18 @@ _EMOJI_BULLETS = "📌🔴🔵🔹🔸🔺🔻🟢🟠🟡"
 _EMOJI = re.compile(f"[{_EMOJI_BULLETS}]")
 # A slash spaced between two items separates them as a dash does («الوسط»: … / «المرصد»: …).
 _DASHES = re.compile(r"[-/](?=\s)")
-# A dateline (بنغازي (سبوتنيك) - …, طرابلس - …): the dash after a place and an agency at the
-# start of a text opens the report, not a second item.
-_DATELINE = re.compile(r"\s*[^\W\d_]+(?: [^\W\d_]+){0,2} ?(?:\([^()\n]{1,40}\) ?)?-(?=\s)")
+# A dateline (بنغازي (سبوتنيك) - …, طرابلس - …): the dash after a place (and its agency, in
+# brackets) at the start of a text opens the report, not a second item. Two words and a dash
+# with no agency are a ticker's first item («روسيا تعلن - ليبيا ترد»).
+_DATELINE = re.compile(r"\s*(?:[^\W\d_]+(?: [^\W\d_]+){0,2} ?\([^()\n]{1,40}\)|[^\W\d_]+) ?-(?=\s)")
 # The phrases with which bulletins change the subject ("وفي شأن آخر", "وعلى صعيد منفصل", "وفي
 # الشأن الدولي"), in normalised spelling: the pattern starts at ف/ع, and the optional و before it
 # and the word boundary before that are checked in Python.
+# "In the Ukrainian file" names the next subject by its adjective: any nisba after الشان or
+# الملف. A bulletin also turns to its next item aloud (ونعود بعد الفاصل، وننتقل الآن إلى).
 _SHIFTS = re.compile(r"[فع](?:ي|لي) (?:(?:شان|صعيد|سياق|خبر|موضوع) (?:اخر|منفصل|مختلف)"
-                     r"|الشان (?:الدولي|الخارجي|العربي|الاقليمي|المحلي))\b")
+                     r"|(?:الشان|الملف) (?:الدولي|الخارجي|العربي|الاقليمي|المحلي|ال\w+يه?))\b")
+_TURNS = re.compile(r"ن(?:عود|نتقل|تحول)(?: الان)? (?:الي|بعد الفاصل)\b")
 # In a digest only: a comma (or a semicolon) that hands over to the next item.
 # So do a quoted outlet opening the next item (`، و«كوميرسانت» تتناول …`) and the "and" that
 # strings a digest's items together (`… الانتخابي الليبي، وإعلان «الفيلق الأفريقي» …`).
@@ -86,7 +93,9 @@ def _marks(norm: str) -> tuple[list[int], list[int]]:
     breaks = [m.start() for m in _BULLETS.finditer(norm)]
     if any(e in norm for e in _EMOJI_BULLETS):
         breaks += [m.start() for m in _EMOJI.finditer(norm)]
+    stops = [m.start() for m in _STOPS.finditer(norm)]
     dateline = _DATELINE.match(norm)
+    between: list[int] = []
     for m in _DASHES.finditer(norm):
         i = m.start()
         if dateline and i == dateline.end() - 1:
@@ -94,20 +103,36 @@ def _marks(norm: str) -> tuple[list[int], list[int]]:
         j = i - 1
         while j >= 0 and norm[j] in " \t\r\f\v":
             j -= 1
-        opens = j < 0 or norm[j] in ":\n"
-        spaced = 0 < i and norm[i - 1].isspace() and i + 2 < len(norm) and not norm[i + 2].isspace()
-        if opens or spaced:
-            breaks.append(i)
+        if j < 0 or norm[j] in ":\n":
+            breaks.append(i)            # opens an item
+        elif norm[i - 1].isspace() and i + 2 < len(norm) and not norm[i + 2].isspace():
+            between.append(i)           # spaced between two items, or one side of an aside
+    breaks += _not_asides(norm, between, stops)
     breaks.sort()
-    return breaks, [m.start() for m in _STOPS.finditer(norm)]
+    return breaks, stops
+
+
+def _not_asides(norm: str, dashes: list[int], stops: list[int]) -> list[int]:
+    """The spaced dashes that separate items: not the two of an aside («موسكو — بحسب دبلوماسي
+    أوروبي — باتت …»), which are the only two dashes of their sentence, a few words apart."""
+    by_sentence: dict[int, list[int]] = {}
+    for i in dashes:
+        by_sentence.setdefault(bisect.bisect_left(stops, i), []).append(i)
+    out = []
+    for group in by_sentence.values():
+        if (len(group) == 2 and norm[group[0]] == norm[group[1]] == "-"
+                and norm.count(" ", group[0], group[1]) <= ASIDE_TOKENS + 1):
+            continue
+        out += group
+    return out
 
 
 def _shifts(norm: str) -> list[int]:
     """Where subject-changing phrases start (with their و), at a word boundary."""
     out = []
-    for m in _SHIFTS.finditer(norm):
+    for m in chain(_SHIFTS.finditer(norm), _TURNS.finditer(norm)):
         i = m.start()
-        if not norm.startswith(("في ", "علي "), i):
+        if norm[i] in "فع" and not norm.startswith(("في ", "علي "), i):
             continue
         if i and norm[i - 1] == "و":
             i -= 1

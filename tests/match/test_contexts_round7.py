@@ -69,6 +69,21 @@ CASES = [
     ("وصلت الدفعة الجديدة من المسدسات ✅ الضمان سنتين والتوصيل لكل المناطق #فاغنر", "wagner",
      False),
     ("قال السكان إن عناصر فاغنر انسحبوا من المدينة ليلا", "wagner", True),
+    # the corps transliterated, and a team of that name
+    ("قالت المصادر إن «أفريكا كوربس» أرسل دفعة من العناصر إلى الجفرة", "africa_corps", True),
+    ("فاز فريق «أفريكا كوربس» ببطولة الألعاب الإلكترونية على فريق ليبي", "africa_corps", False),
+    # an outlet named after the capital; Libya as a precedent
+    ("نقلت منصة «طرابلس بوست» عن وكالة روسية خبر المناورات", "tripoli_ly", False),
+    ("قال بوتين إنه لن يسمح بتكرار سيناريو ليبيا في أي مكان", "libya", False),
+    # Russia's sealift ports; crews
+    ("تتبع التقرير شحنات ذخيرة انطلقت من ميناء نوفوروسيسك نحو طبرق", "russian_military_near",
+     True),
+    ("نقلت منصات إطلاق إلى الجنوب الليبي برفقة أطقمها الروسية", "russian_military", True),
+    # Russia's European front is another theatre
+    ("أعلنت موسكو تعزيز القوات الروسية في شبه جزيرة القرم", "russian_military", False),
+    # election observers are no military experts
+    ("بحث السفير مع المفوضية الانتخابات البلدية وإمكانية مشاركة خبراء روس في المراقبة",
+     "russian_experts", False),
 ]
 
 

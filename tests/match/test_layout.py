@@ -14,6 +14,7 @@ from monitor.match.layout import (
     SENTENCE_GAP,
     _breaks,
     _marks,
+    _not_asides,
     _shifts,
     is_digest,
     positions,
@@ -32,10 +33,16 @@ from monitor.normalize import normalize_text
     ("«الوسط»: خبر / «المرصد»: خبر", 1),             # a spaced slash between items
     ("بنغازي (رويترز) - هبطت طائرة - ثم اقلعت", 1),    # a dateline's dash opens the report
     ("طرابلس - قال مسؤول", 0),
+    ("روسيا تعلن - ليبيا ترد", 1),                     # two words are a ticker's item
+    ("قالت موسكو - بحسب دبلوماسي اوروبي - انها ترفض", 0),   # the two dashes of an aside
+    ("خبر اول - خبر ثان - خبر ثالث - خبر رابع", 3),    # four items (two dashes: an aside)
     ("2024/05/01 و/او", 0),                          # dates and "and/or"
     ("وفي شان اخر قال الوزير", 1),
     ("فيشان اخر", 0),                                # not the phrase: glued to another word
     ("وفي الشان الدولي نقلت الصحف", 1),
+    ("وفي الشأن الأوكراني قالت الوزارة", 1),          # any subject by its adjective
+    ("ونعود بعد الفاصل إلى الملف الليبي", 1),         # a bulletin turns to its next item
+    ("في الشان العام", 0),
 ])
 def test_item_breaks(text: str, items: int) -> None:
     assert len(_breaks(normalize_text(text))) == items
@@ -63,16 +70,19 @@ def test_digest_headings(heading: str, whole: bool, expected: bool) -> None:
 
 # The patterns the one-pass scan replaced, kept here as its reference.
 _REF_MARKS = re.compile(r"[•●▪■◆◇►|]|-(?=\s)")
-_REF_SHIFTS = re.compile(r"(?<!\w)و?(?:في|علي) (?:(?:شان|صعيد|سياق|خبر|موضوع) (?:اخر|منفصل|مختلف)"
-                         r"|الشان (?:الدولي|الخارجي|العربي|الاقليمي|المحلي))\b")
+_REF_SHIFTS = re.compile(r"(?<!\w)و?(?:(?:في|علي) (?:(?:شان|صعيد|سياق|خبر|موضوع) (?:اخر|منفصل|مختلف)"
+                         r"|(?:الشان|الملف) (?:الدولي|الخارجي|العربي|الاقليمي|المحلي|ال\w+يه?))"
+                         r"|ن(?:عود|نتقل|تحول)(?: الان)? (?:الي|بعد الفاصل))\b")
 _REF_ENDS = re.compile(r"[.!?؟;؛](?=\s)")
 _PIECES = ["في", "علي", "عي", "فلي", "و", "وفي", " ", "  ", "\n", ":", "-", " - ", ".", "؟", "؛",
            "•", "|", "شان", "اخر", "الشان", "الدولي", "صعيد", "منفصل", "كلمه", "x", "_", "2",
-           "في شان اخر", "علي صعيد منفصل", "عي شان اخر", "فلي الشان الدولي", "في الشان المحلي"]
+           "في شان اخر", "علي صعيد منفصل", "عي شان اخر", "فلي الشان الدولي", "في الشان المحلي",
+           "الملف", "الليبيه", "نعود", "الي", "ننتقل الان الي", "بعد الفاصل"]
 
 
 def _reference(norm: str) -> tuple[list[int], list[int]]:
-    breaks = []
+    breaks, between = [], []
+    stops = [m.start() for m in _REF_ENDS.finditer(norm)]
     dateline = _DATELINE.match(norm)      # (its dash opens the report: tested on its own)
     for m in _REF_MARKS.finditer(norm):
         i = m.start()
@@ -87,9 +97,13 @@ def _reference(norm: str) -> tuple[list[int], list[int]]:
                       and not norm[i + 2].isspace())
             if not (opens or spaced):
                 continue
+            if not opens:
+                between.append(i)         # (asides are tested on their own)
+                continue
         breaks.append(i)
+    breaks += _not_asides(norm, between, stops)
     breaks += [m.start() for m in _REF_SHIFTS.finditer(norm)]
-    return sorted(breaks), [m.start() for m in _REF_ENDS.finditer(norm)]
+    return sorted(breaks), stops
 
 
 @given(st.lists(st.sampled_from(_PIECES), max_size=40))
