@@ -104,6 +104,16 @@ def test_she_after_moscow_is_the_antecedent_of_her_fleet(matcher: Matcher) -> No
         matcher, "تتحرك موسكو بهدوء في الجنوب الليبي، لكنها ترسل طائرات الشحن كل ليلة")
 
 
+def test_he_after_the_kremlin_reaches_the_base(matcher: Matcher) -> None:
+    # The base stands more than 25 tokens after the Kremlin, but near the «فهو» for it.
+    text = ("يبدو أن الكرملين حسم أمره بعد سنوات من التردد والحسابات المعقدة، فلم يعد يراهن على "
+            "شركة خاصة يمكن التبرؤ منها عند الحاجة. فهو يرسل نائب الوزير كل بضعة أشهر، ويحتفظ "
+            "بمئات الرجال في قاعدة الجفرة")
+    assert "russian_support" in found(matcher, text)
+    rival = text.replace("فهو يرسل", "أما حفتر فهو يرسل")
+    assert "russian_support" not in found(matcher, rival)
+
+
 @pytest.mark.parametrize(("text", "kept"), [
     ("يرى محللون أن الكرملين يريد أن يجعل ليبيا منصة لعملياته في الساحل", True),
     ("قالت منصة ليبيا الإخبارية إن الاجتماع تأجل", False),            # the outlet's own name
