@@ -37,6 +37,9 @@ _EMOJI_BULLETS = "📌🔴🔵🔹🔸🔺🔻🟢🟠🟡"
 _EMOJI = re.compile(f"[{_EMOJI_BULLETS}]")
 # A slash spaced between two items separates them as a dash does («الوسط»: … / «المرصد»: …).
 _DASHES = re.compile(r"[-/](?=\s)")
+# An interview's turns open with dashes too («— هل …؟ — لا …»): a text in which a dash answers a
+# question is a dialogue, one story, and its dashes break nothing.
+_DIALOGUE = re.compile(r"[؟?]\s*-\s")
 # A dateline (بنغازي (سبوتنيك) - …, طرابلس - …): the dash after a place (and its agency, in
 # brackets) at the start of a text opens the report, not a second item. Two words and a dash
 # with no agency are a ticker's first item («روسيا تعلن - ليبيا ترد»).
@@ -58,6 +61,8 @@ _HANDOVERS = re.compile(r"[،,;؛]\s*(?=(?:بينما|فيما|في حين|وف�
 _DIGEST = re.compile(
     r"\b(?:في سطور|موجز|جوله (?:في )?(?:ال)?(?:صحف|صحافه)|"
     r"(?:عناوين|ابرز عناوين|قراءه في|عرض|استعراض|من) (?:ال)?(?:صحف|صحافه)|(?:ابرز|اهم) (?:العناوين|الاخبار)|"
+    # "in the morning papers", "Sunday's press"
+    r"(?:صحف|صحافه) (?:الصباح|اليوم|المساء|الاحد|الاثنين|الثلاثاء|الاربعاء|الخميس|الجمعه|السبت)|"
     r"عناوين (?:ال)?نشره|نشره (?:المساء|الظهيره|الصباح|منتصف الليل)|"
     r"النشره (?:الصباحيه|المسائيه|الاخباريه)|"
     r"(?:تصدرت|تصدر) (?:ال)?صحف|الصحف (?:\w+ )?الصادره|حصاد (?:الاسبوع|اليوم|الشهر)|نشره (?:الاخبار|الانباء)|اخبار متفرقه|"
@@ -96,7 +101,8 @@ def _marks(norm: str) -> tuple[list[int], list[int]]:
     stops = [m.start() for m in _STOPS.finditer(norm)]
     dateline = _DATELINE.match(norm)
     between: list[int] = []
-    for m in _DASHES.finditer(norm):
+    dashes = () if _DIALOGUE.search(norm) else _DASHES.finditer(norm)
+    for m in dashes:
         i = m.start()
         if dateline and i == dateline.end() - 1:
             continue

@@ -84,6 +84,34 @@ CASES = [
     # election observers are no military experts
     ("بحث السفير مع المفوضية الانتخابات البلدية وإمكانية مشاركة خبراء روس في المراقبة",
      "russian_experts", False),
+    # Russian flags on armour; Russia by its cities and by a columnist's name for Putin
+    ("رأى السائق مدرعات وشاحنات، وعلى بعضها العلم الروسي صغيرا قرب الباب", "russian_military",
+     True),
+    ("التحق طلاب ليبيون بمدرسة الطيران العسكري في كراسنودار", "russian_cities", True),
+    ("لم ينس القيصر الروسي ما جرى في 2011", "putin", True),
+    # the bare Brak, and the US envoy called Barrack
+    ("قال المصدر إن غرفة العمليات تدار من براك منذ الصيف", "brak", True),
+    ("قال المبعوث الأمريكي توم براك إن القرار سوري، وأضاف براك أن واشنطن تتابع", "brak",
+     False),
+    # the drawer is no town; the district's dates are no airbase
+    ("يعيده إلى الدرج كلما انتهت الأزمة", "libya_towns", False),
+    ("وصلت شحنات تمور الجفرة إلى الأسواق في آسيا الوسطى", "jufra", False),
+    # Russia's UN envoy, Russian markets, a call for calm, the 1990s
+    ("امتنعت روسيا عن التصويت على تفتيش السفن للاشتباه بنقلها أسلحة، وقال المندوب الروسي إن "
+     "العملية انتقائية", "russian_military", False),
+    ("تطرق تمور الواحات أبواب السوق الروسية للمرة الأولى", "russia", False),
+    ("دعت الخارجية الروسية إلى الوقف الفوري لإطلاق النار والامتناع عن استخدام الأسلحة الثقيلة "
+     "في طرابلس", "military_term", False),
+    ("قال إن الخبراء الروس غادروا المركز تدريجيا بعد الحظر الدولي في التسعينيات",
+     "russian_experts", False),
+    # a frigate in Oran is in Algeria
+    ("رست فرقاطة روسية في ميناء وهران للمشاركة في تمرين مع البحرية الجزائرية", "russian_military",
+     False),
+    # her soldiers (عسكرييها); a military cargo flight; Tamanhint spelled with ي
+    ("تعتزم روسيا، وفق مصادر أمنية غربية تحدثت للصحيفة، مضاعفة عدد عسكرييها في القاعدتين قبل "
+     "نهاية السنة", "russian_military", True),
+    ("وصلت رحلة شحن عسكرية جديدة إلى المطار", "military_term", True),
+    ("قال شهود من بلدة تمنهينت إن الطائرات تهبط ليلا", "tamanhint", True),
 ]
 
 
@@ -148,6 +176,22 @@ def test_a_dateline_dash_opens_the_report(matcher: Matcher) -> None:
                            "الروسية تحمل خياما ومولدات للمتضررين")
     assert "russian_military" not in {h.entity for h in result.hits}
     assert not result.alert
+
+
+def test_recruits_come_from_the_place_they_were_recruited_in(matcher: Matcher) -> None:
+    text = ("تتبع التحقيق رحلة تجنيد نحو 1200 شاب سوري من ريف حمص ودير الزور عبر وسطاء يعملون "
+            "لصالح فاغنر")
+    assert "wagner" in found(matcher, text)
+    assert "wagner" not in found(matcher, "يقاتل عناصر فاغنر في ريف حمص ودير الزور")
+
+
+def test_an_interviews_turns_are_one_story(matcher: Matcher) -> None:
+    text = ("— هل يسعى الكرملين إلى قاعدة بحرية دائمة؟ — لا أظن أنه يحتاج إلى لافتة. — وأين "
+            "رجاله اليوم؟ — بين الجفرة وبراك الشاطئ، وثمة ألفا عسكري روسي في ليبيا")
+    result = matcher.score("", text)
+    places = {h.entity: h.token for h in result.hits}
+    assert places["jufra"] < 1000                 # no item break between the turns
+    assert result.alert
 
 
 def test_the_battles_names_reach_the_whole_anniversary(matcher: Matcher) -> None:

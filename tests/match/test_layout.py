@@ -36,6 +36,7 @@ from monitor.normalize import normalize_text
     ("روسيا تعلن - ليبيا ترد", 1),                     # two words are a ticker's item
     ("قالت موسكو - بحسب دبلوماسي اوروبي - انها ترفض", 0),   # the two dashes of an aside
     ("خبر اول - خبر ثان - خبر ثالث - خبر رابع", 3),    # four items (two dashes: an aside)
+    ("- هل تنسحب؟ - لا. - ومتى؟ - قريبا", 0),          # an interview's turns
     ("2024/05/01 و/او", 0),                          # dates and "and/or"
     ("وفي شان اخر قال الوزير", 1),
     ("فيشان اخر", 0),                                # not the phrase: glued to another word
@@ -63,6 +64,7 @@ def test_positions_push_later_items_and_sentences_apart() -> None:
     ("موجز الأنباء", True, True), ("جولة في الصحف", True, True),
     ("عناوين نشرة المساء", True, True), ("الأسبوع في سطور: الدبيبة يفتتح", False, True),
     ("موسكو تنفي وجود قوات في ليبيا", True, False),
+    ("في صحف الصباح: لوموند تكتب", False, True), ("جولة في صحافة الأحد", True, True),
 ])
 def test_digest_headings(heading: str, whole: bool, expected: bool) -> None:
     assert is_digest(normalize_text(heading), whole) is expected
