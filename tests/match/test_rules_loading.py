@@ -130,3 +130,31 @@ def test_optional_keys_may_be_left_out(tmp_path: Path) -> None:
         "rules:\n  - id: r\n    all: [a]\n    threshold: 1\n", encoding="utf-8")
     ruleset = load_rules(tmp_path)
     assert ruleset.rules[0].near == () and ruleset.rules[0].any == ()
+
+
+SIDED = """entities:
+  - id: libya
+    type: place
+    aliases: [ليبيا]
+    unless:
+      - {near: outlet, within: 2, side: before}
+  - id: outlet
+    type: context
+    aliases: [قناة]
+rules:
+  - id: r
+    title: Libya
+    all: [libya]
+    threshold: 1
+"""
+
+
+def test_a_context_may_be_tied_to_one_side(tmp_path: Path) -> None:
+    from monitor.match import Matcher
+    matcher = Matcher(load_rules(write(tmp_path, SIDED)))
+    assert not matcher.score("", "قالت قناة ليبيا إن الاجتماع تأجل").alert     # before it
+    assert matcher.score("", "ليبيا قناة للتهريب").alert                       # after it
+    path = write(tmp_path, SIDED.replace("side: before", "side: behind"), "bad.yaml")
+    found = problems(path)
+    assert any(p.file == str(path) and p.line == 6 and "bad side 'behind'" in p.reason
+               for p in found), [str(p) for p in found]
