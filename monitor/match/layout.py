@@ -32,7 +32,7 @@ ASIDE_TOKENS = 12
 # character several times slower, so it runs only on a text that holds one of them (a substring
 # test, instant on the usual two-byte string that cannot hold them).
 _STOPS = re.compile(r"[.!?؟;؛](?=\s)")
-_BULLETS = re.compile(r"[•●▪■◆◇►|⭕✅❗⚡]")
+_BULLETS = re.compile(r"[•●▪■◆◇►|⭕✅❗⚡]|\(\d{1,2}\)(?= )")     # (and numbered items: "(2) …")
 _EMOJI_BULLETS = "📌🔴🔵🔹🔸🔺🔻🟢🟠🟡"
 _EMOJI = re.compile(f"[{_EMOJI_BULLETS}]")
 # A slash spaced between two items separates them as a dash does («الوسط»: … / «المرصد»: …).
@@ -63,7 +63,7 @@ _DIGEST = re.compile(
     r"(?:عناوين|ابرز عناوين|قراءه في|عرض|استعراض|من) (?:ال)?(?:صحف|صحافه)|(?:ابرز|اهم) (?:العناوين|الاخبار)|"
     # "in the morning papers", "Sunday's press"
     r"(?:صحف|صحافه) (?:الصباح|اليوم|المساء|الاحد|الاثنين|الثلاثاء|الاربعاء|الخميس|الجمعه|السبت)|"
-    r"عناوين (?:ال)?نشره|نشره (?:المساء|الظهيره|الصباح|منتصف الليل)|"
+    r"عناوين (?:ال)?نشره|نشره (?:اليوم|المساء|الظهيره|الصباح|منتصف الليل)|"
     r"النشره (?:الصباحيه|المسائيه|الاخباريه)|"
     r"(?:تصدرت|تصدر) (?:ال)?صحف|الصحف (?:\w+ )?الصادره|حصاد (?:الاسبوع|اليوم|الشهر)|نشره (?:الاخبار|الانباء)|اخبار متفرقه|"
     r"(?:اهتمت|تناولت|ركزت) (?:ال)?صحف|ما (?:تابعته|تناولته|نشرته) الصحف|الصحف الصادره|"

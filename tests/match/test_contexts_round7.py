@@ -112,6 +112,21 @@ CASES = [
      "نهاية السنة", "russian_military", True),
     ("وصلت رحلة شحن عسكرية جديدة إلى المطار", "military_term", True),
     ("قال شهود من بلدة تمنهينت إن الطائرات تهبط ليلا", "tamanhint", True),
+    # Russia's soldiers in the construct state; its fleets by name; the medical journal
+    ("قال المهندسون إن عسكريي روسيا المتمركزين قرب المطار لا يتدخلون", "russian_military", True),
+    ("رست سفن من أسطول البحر الأسود في ميناء طبرق", "russian_fleets", True),
+    ("نشرت مجلة «لانسيت» الطبية دراسة عن السل في مراكز الاحتجاز", "russian_guided", False),
+    # oil exploration and medicines are civilian; Wagner Oil is a Texan firm
+    ("قال المسؤول إن الفرق الفنية الروسية ستبدأ مراجعة البيانات الزلزالية لاستئناف الاستكشاف",
+     "russian_experts", False),
+    ("أدرجت المؤسسة شركة «فاغنر أويل» الأمريكية بين الشركات المؤهلة", "wagner", False),
+    # coordination between the Russians and Haftar's forces; drone operators
+    ("يرى الباحث أن التنسيق بين الروس وقوات حفتر في الجنوب تجاوز المصالح", "russian_support",
+     True),
+    ("قال ضابط إنها أطلقت من داخل الأراضي الليبية حيث يعمل مشغلون روس", "russian_military", True),
+    # «الأوركسترا» alone is Wagner's nickname; a conductor is music
+    ("نشرت القناة صورا لمقاتلي «الأوركسترا»، الاسم المتداول لفاغنر، قرب طرابلس", "wagner", True),
+    ("حوار مع قائد أوركسترا: هل الجمهور مستعد لسماع فاغنر؟", "wagner", False),
 ]
 
 
@@ -143,6 +158,8 @@ def test_he_after_the_kremlin_reaches_the_base(matcher: Matcher) -> None:
 
 
 @pytest.mark.parametrize(("text", "kept"), [
+    ("قدم مسلحون روس من الجانب الليبي للحدود وأقاموا نقطة قرب الآبار", True),   # its own side
+    ("في الشمال النيجري المحاذي للجزائر وليبيا", False),
     ("يرى محللون أن الكرملين يريد أن يجعل ليبيا منصة لعملياته في الساحل", True),
     ("قالت منصة ليبيا الإخبارية إن الاجتماع تأجل", False),            # the outlet's own name
     ("حذر من أن تمدد المرتزقة من شرق ليبيا يضع حدودنا الجنوبية في خطر", True),

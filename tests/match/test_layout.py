@@ -37,6 +37,8 @@ from monitor.normalize import normalize_text
     ("قالت موسكو - بحسب دبلوماسي اوروبي - انها ترفض", 0),   # the two dashes of an aside
     ("خبر اول - خبر ثان - خبر ثالث - خبر رابع", 3),    # four items (two dashes: an aside)
     ("- هل تنسحب؟ - لا. - ومتى؟ - قريبا", 0),          # an interview's turns
+    ("(1) اتفاق بين الحكومتين؛ (2) موسكو تعلن؛ (3) المغرب", 3),   # numbered items
+    ("قال في (2024) إن", 0),
     ("2024/05/01 و/او", 0),                          # dates and "and/or"
     ("وفي شان اخر قال الوزير", 1),
     ("فيشان اخر", 0),                                # not the phrase: glued to another word
