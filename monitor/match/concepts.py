@@ -193,25 +193,24 @@ def echo_exclusions(title_hits: list[Hit], text_hits: list[Hit],
     return kept, dropped
 
 
-def _nearest(hit: Hit, sorted_hits: _Sorted, within: int, after_only: bool = False,
-             side: str = "either") -> Hit | None:
+def _nearest(hit: Hit, sorted_hits: _Sorted, within: int, side: str = "either") -> Hit | None:
     """A hit (of hits sorted by token, with their tokens) within ``within`` tokens of ``hit``,
-    not ``hit`` itself; with ``after_only`` (or ``side="after"``), only one that starts after
-    ``hit`` ends; with ``side="before"``, only one that ends before ``hit`` starts."""
+    not ``hit`` itself; with ``side="after"``, only one that starts after ``hit`` ends; with
+    ``side="before"``, only one that ends before ``hit`` starts."""
     others, tokens = sorted_hits.hits, sorted_hits.tokens
-    after_only = after_only or side == "after"
-    lo = hit.last_token + 1 if after_only else hit.token - within - max(_LONGEST, sorted_hits.span)
+    lo = (hit.last_token + 1 if side == "after"
+          else hit.token - within - max(_LONGEST, sorted_hits.span))
+    hi = hit.token - 1 if side == "before" else hit.last_token + within
     i = bisect.bisect_left(tokens, lo)
     best: Hit | None = None
-    while i < len(others) and tokens[i] <= hit.last_token + within:
+    while i < len(others) and tokens[i] <= hi:
         other = others[i]
+        i += 1
         if side == "before" and other.last_token >= hit.token:
-            i += 1
             continue
         if (other.start, other.end) != (hit.start, hit.end) and gap(hit, other) <= within:
             if best is None or gap(hit, other) < gap(hit, best):
                 best = other
-        i += 1
         if best is not None and gap(hit, best) <= 1:
             break
     return best
@@ -250,7 +249,7 @@ def _chain(anchor: Hit, rest: list[_Sorted], comp: Compose) -> list[Hit] | None:
     chosen = [anchor]
     for part in rest:
         ref = chosen[-1] if comp.ordered else anchor
-        nxt = _nearest(ref, part, comp.within, after_only=comp.ordered)
+        nxt = _nearest(ref, part, comp.within, side="after" if comp.ordered else "either")
         if nxt is None or any((nxt.start, nxt.end) == (h.start, h.end) for h in chosen):
             return None
         chosen.append(nxt)
