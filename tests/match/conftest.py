@@ -25,6 +25,11 @@ def matcher(pack: RuleSet) -> Matcher:
     return Matcher(pack)
 
 
+def found(matcher: Matcher, text: str, title: str = "") -> set[str]:
+    """The entities a document's hits name (after composition and exclusions)."""
+    return {h.entity for h in matcher.score(title, text).hits}
+
+
 def shared_path(*parts: str) -> Path:
     """A path under ../shared, or skip the test when it is not there."""
     path = SHARED.joinpath(*parts)

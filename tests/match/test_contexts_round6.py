@@ -8,10 +8,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.match import Matcher
-
-
-def found(matcher: Matcher, text: str, title: str = "") -> set[str]:
-    return {h.entity for h in matcher.score(title, text).hits}
+from tests.match.conftest import found
 
 
 def test_the_bare_khadim_is_the_base_but_a_server_is_not(matcher: Matcher) -> None:

@@ -7,10 +7,7 @@ import pytest
 
 from monitor.match import Matcher
 from monitor.match.forms import token_spec
-
-
-def found(matcher: Matcher, text: str, title: str = "") -> set[str]:
-    return {h.entity for h in matcher.score(title, text).hits}
+from tests.match.conftest import found
 
 
 def test_a_noun_after_the_article_takes_no_pronoun() -> None:
