@@ -123,7 +123,9 @@ class Concepts:
 
     def _hits_of(self, ref: str, by_entity: dict[str, list[Hit]]) -> _Sorted:
         found = [h for e in self._expand[ref] for h in by_entity.get(e, ())]
-        found.sort(key=lambda h: h.token)
+        # Ties in token order go to the longer hit, then by entity: the set of a group's
+        # entities has no order of its own, and a reason must not change from run to run.
+        found.sort(key=lambda h: (h.token, -h.last_token, h.entity))
         return _Sorted(found, [h.token for h in found],
                        max((h.last_token - h.token for h in found), default=0))
 
