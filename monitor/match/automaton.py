@@ -116,6 +116,18 @@ class Compiled:
             self.automaton.add_word(key, (len(key), None, tuple(pats)))
         if self.keys:
             self.automaton.make_automaton()
+        # The phrases of each first token: one-token ones apart (nothing to assemble), longer
+        # ones by their second token (most first tokens are followed by none of them). Each
+        # keeps its place in the pack, so that equal matches come out in the pack's order.
+        self._singles: dict[int, tuple[Pattern, ...]] = {}
+        self._multis: dict[int, dict[int, list[tuple[int, Pattern, tuple[int, ...]]]]] = {}
+        for sid, entries in self.phrases.items():
+            if one := tuple(pat for pat, rest in entries if not rest):
+                self._singles[sid] = one
+            for n, (pat, rest) in enumerate(entries):
+                if rest:
+                    self._multis.setdefault(sid, {}).setdefault(rest[0], []).append(
+                        (n, pat, rest[1:]))
 
     def _add_entity(self, ent: Entity, variant_table: dict[str, list[Pattern]]) -> None:
         for negative, phrases in ((False, ent.aliases), (True, ent.not_in)):
@@ -222,20 +234,59 @@ class Compiled:
                   ) -> list[Candidate]:
         """Aliases whose tokens were accepted at consecutive positions."""
         out = []
+        singles, multis = self._singles, self._multis
+        # Per position, the specs accepted there as a following token (and whether inflected),
+        # built when a phrase first asks: most positions are never asked.
+        inner_at: dict[int, dict[int, bool]] = {}
+
+        def followers(j: int) -> dict[int, bool]:
+            at = inner_at.get(j)
+            if at is None:
+                at = inner_at[j] = _followers(found.get(j, ()))
+            return at
+
         for k, accepted in found.items():
             for sid, first, _inner, inflected in accepted:
                 if not first:
                     continue
-                for pat, rest in self.phrases.get(sid, ()):
-                    flags = [inflected]
-                    for j, want in enumerate(rest, k + 1):
-                        got = [x for x in found.get(j, ()) if x[0] == want and x[2]]
-                        if not got:
-                            break
-                        flags.append(got[0][3])
-                    else:
-                        out.append(Candidate(pat, k, k + len(rest), any(flags)))
+                for pat in singles.get(sid, ()):
+                    out.append(Candidate(pat, k, k, inflected))
+                by_second = multis.get(sid)
+                if by_second is None:
+                    continue
+                matched = []
+                for second, flag in followers(k + 1).items():
+                    for entry in by_second.get(second, ()):
+                        last = _rest_matches(entry[2], k + 2, followers)
+                        if last is not None:
+                            matched.append((entry[0], entry[1], last, inflected or flag
+                                            or last[1]))
+                matched.sort(key=lambda m: m[0])
+                out += [Candidate(pat, k, last[0], infl) for _, pat, last, infl in matched]
         return out
+
+
+def _rest_matches(rest: tuple[int, ...], j: int, followers: Callable[[int], dict[int, bool]]
+                  ) -> tuple[int, bool] | None:
+    """The last position of a phrase whose tokens after its second are ``rest`` (from position
+    ``j``) and whether one of them was inflected, or None when one is missing."""
+    inflected = False
+    for pos, want in enumerate(rest, j):
+        got = followers(pos).get(want)
+        if got is None:
+            return None
+        inflected = inflected or got
+    return j + len(rest) - 1, inflected
+
+
+def _followers(accepted: list[tuple[int, bool, bool, bool]]) -> dict[int, bool]:
+    """The specs accepted as a following token at one position, each with whether its first
+    such reading was inflected."""
+    out: dict[int, bool] = {}
+    for sid, _first, inner, inflected in accepted:
+        if inner and sid not in out:
+            out[sid] = inflected
+    return out
 
 
 class _Counter:

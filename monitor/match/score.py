@@ -17,12 +17,13 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from monitor.match.automaton import Candidate, compile_ruleset
 from monitor.match.concepts import Concepts, echo_exclusions
 from monitor.match.layout import SENTENCE_GAP, is_digest, positions
 from monitor.match.model import Hit, Rule, RuleResult, RuleSet, ScoreResult
+from monitor.match.relevance import Relevance
 from monitor.match.resolve import resolve
 from monitor.match.tokens import Tokens
 from monitor.normalize import Normalized, normalize
@@ -72,6 +73,7 @@ class Matcher:
         self._contexts = frozenset(e.id for e in ruleset.entities if e.type == "context")
         self._weights = {e.id: e.weight for e in ruleset.entities}
         self._plans = tuple(_plan(ruleset, r) for r in ruleset.rules)
+        self._relevance = Relevance(ruleset, self._helpers, (e.id for e in self.concepts.order))
         self._no_hits: tuple[RuleResult, ...] | None = None
 
     def __reduce__(self) -> tuple[type[Matcher], tuple[RuleSet]]:
@@ -80,25 +82,35 @@ class Matcher:
 
     def find(self, text: str, field: str = "text") -> list[Hit]:
         """Every entity hit in one field, in original-text offsets, in text order."""
-        return self._find(text, field)[0]
+        scanned = self._scan(text)
+        return self._find(scanned, field, needed=self._needed(scanned))[0]
 
-    def _find(self, text: str, field: str, lede: Sequence[Hit] = (), digest: bool | None = None,
-              head: tuple[Sequence[Hit], int] = ((), 0)
+    def _scan(self, text: str) -> _Scanned:
+        norm, tokens = _prepared(text)
+        return _Scanned(norm, tokens, self.compiled.scan(tokens.words) if tokens.words else [])
+
+    def _needed(self, *scans: _Scanned) -> frozenset[str] | set[str]:
+        """The helper entities that can matter to a document with these fields."""
+        return self._relevance.needed({c.pattern.entity for s in scans for c in s.cands})
+
+    def _find(self, scanned: _Scanned, field: str, lede: Sequence[Hit] = (),
+              digest: bool | None = None, head: tuple[Sequence[Hit], int] = ((), 0),
+              needed: frozenset[str] | set[str] | None = None
               ) -> tuple[list[Hit], list[tuple[Hit, str]], list[Hit]]:
         """Hits of one field, the hits context exclusions dropped (with the reason), and the
         field's exclusion-context hits. ``lede``: context hits of the text that follow a title;
         ``head``: a headline's context hits and its length, read just before a text;
         ``digest``: whether the document is a digest, its items judged apart (None: as the
-        field itself announces)."""
-        norm, tokens = _prepared(text)
-        if not tokens.words:
-            return [], [], []
-        cands = self.compiled.scan(tokens.words)
+        field itself announces); ``needed``: the helper entities worth building hits for
+        (None: all of them)."""
+        norm, tokens, cands = scanned
+        text = norm.original
         if not cands:
             return [], [], []
         helpers: dict[str, list[Candidate]] = defaultdict(list)
         for c in cands:
-            if c.pattern.entity in self._helpers:
+            if c.pattern.entity in self._helpers and (needed is None
+                                                      or c.pattern.entity in needed):
                 helpers[c.pattern.entity].append(c)
         kept = resolve([c for c in cands if c.pattern.entity not in self._helpers])
         for part in helpers.values():
@@ -139,24 +151,27 @@ class Matcher:
 
     def score(self, title: str, text: str) -> ScoreResult:
         """Score one document (title and body text)."""
-        digest = bool(title) and is_digest(_prepared(title)[0].text, whole=True)
-        title_hits, title_dropped, heading = self._find(title or "", "title", digest=digest)
+        title_scan, text_scan = self._scan(title or ""), self._scan(text or "")
+        digest = bool(title) and is_digest(title_scan.norm.text, whole=True)
+        title_hits, title_dropped, heading = self._find(title_scan, "title", digest=digest)
         # A digest's headline lists items its text separates: its contexts set no scene.
-        head = (() if digest else heading, len(_prepared(title or "")[1]))
+        head = (() if digest else heading, len(title_scan.tokens))
         # A digest heading in the title makes the text a digest; otherwise its opening decides.
-        text_hits, text_dropped, contexts = self._find(text or "", "text",
-                                                       digest=True if digest else None,
-                                                       head=head)
+        # Only the text leaves out the helpers that cannot matter: the headline is short, and
+        # its contexts set where the text starts (``head``).
+        text_hits, text_dropped, contexts = self._find(
+            text_scan, "text", digest=True if digest else None, head=head,
+            needed=self._needed(title_scan, text_scan))
         lede = [h for h in contexts if h.token < LEDE_TOKENS]
         if lede and title_hits:    # only the headline's own hits can be excluded by its lede
-            title_hits, title_dropped, _ = self._find(title, "title", lede, digest=digest)
+            title_hits, title_dropped, _ = self._find(title_scan, "title", lede, digest=digest)
         title_hits, echoed = echo_exclusions(title_hits, text_hits, text_dropped)
         title_dropped += echoed
         hits = title_hits + text_hits
         # A headline is read just before its text, so a condition may pair a hit of each; not
         # in a digest, whose headline lists items that its text then separates.
         title_end = None if digest else max(
-            [len(_prepared(title or "")[1])] + [h.last_token + 1 for h in title_hits])
+            [len(title_scan.tokens)] + [h.last_token + 1 for h in title_hits])
         if hits:
             results = [self._score_rule(p, hits, title_end) for p in self._plans]
         else:   # most documents: the same (immutable) rule results every time
@@ -185,6 +200,14 @@ class Matcher:
         return RuleResult(rule.id, rule.title, score, rule.threshold,
                           score >= rule.threshold and not missing, rule.severity,
                           rule.destination, tuple(scope), tuple(missing), raw)
+
+
+class _Scanned(NamedTuple):
+    """A field normalised, tokenised and scanned."""
+
+    norm: Normalized
+    tokens: Tokens
+    cands: list[Candidate]
 
 
 @lru_cache(maxsize=8)
