@@ -76,13 +76,13 @@ class Compiled:
         self._spec_ids: dict[TokenSpec, int] = {}
         self.specs: list[TokenSpec] = []
         # first token spec → [(pattern, specs of the following tokens)]
-        self._phrase_list: dict[int, list[tuple[Pattern, tuple[int, ...]]]] = defaultdict(list)
+        by_first: dict[int, list[tuple[Pattern, tuple[int, ...]]]] = defaultdict(list)
         variant_table: dict[str, list[Pattern]] = {}
         self._seen: set[tuple[Pattern, tuple[int, ...]]] = set()
         for ent in ruleset.entities:
             if not ent.aliases:
                 continue     # a composed entity: no words of its own
-            self._add_entity(ent, variant_table)
+            self._add_entity(ent, variant_table, by_first)
         del self._seen
         self.has_variants = bool(variant_table)
         # The skeletons that some variant key is made of: a text's other words cannot be part
@@ -103,15 +103,15 @@ class Compiled:
             self.automaton.add_word(key, (len(key), None, tuple(pats)))
         if self.keys:
             self.automaton.make_automaton()
-        self.phrases = Phrases(self._phrase_list)
-        del self._phrase_list
+        self.phrases = Phrases(by_first)
         # Tokens longer than this can hold no hit: a key plus the longest proclitic chain and
         # suffix around it (or a whole-token key).
         self._longest = max((len(k) for k in keys), default=0) + _MAX_BEFORE + _MAX_AFTER
         self._readings: dict[str, tuple[Reading, ...]] = {}
         self._readings_old: dict[str, tuple[Reading, ...]] = {}
 
-    def _add_entity(self, ent: Entity, variant_table: dict[str, list[Pattern]]) -> None:
+    def _add_entity(self, ent: Entity, variant_table: dict[str, list[Pattern]],
+                    by_first: dict[int, list[tuple[Pattern, tuple[int, ...]]]]) -> None:
         for negative, phrases in ((False, ent.aliases), (True, ent.not_in)):
             for phrase in phrases:
                 words = alias_words(phrase)
@@ -128,7 +128,7 @@ class Compiled:
                 entry = (Pattern(ent.id, phrase, len(words), negative), tuple(sids[1:]))
                 if entry not in self._seen:      # a set: a million aliases load in linear time
                     self._seen.add(entry)
-                    self._phrase_list[sids[0]].append(entry)
+                    by_first[sids[0]].append(entry)
                 # Variant keys for Arabic spellings only: Latin ones are listed as written, and a
                 # text without Arabic letters then needs no skeleton line at all.
                 key = variant_key(words) if ent.variants and is_arabic(phrase) else None

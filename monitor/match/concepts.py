@@ -78,7 +78,8 @@ class Concepts:
 
     def __init__(self, ruleset: RuleSet) -> None:
         self.order = dependency_order(ruleset.entities, ruleset.expand)
-        self._expand = {ref: ruleset.expand(ref) for ent in self.order
+        #: every reference the ordered entities make (parts, rivals, contexts) → its entity ids
+        self.expanded = {ref: ruleset.expand(ref) for ent in self.order
                         for ref in [*(p for c in ent.compose for p in c.parts),
                                     *(c.rivals for c in ent.compose if c.rivals),
                                     *(u.ref for u in ent.unless),
@@ -122,7 +123,7 @@ class Concepts:
         return out, dropped
 
     def _hits_of(self, ref: str, by_entity: dict[str, list[Hit]]) -> _Sorted:
-        found = [h for e in self._expand[ref] for h in by_entity.get(e, ())]
+        found = [h for e in self.expanded[ref] for h in by_entity.get(e, ())]
         # Ties in token order go to the longer hit, then by entity: the set of a group's
         # entities has no order of its own, and a reason must not change from run to run.
         found.sort(key=lambda h: (h.token, -h.last_token, h.entity))

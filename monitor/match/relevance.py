@@ -14,10 +14,9 @@ never change a result: it only skips work whose outcome was nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import NamedTuple
 
-from monitor.match.model import RuleSet
+from monitor.match.concepts import Concepts
 
 __all__ = ["Relevance"]
 
@@ -33,19 +32,15 @@ class _Needs(NamedTuple):
 class Relevance:
     """The helper entities worth building hits for, given the entities a scan found."""
 
-    def __init__(self, ruleset: RuleSet, helpers: frozenset[str], order: Iterable[str]) -> None:
-        """``order``: the composing and excluding entities, each after what it depends on."""
+    def __init__(self, concepts: Concepts, helpers: frozenset[str]) -> None:
         self._helpers = helpers
-        self._order = tuple(order)
-        ents = {e.id: e for e in ruleset.entities}
-        ex = ruleset.expand
+        self._order = tuple(e.id for e in concepts.order)
+        ex = concepts.expanded
         self._needs = {
-            eid: _Needs(tuple(tuple(ex(p) for p in c.parts) for c in ents[eid].compose),
-                        tuple(ex(c.rivals) if c.rivals else frozenset()
-                              for c in ents[eid].compose),
-                        tuple(ex(r) for u in ents[eid].unless
-                              for r in (u.ref, u.except_near) if r))
-            for eid in self._order}
+            e.id: _Needs(tuple(tuple(ex[p] for p in c.parts) for c in e.compose),
+                         tuple(ex[c.rivals] if c.rivals else frozenset() for c in e.compose),
+                         tuple(ex[r] for u in e.unless for r in (u.ref, u.except_near) if r))
+            for e in concepts.order}
 
     def needed(self, present: set[str]) -> frozenset[str] | set[str]:
         """The helpers whose hits can change the result of a document in which the entities

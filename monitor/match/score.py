@@ -73,7 +73,7 @@ class Matcher:
         self._contexts = frozenset(e.id for e in ruleset.entities if e.type == "context")
         self._weights = {e.id: e.weight for e in ruleset.entities}
         self._plans = tuple(_plan(ruleset, r) for r in ruleset.rules)
-        self._relevance = Relevance(ruleset, self._helpers, (e.id for e in self.concepts.order))
+        self._relevance = Relevance(self.concepts, self._helpers)
         self._no_hits: tuple[RuleResult, ...] | None = None
 
     def __reduce__(self) -> tuple[type[Matcher], tuple[RuleSet]]:
